@@ -1,0 +1,45 @@
+// WriteRecord: one sequenced write as it travels through rvg — from the FUSE
+// layer into the SRL, to the local image, over an RLINK, into a secondary's
+// reorder buffer and onto its image.
+//
+// Invariants: `length == data->size()`, `data_crc == Crc32c(data)`, and the
+// range [offset, offset + length) lies inside volume `volume`. The data buffer
+// is immutable once the record is sequenced and is shared (not copied) by
+// everyone that holds the record.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace rvg {
+
+// A heap buffer of exactly `size` bytes, left uninitialized on purpose: it is
+// always filled by a copy or a read right after allocation.
+class DataBuffer {
+ public:
+  explicit DataBuffer(size_t size) : size_(size), bytes_(new uint8_t[size]) {}
+  uint8_t* data() { return bytes_.get(); }
+  const uint8_t* data() const { return bytes_.get(); }
+  size_t size() const { return size_; }
+
+ private:
+  size_t size_;
+  std::unique_ptr<uint8_t[]> bytes_;
+};
+
+using DataRef = std::shared_ptr<const DataBuffer>;
+
+// Largest single write rvg accepts (FUSE max_write, wire message limit).
+inline constexpr uint32_t kMaxWriteBytes = 1u << 20;
+
+struct WriteRecord {
+  uint64_t seq = 0;
+  uint32_t volume = 0;
+  uint64_t offset = 0;
+  uint32_t length = 0;
+  uint32_t data_crc = 0;
+  DataRef data;
+};
+
+}  // namespace rvg

@@ -1,0 +1,53 @@
+// ReorderBuffer: the secondary's holding area that turns writes arriving in
+// any order (several streams, resends after a reconnect) back into the
+// primary's seq order.
+//
+// Invariant: Pop() hands out records with seqs applied+1, applied+2, ...
+// with no gap and no repeat, so a secondary applies a strict prefix of the
+// primary's history. A record whose seq was already handed out, or is
+// already held, is a duplicate and is dropped.
+//
+// Not thread-safe; the owner serializes access.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "core/record.h"
+
+namespace rvg {
+
+class ReorderBuffer {
+ public:
+  // `next_seq` is the first seq to hand out (applied_seq + 1).
+  explicit ReorderBuffer(uint64_t next_seq);
+
+  enum class Offer { kAccepted, kDuplicate };
+  Offer Add(WriteRecord record);
+
+  // Removes and returns the run of consecutive records starting at
+  // next_seq() (empty when that seq has not arrived).
+  std::vector<WriteRecord> PopReady();
+
+  // Restarts the sequence at `next_seq`, dropping everything held (used
+  // when a new primary session resumes from a different point).
+  void Reset(uint64_t next_seq);
+
+  uint64_t next_seq() const { return next_seq_; }
+  // Highest seq such that every seq up to it has arrived (net-ack point).
+  uint64_t contiguous_seq() const;
+  // The first gap: [next_seq(), first held seq) when something is held past
+  // a hole, for NACKs; nullopt when nothing waits behind a gap.
+  std::optional<std::pair<uint64_t, uint64_t>> FirstGap() const;
+  size_t held_records() const { return held_.size(); }
+  uint64_t held_bytes() const { return held_bytes_; }
+
+ private:
+  uint64_t next_seq_;
+  std::map<uint64_t, WriteRecord> held_;
+  uint64_t held_bytes_ = 0;
+};
+
+}  // namespace rvg

@@ -1,0 +1,93 @@
+// Srl: the Storage Replicator Log, a preallocated circular log file that
+// holds every write of the RVG, in seq order, from the oldest write that some
+// consumer (the local image checkpoint or an RLINK) may still need up to the
+// newest.
+//
+// The on-disk format is specified in srl_format.h and doc/srl-format.md.
+// In short: two checkpoint superblocks at the front, then a data area of
+// records. A record is a 64-byte header (magic, format version, seq, volume,
+// offset, length, CRC-32C of the data, a per-lap salt and a CRC-32C of the
+// header chained from the previous record's header CRC) followed by the data,
+// padded to 512 bytes. Positions are 64-bit "log sequence numbers" (LSNs)
+// that only grow; the file offset is data_start + lsn % area_size, and the
+// lap (lsn / area_size) selects the salt, so a record left from an earlier
+// lap never validates. The chained header CRC means a record left behind a
+// torn write in the same lap does not validate either.
+//
+// Threading: Append() and Sync() are called by one writer thread at a time;
+// AdvanceTail() by one checkpoint thread at a time; Read() from any thread,
+// concurrently with the others. Bookkeeping is guarded by an internal mutex;
+// file I/O happens outside it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/record.h"
+#include "core/status.h"
+
+namespace rvg {
+
+class Srl {
+ public:
+  // Creates a new SRL of `size` bytes at `path`, bound to the RVG `rvg_uuid`:
+  // preallocates the whole file (a full disk is a clear ENOSPC error) and
+  // writes an empty checkpoint whose first seq is 1. Refuses to overwrite a
+  // non-empty existing file. `size` must be at least kMinSize.
+  static Status Create(const std::string& path, uint64_t size, const std::string& rvg_uuid);
+
+  // Opens an SRL; checks magic, format version (a newer format is a clear
+  // error) and that it belongs to `rvg_uuid`. Recover() must follow.
+  static Result<std::unique_ptr<Srl>> Open(const std::string& path, const std::string& rvg_uuid);
+
+  static constexpr uint64_t kMinSize = 4ull << 20;
+
+  // Bytes a record with `data_length` bytes of data occupies in the log.
+  static uint64_t RecordBytes(uint32_t data_length);
+
+  ~Srl();
+  Srl(const Srl&) = delete;
+  Srl& operator=(const Srl&) = delete;
+
+  // Recovery scan: starting at the checkpoint, calls `visit` for every valid
+  // record in seq order and stops, without error, at the first record that is
+  // torn, fails a checksum, belongs to another lap or breaks the seq chain.
+  // Afterwards the head sits right after the last valid record, and
+  // Read()/Append() work. An error from `visit` stops the scan and is
+  // returned. Call exactly once, before anything else.
+  Status Recover(const std::function<Status(const WriteRecord&)>& visit);
+
+  // Appends records from the front of `records[0..count)`, whose seqs must
+  // be next_seq(), next_seq()+1, ... , in at most two pwritev calls (two when
+  // the batch wraps). Stops at the first record that does not fit in the free
+  // space and returns how many were appended: 0 means the log is full and the
+  // caller must wait for AdvanceTail(). Nothing is synced: see Sync().
+  Result<size_t> Append(const WriteRecord* records, size_t count);
+
+  // fdatasync of the log file.
+  Status Sync();
+
+  // Reads back record `seq` (tail_seq() <= seq < next_seq()) and verifies both
+  // checksums. Fails cleanly if the tail moved past `seq` meanwhile.
+  Result<WriteRecord> Read(uint64_t seq) const;
+
+  // Releases every record before `new_tail_seq` (tail_seq() <= new_tail_seq
+  // <= next_seq()): writes and fdatasyncs the checkpoint first, so that the
+  // space is reused only once the new tail is durable.
+  Status AdvanceTail(uint64_t new_tail_seq);
+
+  uint64_t tail_seq() const;        // oldest retained record
+  uint64_t next_seq() const;        // seq of the next appended record
+  uint64_t used_bytes() const;      // bytes between tail and head
+  uint64_t capacity_bytes() const;  // size of the data area
+  const std::string& path() const;
+
+ private:
+  struct Impl;
+  explicit Srl(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rvg

@@ -1,0 +1,123 @@
+// The RLINK wire protocol: msgpack messages between a primary's
+// RlinkSender and a secondary's RlinkReceiver over ZeroMQ.
+//
+// Every ZeroMQ message is one header frame (a msgpack map, at most
+// kMaxHeaderBytes) optionally followed by one data frame (WRITE only, the raw
+// bytes of the write, zero-copy from the primary's buffer). The header map
+// always has "t" (message type) and "v" (protocol version); the remaining
+// keys are per type and documented in doc/wire-protocol.md. Unknown keys are
+// ignored (forward compatibility); a missing or ill-typed key is an error.
+//
+// Decode*() never throws and never trusts its input: malformed msgpack,
+// wrong types, oversized frames and out-of-range values all come back as a
+// Status whose message says what was wrong. Validation against the RVG
+// (uuid, generation, session, volume ranges, data checksum) is separate:
+// ValidateWrite().
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/status.h"
+#include "core/volume.h"
+
+namespace rvg {
+
+inline constexpr uint32_t kProtocolVersion = 1;
+inline constexpr size_t kMaxHeaderBytes = 64 * 1024;
+
+enum class MsgType : uint8_t {
+  kHello = 1,    // primary -> secondary: open a session
+  kWelcome = 2,  // secondary -> primary: session accepted, resume point
+  kReject = 3,   // either way: session refused or dropped, with a reason
+  kWrite = 4,    // primary -> secondary: one sequenced write (+ data frame)
+  kAck = 5,      // secondary -> primary: network ack and data ack
+  kNack = 6,     // secondary -> primary: please resend [from_seq, to_seq]
+  kPing = 7,     // primary -> secondary: keepalive, carries the primary's synced seq
+};
+
+struct VolumeInfo {
+  uint32_t id = 0;
+  std::string name;
+  uint64_t size = 0;
+};
+
+struct HelloMsg {
+  std::string rvg_name;
+  std::string rvg_uuid;
+  std::string generation;
+  std::string rlink_name;        // the name the primary gives this secondary
+  uint64_t session_id = 0;       // random, non-zero, chosen by the primary
+  uint64_t last_seq = 0;         // primary's newest synced seq
+  uint64_t first_seq = 0;        // oldest seq the primary's SRL still holds
+  std::vector<VolumeInfo> volumes;
+};
+
+struct WelcomeMsg {
+  std::string rvg_uuid;
+  std::string generation;
+  uint64_t session_id = 0;
+  uint64_t applied_seq = 0;  // the secondary resumes at applied_seq + 1
+};
+
+struct RejectMsg {
+  uint64_t session_id = 0;  // 0 when no session applies
+  std::string reason;       // one line for the administrator
+  bool retry = true;        // false: do not retry until an admin acts
+};
+
+struct WriteMsg {
+  std::string rvg_uuid;
+  std::string generation;
+  uint64_t session_id = 0;
+  uint64_t seq = 0;
+  uint32_t volume = 0;
+  uint64_t offset = 0;
+  uint32_t length = 0;
+  uint32_t data_crc = 0;
+};
+
+struct AckMsg {
+  uint64_t session_id = 0;
+  uint64_t received_seq = 0;  // network ack: every seq <= it is in memory
+  uint64_t applied_seq = 0;   // data ack: every seq <= it is applied and synced
+};
+
+struct NackMsg {
+  uint64_t session_id = 0;
+  uint64_t from_seq = 0;
+  uint64_t to_seq = 0;  // inclusive, >= from_seq
+};
+
+struct PingMsg {
+  uint64_t session_id = 0;
+  uint64_t last_seq = 0;
+};
+
+using Message = std::variant<HelloMsg, WelcomeMsg, RejectMsg, WriteMsg, AckMsg, NackMsg, PingMsg>;
+
+// Encoders return the header frame.
+std::string Encode(const HelloMsg& m);
+std::string Encode(const WelcomeMsg& m);
+std::string Encode(const RejectMsg& m);
+std::string Encode(const WriteMsg& m);
+std::string Encode(const AckMsg& m);
+std::string Encode(const NackMsg& m);
+std::string Encode(const PingMsg& m);
+
+// Decodes a header frame. Checks structure, types, protocol version and
+// value sanity (session ids non-zero, lengths <= kMaxWriteBytes, from <= to,
+// uuid/generation/name lengths bounded, at most 1024 volumes, ...).
+Result<Message> DecodeHeader(const void* data, size_t size);
+
+// What a secondary checks before it accepts a WRITE of its current session:
+// rvg uuid, generation and session match; the volume exists; offset+length
+// lies inside it (no overflow); the data frame has exactly `length` bytes;
+// CRC-32C of the data equals data_crc.
+Status ValidateWrite(const WriteMsg& m, const std::string& rvg_uuid, const std::string& generation,
+                     uint64_t session_id, const std::vector<VolumeSpec>& volumes,
+                     const void* data, size_t data_size);
+
+}  // namespace rvg

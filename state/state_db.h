@@ -1,0 +1,125 @@
+// StateDb: one host's persistent state, in SQLite (WAL mode) at
+// HOME/state.db: RVGs and their volumes, RLINKs with their attributes and
+// progress, the secondary's applied_seq, generation history and flags.
+//
+// Several processes open the same file (rvgd per RVG, rvgadm); every method
+// is one transaction and waits (busy timeout) rather than failing when
+// another process holds the write lock. A database written by a newer
+// format than this build knows is refused with a clear error.
+//
+// One StateDb object is used from one thread at a time; callers that share
+// it across threads serialize access.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "core/volume.h"
+
+struct sqlite3;
+
+namespace rvg {
+
+struct RvgConfig {
+  std::string name;
+  std::string uuid;         // a secondary's is "" until its first primary binds it
+  std::string role;         // "primary" | "secondary"
+  std::string durability = "flush";  // "flush" | "strict"
+  std::string listen;       // ZeroMQ endpoint a secondary listens on ("" if none)
+  uint64_t region_size = 64 * 1024;
+  std::string srl_path;     // primary only ("" on a secondary)
+  uint64_t srl_size = 0;
+  std::string generation;   // current generation id ("" until known)
+  std::vector<VolumeSpec> volumes;  // ordered by id
+};
+
+struct RlinkConfig {
+  std::string rvg;
+  std::string name;         // the secondary's name
+  std::string address;      // its ZeroMQ endpoint
+  // Replication attributes (DESIGN.md), stored as given and validated by the
+  // caller: synchronous, sync_ack, ack_timeout, latencyprot,
+  // latency_high_mark, latency_low_mark, srlprot, bandwidth_limit.
+  std::string synchronous = "off";
+  std::string sync_ack = "received";
+  double ack_timeout = 5.0;
+  std::string latencyprot = "off";
+  uint64_t latency_high_mark = 10000;
+  uint64_t latency_low_mark = 9000;
+  std::string srlprot = "autodcm";
+  uint64_t bandwidth_limit = 0;  // bytes/s, 0 = none
+  std::string state = "disconnected";
+  uint64_t sent_seq = 0;
+  uint64_t net_acked_seq = 0;
+  uint64_t data_acked_seq = 0;
+};
+
+struct GenerationEntry {
+  std::string uuid;
+  uint64_t start_seq = 0;
+  int64_t created_at = 0;  // unix seconds
+};
+
+struct FlagEntry {
+  std::string name;
+  std::string value;
+  int64_t set_at = 0;  // unix seconds
+};
+
+class StateDb {
+ public:
+  // The format version this build writes (table layout of state.db).
+  static constexpr int kFormatVersion = 1;
+
+  // Opens (creating if missing) the database at `path`. Fails with a clear
+  // message if the file is not an rvg state database or was written by a
+  // newer format.
+  static Result<std::unique_ptr<StateDb>> Open(const std::string& path);
+  ~StateDb();
+  StateDb(const StateDb&) = delete;
+  StateDb& operator=(const StateDb&) = delete;
+
+  // RVGs. CreateRvg fails if the name exists.
+  Status CreateRvg(const RvgConfig& config);
+  Result<RvgConfig> GetRvg(const std::string& name);  // error "no RVG named X"
+  Result<std::vector<std::string>> ListRvgs();
+  Status DeleteRvg(const std::string& name);  // with its volumes, rlinks, ...
+  // A secondary adopting the primary that first connects to it.
+  Status BindRvg(const std::string& name, const std::string& uuid, const std::string& generation);
+  Status SetDurability(const std::string& name, const std::string& durability);
+
+  // RLINKs (on the primary). AddRlink fails if (rvg, name) exists.
+  Status AddRlink(const RlinkConfig& rlink);
+  Status DeleteRlink(const std::string& rvg, const std::string& name);
+  Result<std::vector<RlinkConfig>> ListRlinks(const std::string& rvg);
+  Result<RlinkConfig> GetRlink(const std::string& rvg, const std::string& name);
+  // Sets one attribute by its DESIGN.md name (e.g. "synchronous"); unknown
+  // names are an error.
+  Status SetRlinkAttribute(const std::string& rvg, const std::string& name,
+                           const std::string& key, const std::string& value);
+  Status SaveRlinkProgress(const std::string& rvg, const std::string& name,
+                           const std::string& state, uint64_t sent_seq,
+                           uint64_t net_acked_seq, uint64_t data_acked_seq);
+
+  // Secondary progress: the highest seq applied AND synced to the images.
+  Status SaveAppliedSeq(const std::string& rvg, uint64_t applied_seq);
+  Result<uint64_t> AppliedSeq(const std::string& rvg);  // 0 if never saved
+
+  // Generation history, oldest first.
+  Status AddGeneration(const std::string& rvg, const GenerationEntry& entry);
+  Result<std::vector<GenerationEntry>> Generations(const std::string& rvg);
+
+  // Flags (DESIGN.md Failover): name -> value, with the time it was set.
+  Status SetFlag(const std::string& rvg, const std::string& name, const std::string& value);
+  Status ClearFlag(const std::string& rvg, const std::string& name);
+  Result<std::vector<FlagEntry>> Flags(const std::string& rvg);
+
+ private:
+  explicit StateDb(sqlite3* db);
+  sqlite3* db_;
+};
+
+}  // namespace rvg
