@@ -1,1 +1,55 @@
-// placeholder: being written
+#include "core/reorder_buffer.h"
+
+#include <utility>
+
+namespace rvg {
+
+ReorderBuffer::ReorderBuffer(uint64_t next_seq)
+    : next_seq_(next_seq), contiguous_seq_(next_seq - 1) {}
+
+ReorderBuffer::Offer ReorderBuffer::Add(WriteRecord record) {
+  const uint64_t seq = record.seq;
+  if (seq < next_seq_ || held_.count(seq) != 0) return Offer::kDuplicate;
+  held_bytes_ += record.length;
+  held_.emplace(seq, std::move(record));
+  if (seq == contiguous_seq_ + 1) {
+    // The new record may close a hole; extend over whatever already waited
+    // behind it.
+    auto it = held_.find(seq);
+    while (it != held_.end() && it->first == contiguous_seq_ + 1) {
+      ++contiguous_seq_;
+      ++it;
+    }
+  }
+  return Offer::kAccepted;
+}
+
+std::vector<WriteRecord> ReorderBuffer::PopReady() {
+  // Popping only removes seqs <= contiguous_seq_, so that stays valid.
+  std::vector<WriteRecord> ready;
+  auto it = held_.begin();
+  while (it != held_.end() && it->first == next_seq_) {
+    held_bytes_ -= it->second.length;
+    ready.push_back(std::move(it->second));
+    it = held_.erase(it);
+    ++next_seq_;
+  }
+  return ready;
+}
+
+void ReorderBuffer::Reset(uint64_t next_seq) {
+  held_.clear();
+  held_bytes_ = 0;
+  next_seq_ = next_seq;
+  contiguous_seq_ = next_seq - 1;
+}
+
+uint64_t ReorderBuffer::contiguous_seq() const { return contiguous_seq_; }
+
+std::optional<std::pair<uint64_t, uint64_t>> ReorderBuffer::FirstGap() const {
+  auto after = held_.upper_bound(contiguous_seq_);
+  if (after == held_.end()) return std::nullopt;
+  return std::make_pair(contiguous_seq_ + 1, after->first - 1);
+}
+
+}  // namespace rvg

@@ -21,7 +21,7 @@ namespace rvg {
 
 class ReorderBuffer {
  public:
-  // `next_seq` is the first seq to hand out (applied_seq + 1).
+  // `next_seq` is the first seq to hand out (applied_seq + 1, so >= 1).
   explicit ReorderBuffer(uint64_t next_seq);
 
   enum class Offer { kAccepted, kDuplicate };
@@ -36,16 +36,23 @@ class ReorderBuffer {
   void Reset(uint64_t next_seq);
 
   uint64_t next_seq() const { return next_seq_; }
-  // Highest seq such that every seq up to it has arrived (net-ack point).
+  // Highest seq such that every seq up to it has arrived, counting records
+  // already popped (the net-ack point). next_seq() - 1 when next_seq() has
+  // not arrived.
   uint64_t contiguous_seq() const;
-  // The first gap: [next_seq(), first held seq) when something is held past
-  // a hole, for NACKs; nullopt when nothing waits behind a gap.
+  // The first hole, for NACKs: the inclusive range {first, last} of missing
+  // seqs that starts right after contiguous_seq() and ends just before the
+  // next held seq; nullopt when nothing is held beyond contiguous_seq().
   std::optional<std::pair<uint64_t, uint64_t>> FirstGap() const;
   size_t held_records() const { return held_.size(); }
   uint64_t held_bytes() const { return held_bytes_; }
 
  private:
   uint64_t next_seq_;
+  // Invariant: every seq in [next_seq_, contiguous_seq_] is in held_ and
+  // contiguous_seq_ + 1 is not. Kept up to date by Add() so that the
+  // net-ack point costs nothing to read.
+  uint64_t contiguous_seq_;
   std::map<uint64_t, WriteRecord> held_;
   uint64_t held_bytes_ = 0;
 };

@@ -1,1 +1,599 @@
-// placeholder: being written
+#include "core/srl.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <limits.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <vector>
+
+#include "core/crc32c.h"
+#include "core/srl_format.h"
+
+namespace rvg {
+
+using namespace srl_format;
+
+namespace {
+
+// Source of the zero padding that rounds records up to kAlignment; padding
+// is always shorter than one alignment unit.
+const uint8_t kZeroPadding[kAlignment] = {};
+
+// One retained WRITE record: enough to read it back in O(1) and to move the
+// tail onto it.
+struct IndexEntry {
+  uint64_t seq;
+  uint64_t lsn;
+  uint32_t length;
+  uint32_t header_crc;
+  // Header CRC of whatever precedes the record in the chain, a WRITE or a
+  // WRAP: the chain seed a checkpoint needs when the tail moves here.
+  uint32_t prev_crc;
+};
+
+// A stretch of iovecs that lands on contiguous file bytes.
+struct WriteRun {
+  uint64_t file_offset;
+  size_t first_iovec;
+  size_t iovec_count;
+  uint64_t end_offset;
+};
+
+// Reads (or writes) every byte described by iov[0..count) at `offset`,
+// retrying after EINTR and short transfers. Consumes `iov` as it goes.
+Status TransferFully(int fd, iovec* iov, size_t count, uint64_t offset, bool is_write) {
+  for (;;) {
+    while (count > 0 && iov->iov_len == 0) {
+      ++iov;
+      --count;
+    }
+    if (count == 0) return Status::Ok();
+    int batch = static_cast<int>(std::min<size_t>(count, IOV_MAX));
+    ssize_t n = is_write ? pwritev(fd, iov, batch, static_cast<off_t>(offset))
+                         : preadv(fd, iov, batch, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::FromErrno(errno, fmt::format("at file offset {}", offset));
+    if (n == 0) {
+      return Status::Error(fmt::format("no progress at file offset {} (file shorter than its "
+                                       "superblock says?)", offset));
+    }
+    offset += static_cast<uint64_t>(n);
+    size_t done = static_cast<size_t>(n);
+    while (count > 0 && done >= iov->iov_len) {
+      done -= iov->iov_len;
+      ++iov;
+      --count;
+    }
+    if (done > 0) {
+      iov->iov_base = static_cast<uint8_t*>(iov->iov_base) + done;
+      iov->iov_len -= done;
+    }
+  }
+}
+
+Status TransferBuffer(int fd, void* bytes, size_t n, uint64_t offset, bool is_write) {
+  iovec iov{bytes, n};
+  return TransferFully(fd, &iov, 1, offset, is_write);
+}
+
+Status UuidToField(const std::string& uuid, UuidField* field) {
+  if (uuid.size() > kUuidBytes) {
+    return Status::Error(
+        fmt::format("RVG uuid '{}' is longer than the {} bytes an SRL can hold", uuid, kUuidBytes),
+        EINVAL);
+  }
+  field->fill(0);
+  std::memcpy(field->data(), uuid.data(), uuid.size());
+  return Status::Ok();
+}
+
+std::string UuidText(const UuidField& field) {
+  const auto* bytes = reinterpret_cast<const char*>(field.data());
+  return std::string(bytes, strnlen(bytes, field.size()));
+}
+
+Status WriteSlot(int fd, int slot, const Superblock& sb) {
+  uint8_t bytes[kSlotBytes];
+  EncodeSuperblock(sb, bytes);
+  return TransferBuffer(fd, bytes, sizeof(bytes), slot * kSlotBytes, true);
+}
+
+// Makes the directory entry of a new file durable. Best effort: some
+// filesystems refuse fsync on a directory, and the file itself is synced.
+void SyncParentDirectory(const std::string& path) {
+  size_t slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  (void)fsync(fd);
+  close(fd);
+}
+
+Status InitializeFile(int fd, const std::string& path, uint64_t size, Superblock sb) {
+  int err = posix_fallocate(fd, 0, static_cast<off_t>(size));
+  if (err == ENOSPC || err == EFBIG) {
+    return Status::Error(fmt::format("the disk is full: cannot preallocate the SRL {} of {} bytes "
+                                     "({} MiB); free space or choose a smaller SRL",
+                                     path, size, size >> 20),
+                         ENOSPC);
+  }
+  if (err != 0) return Status::FromErrno(err, "preallocating SRL " + path);
+  sb.file_size = size;
+  sb.area_size = AreaSizeFor(size);
+  // Two valid slots from the start; slot 0 wins, so the first checkpoint
+  // goes to slot 1.
+  sb.counter = 1;
+  Status st = WriteSlot(fd, 0, sb);
+  sb.counter = 0;
+  if (st.ok()) st = WriteSlot(fd, 1, sb);
+  if (!st.ok()) return st.Annotate("writing the superblocks of SRL " + path);
+  if (fsync(fd) != 0) return Status::FromErrno(errno, "syncing SRL " + path);
+  return Status::Ok();
+}
+
+}  // namespace
+
+struct Srl::Impl {
+  std::string path;
+  int fd = -1;
+  UuidField uuid{};
+  uint64_t file_size = 0;
+  uint64_t area_size = 0;
+
+  // Which slot holds the newest checkpoint. Only AdvanceTail() writes
+  // checkpoints; checkpoint_mu keeps two of them from interleaving.
+  std::mutex checkpoint_mu;
+  int winner_slot = 0;
+  uint64_t slot_counter = 0;
+
+  // Guards the bookkeeping below. Invariants: `index` holds exactly the
+  // WRITE records tail.tail_seq .. next_seq - 1, in order;
+  // tail.tail_lsn <= head_lsn and head_lsn - tail.tail_lsn <= area_size.
+  mutable std::mutex mu;
+  Checkpoint tail;
+  uint64_t head_lsn = 0;
+  uint64_t next_seq = 1;
+  uint32_t head_crc = 0;  // chain seed of the next record appended
+  std::deque<IndexEntry> index;
+  bool recovered = false;
+
+  // Append() scratch, reused so the hot path does not allocate; touched
+  // only by the single writer thread.
+  std::vector<uint8_t> headers;
+  std::vector<iovec> iovecs;
+  std::vector<WriteRun> runs;
+  std::vector<IndexEntry> appended;
+
+  ~Impl() {
+    if (fd >= 0) close(fd);
+  }
+
+  uint64_t FileOffset(uint64_t lsn) const { return kDataStart + lsn % area_size; }
+  uint64_t BytesToLapEnd(uint64_t lsn) const { return area_size - lsn % area_size; }
+  uint32_t SaltAt(uint64_t lsn) const { return LapSalt(uuid, lsn / area_size); }
+
+  Status NotRecovered() const {
+    return Status::Error("internal: SRL " + path + " used before Recover()", EINVAL);
+  }
+  Status GoneError(uint64_t seq) const {
+    return Status::Error(fmt::format("record {} is no longer in the SRL {}", seq, path), ENOENT);
+  }
+
+  Status CheckAppendable(const WriteRecord& r, uint64_t expected_seq) const;
+  void AddSegment(uint64_t lsn, const void* bytes, size_t n);
+  uint8_t* HeaderSlot(size_t i) { return headers.data() + i * kHeaderBytes; }
+  const char* HeaderProblem(const uint8_t* raw, uint64_t lsn, uint64_t seq, uint32_t prev_crc,
+                            RecordHeader* h, uint32_t* header_crc) const;
+  Status WriteCheckpoint(const Checkpoint& cp);
+};
+
+Status Srl::Impl::CheckAppendable(const WriteRecord& r, uint64_t expected_seq) const {
+  if (r.seq != expected_seq) {
+    return Status::Error(fmt::format("internal: record seq {} appended to SRL {} where seq {} "
+                                     "comes next", r.seq, path, expected_seq),
+                         EINVAL);
+  }
+  if (!r.data || r.data->size() != r.length) {
+    return Status::Error(fmt::format("internal: record {} has length {} but its data buffer "
+                                     "does not", r.seq, r.length),
+                         EINVAL);
+  }
+  if (r.length > kMaxWriteBytes || RecordBytesFor(r.length) > area_size) {
+    return Status::Error(fmt::format("record {} of {} bytes cannot fit in SRL {} (data area {} "
+                                     "bytes, write limit {} bytes)",
+                                     r.seq, r.length, path, area_size, kMaxWriteBytes),
+                         EINVAL);
+  }
+  return Status::Ok();
+}
+
+// Queues `n` bytes for the file bytes at `lsn`, extending the current run
+// when they are contiguous with it. Never called with a range that crosses
+// the end of the area.
+void Srl::Impl::AddSegment(uint64_t lsn, const void* bytes, size_t n) {
+  if (n == 0) return;
+  uint64_t offset = FileOffset(lsn);
+  if (runs.empty() || runs.back().end_offset != offset) {
+    runs.push_back(WriteRun{offset, iovecs.size(), 0, offset});
+  }
+  iovecs.push_back(iovec{const_cast<void*>(bytes), n});
+  runs.back().iovec_count++;
+  runs.back().end_offset += n;
+}
+
+// Why the raw header read at `lsn` is not record `seq` chained from
+// `prev_crc`, or nullptr when it is (a WRITE or the WRAP before `seq`).
+const char* Srl::Impl::HeaderProblem(const uint8_t* raw, uint64_t lsn, uint64_t seq,
+                                     uint32_t prev_crc, RecordHeader* h,
+                                     uint32_t* header_crc) const {
+  if (!DecodeRecordHeader(raw, prev_crc, h, header_crc)) {
+    return "wrong magic, version or chained header CRC";
+  }
+  if (h->salt != SaltAt(lsn)) return "salt of another lap";
+  if (h->seq != seq) return "unexpected seq";
+  uint64_t to_lap_end = BytesToLapEnd(lsn);
+  if (h->type == kTypeWrap) {
+    return h->length == 0 && h->record_bytes == to_lap_end ? nullptr : "inconsistent WRAP";
+  }
+  if (h->type != kTypeWrite) return "unknown record type";
+  if (h->length > kMaxWriteBytes || h->record_bytes != RecordBytesFor(h->length) ||
+      h->record_bytes > to_lap_end) {
+    return "inconsistent record length";
+  }
+  return nullptr;
+}
+
+Status Srl::Impl::WriteCheckpoint(const Checkpoint& cp) {
+  Superblock sb;
+  sb.counter = slot_counter + 1;
+  sb.file_size = file_size;
+  sb.area_size = area_size;
+  sb.uuid = uuid;
+  sb.checkpoint = cp;
+  int slot = 1 - winner_slot;
+  Status st = WriteSlot(fd, slot, sb);
+  if (st.ok() && fdatasync(fd) != 0) st = Status::FromErrno(errno, "fdatasync");
+  if (!st.ok()) return st.Annotate("writing the checkpoint of SRL " + path);
+  winner_slot = slot;
+  slot_counter = sb.counter;
+  return Status::Ok();
+}
+
+Srl::Srl(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Srl::~Srl() = default;
+
+uint64_t Srl::RecordBytes(uint32_t data_length) { return RecordBytesFor(data_length); }
+
+Status Srl::Create(const std::string& path, uint64_t size, const std::string& rvg_uuid) {
+  if (size < kMinSize) {
+    return Status::Error(fmt::format("SRL size {} bytes is below the minimum of {} bytes (4 MiB)",
+                                     size, kMinSize),
+                         EINVAL);
+  }
+  Superblock sb;
+  Status st = UuidToField(rvg_uuid, &sb.uuid);
+  if (!st.ok()) return st;
+
+  bool created = true;
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0 && errno == EEXIST) {
+    created = false;
+    fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+  }
+  if (fd < 0) return Status::FromErrno(errno, "creating SRL " + path);
+  struct stat info;
+  if (fstat(fd, &info) != 0) {
+    st = Status::FromErrno(errno, "examining SRL " + path);
+  } else if (!created && info.st_size > 0) {
+    st = Status::Error(fmt::format("SRL {} already exists and is not empty; refusing to "
+                                   "overwrite it (remove it first if it is no longer needed)",
+                                   path),
+                       EEXIST);
+  } else {
+    st = InitializeFile(fd, path, size, sb);
+  }
+  close(fd);
+  if (!st.ok()) {
+    if (created) unlink(path.c_str());
+    return st;
+  }
+  SyncParentDirectory(path);
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<Srl>> Srl::Open(const std::string& path, const std::string& rvg_uuid) {
+  auto s = std::make_unique<Impl>();
+  s->path = path;
+  Status st = UuidToField(rvg_uuid, &s->uuid);
+  if (!st.ok()) return st;
+  s->fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (s->fd < 0) return Status::FromErrno(errno, "opening SRL " + path);
+  struct stat info;
+  if (fstat(s->fd, &info) != 0) return Status::FromErrno(errno, "examining SRL " + path);
+  const Status damaged = Status::Error(
+      fmt::format("SRL {} is damaged: no valid superblock (restore it or create a new SRL)", path));
+  const auto file_size = static_cast<uint64_t>(info.st_size);
+  if (file_size < kDataStart) return damaged;
+
+  uint8_t slots[2 * kSlotBytes];
+  st = TransferBuffer(s->fd, slots, sizeof(slots), 0, false);
+  if (!st.ok()) return st.Annotate("reading the superblocks of SRL " + path);
+  Superblock best;
+  int winner = -1;
+  for (int i = 0; i < 2; ++i) {
+    Superblock sb;
+    SlotState state = DecodeSuperblock(slots + i * kSlotBytes, &sb);
+    if (state == SlotState::kNewerVersion) {
+      return Status::Error(fmt::format("SRL {} was written by a newer rvg (format version {}, this "
+                                       "rvg reads version {}); upgrade rvg",
+                                       path, sb.version, kFormatVersion),
+                           ENOTSUP);
+    }
+    if (state == SlotState::kValid && (winner < 0 || sb.counter > best.counter)) {
+      best = sb;
+      winner = i;
+    }
+  }
+  if (winner < 0) return damaged;
+  if (best.uuid != s->uuid) {
+    return Status::Error(
+        fmt::format("SRL {} belongs to another RVG (uuid {})", path, UuidText(best.uuid)), EINVAL);
+  }
+  if (best.file_size != file_size) {
+    return Status::Error(fmt::format("SRL {} is {} bytes but its superblock says {}: it was "
+                                     "truncated or resized; restore it or create a new SRL",
+                                     path, file_size, best.file_size));
+  }
+  if (best.file_size < kMinSize || best.area_size != AreaSizeFor(best.file_size) ||
+      best.checkpoint.tail_seq == 0) {
+    return damaged;
+  }
+  s->file_size = best.file_size;
+  s->area_size = best.area_size;
+  s->winner_slot = winner;
+  s->slot_counter = best.counter;
+  s->tail = best.checkpoint;
+  s->head_lsn = best.checkpoint.tail_lsn;
+  s->next_seq = best.checkpoint.tail_seq;
+  s->head_crc = best.checkpoint.chain_seed;
+  return std::unique_ptr<Srl>(new Srl(std::move(s)));
+}
+
+Status Srl::Recover(const std::function<Status(const WriteRecord&)>& visit) {
+  Impl& s = *impl_;
+  Checkpoint start;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    if (s.recovered) return Status::Error("internal: SRL " + s.path + " recovered twice", EINVAL);
+    start = s.tail;
+  }
+  uint64_t lsn = start.tail_lsn;
+  uint64_t seq = start.tail_seq;
+  uint32_t crc = start.chain_seed;
+  std::deque<IndexEntry> index;
+  const char* end_reason = nullptr;
+  while (end_reason == nullptr) {
+    if (s.BytesToLapEnd(lsn) < kHeaderBytes) lsn += s.BytesToLapEnd(lsn);
+    if (lsn + kHeaderBytes - start.tail_lsn > s.area_size) {
+      end_reason = "the log is full";
+      break;
+    }
+    uint8_t raw[kHeaderBytes];
+    Status st = TransferBuffer(s.fd, raw, sizeof(raw), s.FileOffset(lsn), false);
+    if (!st.ok()) return st.Annotate("recovering SRL " + s.path);
+    RecordHeader h;
+    uint32_t header_crc = 0;
+    end_reason = s.HeaderProblem(raw, lsn, seq, crc, &h, &header_crc);
+    if (end_reason == nullptr && lsn + h.record_bytes - start.tail_lsn > s.area_size) {
+      end_reason = "record overlaps the tail";
+    }
+    if (end_reason != nullptr) break;
+    if (h.type == kTypeWrap) {
+      crc = header_crc;
+      lsn += h.record_bytes;
+      continue;
+    }
+    auto data = std::make_shared<DataBuffer>(h.length);
+    st = TransferBuffer(s.fd, data->data(), h.length, s.FileOffset(lsn + kHeaderBytes), false);
+    if (!st.ok()) return st.Annotate("recovering SRL " + s.path);
+    if (Crc32c(data->data(), h.length) != h.data_crc) {
+      end_reason = "data CRC mismatch";
+      break;
+    }
+    WriteRecord record{seq, h.volume, h.offset, h.length, h.data_crc, std::move(data)};
+    st = visit(record);
+    if (!st.ok()) return st;
+    index.push_back(IndexEntry{seq, lsn, h.length, header_crc, crc});
+    crc = header_crc;
+    lsn += h.record_bytes;
+    ++seq;
+  }
+  spdlog::debug("SRL {}: recovered seqs {}..{}; the log ends at LSN {}: {}", s.path,
+                start.tail_seq, seq - 1, lsn, end_reason);
+  std::lock_guard<std::mutex> lock(s.mu);
+  s.index = std::move(index);
+  s.head_lsn = lsn;
+  s.next_seq = seq;
+  s.head_crc = crc;
+  s.recovered = true;
+  return Status::Ok();
+}
+
+Result<size_t> Srl::Append(const WriteRecord* records, size_t count) {
+  Impl& s = *impl_;
+  uint64_t head;
+  uint64_t seq;
+  uint32_t crc;
+  uint64_t tail_lsn;  // may only grow meanwhile, which frees space: safe
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    if (!s.recovered) return s.NotRecovered();
+    head = s.head_lsn;
+    seq = s.next_seq;
+    crc = s.head_crc;
+    tail_lsn = s.tail.tail_lsn;
+  }
+  // Each record may be preceded by at most one WRAP.
+  if (s.headers.size() < 2 * count * kHeaderBytes) s.headers.resize(2 * count * kHeaderBytes);
+  s.iovecs.clear();
+  s.runs.clear();
+  s.appended.clear();
+  size_t headers_used = 0;
+  size_t n = 0;
+  for (; n < count; ++n) {
+    const WriteRecord& r = records[n];
+    Status st = s.CheckAppendable(r, seq);
+    if (!st.ok() && n == 0) return st;
+    if (!st.ok()) break;  // append what came before; the next call reports it
+    const uint64_t bytes = RecordBytesFor(r.length);
+    uint64_t lsn = head;
+    if (s.BytesToLapEnd(lsn) < kHeaderBytes) lsn += s.BytesToLapEnd(lsn);
+    const uint64_t wrap_bytes = bytes > s.BytesToLapEnd(lsn) ? s.BytesToLapEnd(lsn) : 0;
+    const uint64_t start = lsn + wrap_bytes;
+    if (start + bytes - tail_lsn > s.area_size) break;  // full
+
+    if (wrap_bytes > 0) {
+      RecordHeader wrap;
+      wrap.type = kTypeWrap;
+      wrap.salt = s.SaltAt(lsn);
+      wrap.seq = r.seq;
+      wrap.record_bytes = static_cast<uint32_t>(wrap_bytes);
+      uint8_t* raw = s.HeaderSlot(headers_used++);
+      crc = EncodeRecordHeader(wrap, crc, raw);
+      s.AddSegment(lsn, raw, kHeaderBytes);
+    }
+    RecordHeader h;
+    h.salt = s.SaltAt(start);
+    h.volume = r.volume;
+    h.seq = r.seq;
+    h.offset = r.offset;
+    h.length = r.length;
+    h.data_crc = r.data_crc;
+    h.record_bytes = static_cast<uint32_t>(bytes);
+    uint8_t* raw = s.HeaderSlot(headers_used++);
+    const uint32_t prev_crc = crc;
+    crc = EncodeRecordHeader(h, prev_crc, raw);
+    s.AddSegment(start, raw, kHeaderBytes);
+    s.AddSegment(start + kHeaderBytes, r.data->data(), r.length);
+    s.AddSegment(start + kHeaderBytes + r.length, kZeroPadding, bytes - kHeaderBytes - r.length);
+    s.appended.push_back(IndexEntry{r.seq, start, r.length, crc, prev_crc});
+    head = start + bytes;
+    ++seq;
+  }
+  if (n == 0) return size_t{0};
+
+  for (const WriteRun& run : s.runs) {
+    Status st = TransferFully(s.fd, &s.iovecs[run.first_iovec], run.iovec_count,
+                              run.file_offset, true);
+    if (!st.ok()) return st.Annotate("writing to SRL " + s.path);
+  }
+  std::lock_guard<std::mutex> lock(s.mu);
+  s.index.insert(s.index.end(), s.appended.begin(), s.appended.end());
+  s.head_lsn = head;
+  s.next_seq = seq;
+  s.head_crc = crc;
+  return n;
+}
+
+Status Srl::Sync() {
+  if (fdatasync(impl_->fd) != 0) return Status::FromErrno(errno, "syncing SRL " + impl_->path);
+  return Status::Ok();
+}
+
+Result<WriteRecord> Srl::Read(uint64_t seq) const {
+  const Impl& s = *impl_;
+  IndexEntry e;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    if (!s.recovered) return s.NotRecovered();
+    if (seq < s.tail.tail_seq) return s.GoneError(seq);
+    if (seq >= s.next_seq) {
+      return Status::Error(fmt::format("internal: record {} is not in SRL {} yet (next seq {})",
+                                       seq, s.path, s.next_seq),
+                           EINVAL);
+    }
+    e = s.index[seq - s.tail.tail_seq];
+  }
+  uint8_t raw[kHeaderBytes];
+  auto data = std::make_shared<DataBuffer>(e.length);
+  iovec iov[2] = {{raw, kHeaderBytes}, {data->data(), e.length}};
+  Status st = TransferFully(s.fd, iov, 2, s.FileOffset(e.lsn), false);
+  if (!st.ok()) return st.Annotate(fmt::format("reading record {} from SRL {}", seq, s.path));
+
+  RecordHeader h;
+  uint32_t header_crc = 0;
+  bool valid = s.HeaderProblem(raw, e.lsn, seq, e.prev_crc, &h, &header_crc) == nullptr &&
+               h.type == kTypeWrite && header_crc == e.header_crc && h.length == e.length &&
+               Crc32c(data->data(), e.length) == h.data_crc;
+  if (!valid) {
+    // The space may have been reused after the tail moved past `seq`
+    // while we read; that is not damage.
+    std::lock_guard<std::mutex> lock(s.mu);
+    if (seq < s.tail.tail_seq) return s.GoneError(seq);
+    return Status::Error(fmt::format("record {} in SRL {} fails its checksums: the SRL is damaged",
+                                     seq, s.path));
+  }
+  return WriteRecord{seq, h.volume, h.offset, h.length, h.data_crc, std::move(data)};
+}
+
+Status Srl::AdvanceTail(uint64_t new_tail_seq) {
+  Impl& s = *impl_;
+  std::lock_guard<std::mutex> checkpoint_lock(s.checkpoint_mu);
+  Checkpoint target;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    if (!s.recovered) return s.NotRecovered();
+    if (new_tail_seq < s.tail.tail_seq || new_tail_seq > s.next_seq) {
+      return Status::Error(fmt::format("internal: cannot move the tail of SRL {} to seq {} (it "
+                                       "holds seqs {}..{})",
+                                       s.path, new_tail_seq, s.tail.tail_seq, s.next_seq - 1),
+                           EINVAL);
+    }
+    if (new_tail_seq == s.tail.tail_seq) return Status::Ok();
+    target.tail_seq = new_tail_seq;
+    if (new_tail_seq == s.next_seq) {
+      target.tail_lsn = s.head_lsn;
+      target.chain_seed = s.head_crc;
+    } else {
+      const IndexEntry& e = s.index[new_tail_seq - s.tail.tail_seq];
+      target.tail_lsn = e.lsn;
+      target.chain_seed = e.prev_crc;
+    }
+  }
+  // Durable first: only then may Append() overwrite the released space.
+  Status st = s.WriteCheckpoint(target);
+  if (!st.ok()) return st;
+  std::lock_guard<std::mutex> lock(s.mu);
+  while (!s.index.empty() && s.index.front().seq < new_tail_seq) s.index.pop_front();
+  s.tail = target;
+  return Status::Ok();
+}
+
+uint64_t Srl::tail_seq() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->tail.tail_seq;
+}
+
+uint64_t Srl::next_seq() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->next_seq;
+}
+
+uint64_t Srl::used_bytes() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->head_lsn - impl_->tail.tail_lsn;
+}
+
+uint64_t Srl::capacity_bytes() const { return impl_->area_size; }
+
+const std::string& Srl::path() const { return impl_->path; }
+
+}  // namespace rvg

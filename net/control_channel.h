@@ -40,7 +40,9 @@ class ControlServer {
 };
 
 // One request/reply. Fails (without hanging) when no daemon answers within
-// `timeout_ms` — the message then says the daemon is not running.
+// `timeout_ms` — the message then says the daemon is not running and the
+// code is ENOTCONN (other codes are real errors, e.g. ENAMETOOLONG for an
+// ipc path longer than a Unix socket allows).
 Result<nlohmann::json> ControlCall(const std::string& endpoint, const nlohmann::json& request,
                                    int timeout_ms);
 

@@ -1,1 +1,559 @@
-// placeholder: being written
+// RLINK wire messages: msgpack encoding, defensive decoding, WRITE checks.
+//
+// The key names and value rules implemented here are specified in
+// doc/wire-protocol.md; keep the two in step.
+#include "net/messages.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cassert>
+#include <cerrno>
+#include <cstring>
+#include <exception>
+#include <new>
+#include <string_view>
+#include <utility>
+
+#include <msgpack.hpp>
+
+#include "core/crc32c.h"
+#include "core/record.h"
+
+namespace rvg {
+
+namespace {
+
+// Bounds on decoded values. They keep a hostile or broken peer from making
+// the receiver allocate much, and make every accepted value printable.
+constexpr size_t kMaxStringBytes = 256;  // uuid, generation, reject reason
+constexpr size_t kMaxNameBytes = 64;     // rvg, rlink and volume names
+constexpr size_t kMaxVolumes = 1024;
+
+// Bounds handed to msgpack::unpack. The parser reserves room for an array or
+// map's declared element count before it reads the elements, so these caps
+// (not the frame size) are what bound its allocations. They are loose enough
+// that our own checks, with their clearer messages, catch legal-looking but
+// out-of-range values first (1025 volumes, a 300-byte uuid).
+constexpr size_t kUnpackMaxArray = 4 * kMaxVolumes;
+constexpr size_t kUnpackMaxMap = 64;
+constexpr size_t kUnpackMaxStr = 4 * kMaxStringBytes;
+constexpr size_t kUnpackMaxBin = 4 * kMaxStringBytes;
+constexpr size_t kUnpackMaxExt = 4 * kMaxStringBytes;
+constexpr size_t kUnpackMaxDepth = 8;
+
+const char* TypeLabel(MsgType type) {
+  switch (type) {
+    case MsgType::kHello: return "HELLO";
+    case MsgType::kWelcome: return "WELCOME";
+    case MsgType::kReject: return "REJECT";
+    case MsgType::kWrite: return "WRITE";
+    case MsgType::kAck: return "ACK";
+    case MsgType::kNack: return "NACK";
+    case MsgType::kPing: return "PING";
+  }
+  return "unknown";
+}
+
+// The one rule on a WRITE's length, shared by decoding and ValidateWrite.
+bool WriteLengthOk(uint64_t length) { return length >= 1 && length <= kMaxWriteBytes; }
+
+std::string WriteLengthProblem(uint64_t length) {
+  return fmt::format("length {} is outside 1..{}", length, kMaxWriteBytes);
+}
+
+// ---------------------------------------------------------------------------
+// Encoding
+
+using Packer = msgpack::packer<msgpack::sbuffer>;
+
+void PackStr(Packer& packer, std::string_view s) {
+  packer.pack_str(static_cast<uint32_t>(s.size()));
+  packer.pack_str_body(s.data(), static_cast<uint32_t>(s.size()));
+}
+
+// Packs one header map. The map's entry count must be declared before the
+// entries, so each encoder states how many fields it adds; Finish() checks
+// the promise was kept, since a miscount would produce a frame that every
+// peer rejects.
+class HeaderPacker {
+ public:
+  HeaderPacker(MsgType type, uint32_t field_count)
+      : buffer_(kInitialBytes), packer_(buffer_), declared_(field_count + 2) {
+    packer_.pack_map(declared_);
+    Uint("t", static_cast<uint64_t>(type));
+    Uint("v", kProtocolVersion);
+  }
+
+  void Uint(std::string_view key, uint64_t value) {
+    Key(key);
+    packer_.pack_uint64(value);  // msgpack-cxx picks the shortest encoding
+  }
+  void Str(std::string_view key, std::string_view value) {
+    Key(key);
+    PackStr(packer_, value);
+  }
+  void Bool(std::string_view key, bool value) {
+    Key(key);
+    value ? packer_.pack_true() : packer_.pack_false();
+  }
+  // The caller packs the array's elements through packer() right after.
+  void ArrayStart(std::string_view key, uint32_t count) {
+    Key(key);
+    packer_.pack_array(count);
+  }
+  Packer& packer() { return packer_; }
+
+  std::string Finish() {
+    assert(written_ == declared_);
+    return std::string(buffer_.data(), buffer_.size());
+  }
+
+ private:
+  // Enough for every message but a HELLO with many volumes, so the common
+  // encoders allocate once for the buffer and once for the result.
+  static constexpr size_t kInitialBytes = 160;
+
+  void Key(std::string_view key) {
+    ++written_;
+    PackStr(packer_, key);
+  }
+
+  msgpack::sbuffer buffer_;
+  Packer packer_;
+  uint32_t declared_;
+  uint32_t written_ = 0;
+};
+
+void PackVolume(Packer& packer, const VolumeInfo& v) {
+  packer.pack_map(3);
+  PackStr(packer, "id");
+  packer.pack_uint32(v.id);
+  PackStr(packer, "name");
+  PackStr(packer, v.name);
+  PackStr(packer, "size");
+  packer.pack_uint64(v.size);
+}
+
+// A REJECT reason longer than the decoder accepts would make the REJECT
+// itself undecodable, so it is cut to kMaxStringBytes, backing off to a
+// UTF-8 character boundary.
+std::string_view ClipReason(const std::string& reason) {
+  if (reason.size() <= kMaxStringBytes) return reason;
+  size_t n = kMaxStringBytes;
+  while (n > 0 && (static_cast<unsigned char>(reason[n]) & 0xC0) == 0x80) --n;
+  return std::string_view(reason.data(), n);
+}
+
+// ---------------------------------------------------------------------------
+// Decoding
+
+const char* ObjectTypeName(msgpack::type::object_type type) {
+  switch (type) {
+    case msgpack::type::NIL: return "nil";
+    case msgpack::type::BOOLEAN: return "boolean";
+    case msgpack::type::POSITIVE_INTEGER: return "unsigned integer";
+    case msgpack::type::NEGATIVE_INTEGER: return "negative integer";
+    case msgpack::type::FLOAT32:
+    case msgpack::type::FLOAT64: return "float";
+    case msgpack::type::STR: return "string";
+    case msgpack::type::BIN: return "binary";
+    case msgpack::type::ARRAY: return "array";
+    case msgpack::type::MAP: return "map";
+    case msgpack::type::EXT: return "ext";
+  }
+  return "unknown";
+}
+
+// Reads typed fields out of one msgpack map. The first problem is kept as
+// the error and later reads return zero values, so a parser reads every
+// field and checks ok() once at the end.
+class FieldReader {
+ public:
+  // `where` names the map in messages: "WRITE", "HELLO vols[3]".
+  FieldReader(const msgpack::object_map& map, std::string where)
+      : map_(map), where_(std::move(where)) {}
+
+  void set_where(std::string where) { where_ = std::move(where); }
+  bool ok() const { return error_.empty(); }
+  Status status() const { return Status::Error(error_, EPROTO); }
+
+  void Fail(const std::string& problem) {
+    if (ok()) error_ = fmt::format("malformed {}: {}", where_, problem);
+  }
+
+  uint64_t Uint(const char* key, uint64_t max = UINT64_MAX) {
+    const msgpack::object* value = Find(key, msgpack::type::POSITIVE_INTEGER);
+    if (value == nullptr) return 0;
+    if (value->via.u64 > max) {
+      Fail(fmt::format("key \"{}\" value {} exceeds the maximum {}", key, value->via.u64, max));
+      return 0;
+    }
+    return value->via.u64;
+  }
+  uint32_t Uint32(const char* key) { return static_cast<uint32_t>(Uint(key, UINT32_MAX)); }
+
+  std::string String(const char* key, size_t max_bytes) {
+    const msgpack::object* value = Find(key, msgpack::type::STR);
+    if (value == nullptr) return std::string();
+    if (value->via.str.size > max_bytes) {
+      Fail(fmt::format("key \"{}\" is {} bytes long, at most {} allowed", key,
+                       value->via.str.size, max_bytes));
+      return std::string();
+    }
+    return std::string(value->via.str.ptr, value->via.str.size);
+  }
+  // A name must also be non-empty: it names a file or an object an
+  // administrator refers to.
+  std::string Name(const char* key) {
+    std::string name = String(key, kMaxNameBytes);
+    if (ok() && name.empty()) Fail(fmt::format("key \"{}\" is empty", key));
+    return name;
+  }
+
+  bool Bool(const char* key) {
+    const msgpack::object* value = Find(key, msgpack::type::BOOLEAN);
+    return value != nullptr && value->via.boolean;
+  }
+
+  const msgpack::object_array* Array(const char* key) {
+    const msgpack::object* value = Find(key, msgpack::type::ARRAY);
+    return value == nullptr ? nullptr : &value->via.array;
+  }
+
+  // Session ids are how a secondary tells its current session from stale
+  // traffic, so 0 (never chosen by a primary) is refused.
+  uint64_t SessionId() {
+    uint64_t sid = Uint("sid");
+    if (ok() && sid == 0) Fail("key \"sid\" is 0; session ids are non-zero");
+    return sid;
+  }
+
+ private:
+  // The value of `key` if present exactly once with the expected type;
+  // otherwise records the problem and returns null. Keys that are not
+  // strings are unknown keys like any other and are skipped.
+  const msgpack::object* Find(const char* key, msgpack::type::object_type expected) {
+    if (!ok()) return nullptr;
+    const size_t key_size = std::strlen(key);
+    const msgpack::object* found = nullptr;
+    for (uint32_t i = 0; i < map_.size; ++i) {
+      const msgpack::object& k = map_.ptr[i].key;
+      if (k.type != msgpack::type::STR || k.via.str.size != key_size ||
+          std::memcmp(k.via.str.ptr, key, key_size) != 0) {
+        continue;
+      }
+      if (found != nullptr) {
+        Fail(fmt::format("key \"{}\" appears more than once", key));
+        return nullptr;
+      }
+      found = &map_.ptr[i].val;
+    }
+    if (found == nullptr) {
+      Fail(fmt::format("key \"{}\" missing", key));
+      return nullptr;
+    }
+    if (found->type != expected) {
+      Fail(fmt::format("key \"{}\" must be {}, got {}", key, ObjectTypeName(expected),
+                       ObjectTypeName(found->type)));
+      return nullptr;
+    }
+    return found;
+  }
+
+  const msgpack::object_map& map_;
+  std::string where_;
+  std::string error_;
+};
+
+Result<Message> Finish(const FieldReader& r, Message m) {
+  if (!r.ok()) return r.status();
+  return m;
+}
+
+Result<Message> ParseHello(FieldReader& r) {
+  HelloMsg m;
+  m.rvg_name = r.Name("rvg");
+  m.rvg_uuid = r.String("uuid", kMaxStringBytes);
+  m.generation = r.String("gen", kMaxStringBytes);
+  m.rlink_name = r.Name("rl");
+  m.session_id = r.SessionId();
+  m.last_seq = r.Uint("last");
+  m.first_seq = r.Uint("first");
+  const msgpack::object_array* vols = r.Array("vols");
+  if (!r.ok()) return r.status();
+  if (vols->size > kMaxVolumes) {
+    r.Fail(fmt::format("{} volumes listed, at most {} allowed", vols->size, kMaxVolumes));
+    return r.status();
+  }
+  m.volumes.reserve(vols->size);
+  for (uint32_t i = 0; i < vols->size; ++i) {
+    const msgpack::object& entry = vols->ptr[i];
+    if (entry.type != msgpack::type::MAP) {
+      r.Fail(fmt::format("vols[{}] must be a map, got {}", i, ObjectTypeName(entry.type)));
+      return r.status();
+    }
+    FieldReader vr(entry.via.map, fmt::format("HELLO vols[{}]", i));
+    VolumeInfo v;
+    v.id = vr.Uint32("id");
+    v.name = vr.Name("name");
+    v.size = vr.Uint("size");
+    if (!vr.ok()) return vr.status();
+    m.volumes.push_back(std::move(v));
+  }
+  // Volume ids identify volumes across hosts; a repeated id is ambiguous.
+  std::vector<uint32_t> ids;
+  ids.reserve(m.volumes.size());
+  for (const VolumeInfo& v : m.volumes) ids.push_back(v.id);
+  std::sort(ids.begin(), ids.end());
+  auto dup = std::adjacent_find(ids.begin(), ids.end());
+  if (dup != ids.end()) r.Fail(fmt::format("volume id {} listed more than once", *dup));
+  return Finish(r, std::move(m));
+}
+
+Result<Message> ParseWelcome(FieldReader& r) {
+  WelcomeMsg m;
+  m.rvg_uuid = r.String("uuid", kMaxStringBytes);
+  m.generation = r.String("gen", kMaxStringBytes);
+  m.session_id = r.SessionId();
+  m.applied_seq = r.Uint("app");
+  return Finish(r, std::move(m));
+}
+
+Result<Message> ParseReject(FieldReader& r) {
+  RejectMsg m;
+  m.session_id = r.Uint("sid");  // 0 is allowed: a refusal before any session
+  m.reason = r.String("why", kMaxStringBytes);
+  m.retry = r.Bool("retry");
+  return Finish(r, std::move(m));
+}
+
+Result<Message> ParseWrite(FieldReader& r) {
+  WriteMsg m;
+  m.rvg_uuid = r.String("uuid", kMaxStringBytes);
+  m.generation = r.String("gen", kMaxStringBytes);
+  m.session_id = r.SessionId();
+  m.seq = r.Uint("seq");
+  m.volume = r.Uint32("vol");
+  m.offset = r.Uint("off");
+  m.length = r.Uint32("len");
+  m.data_crc = r.Uint32("crc");
+  if (r.ok() && !WriteLengthOk(m.length)) r.Fail(WriteLengthProblem(m.length));
+  return Finish(r, std::move(m));
+}
+
+Result<Message> ParseAck(FieldReader& r) {
+  AckMsg m;
+  m.session_id = r.SessionId();
+  m.received_seq = r.Uint("rcv");
+  m.applied_seq = r.Uint("app");
+  return Finish(r, m);
+}
+
+Result<Message> ParseNack(FieldReader& r) {
+  NackMsg m;
+  m.session_id = r.SessionId();
+  m.from_seq = r.Uint("from");
+  m.to_seq = r.Uint("to");
+  if (r.ok() && m.from_seq > m.to_seq) {
+    r.Fail(fmt::format("range {}..{} is backwards (from > to)", m.from_seq, m.to_seq));
+  } else if (r.ok() && m.from_seq == 0) {  // to_seq >= from_seq, so only from can be 0
+    r.Fail(fmt::format("range {}..{} includes seq 0; seqs start at 1", m.from_seq, m.to_seq));
+  }
+  return Finish(r, m);
+}
+
+Result<Message> ParsePing(FieldReader& r) {
+  PingMsg m;
+  m.session_id = r.SessionId();
+  m.last_seq = r.Uint("last");
+  return Finish(r, m);
+}
+
+Status HeaderError(const std::string& problem) {
+  return Status::Error("malformed header: " + problem, EPROTO);
+}
+
+Result<Message> DecodeMap(const msgpack::object_map& map) {
+  FieldReader r(map, "header");
+  // The version is checked before the type: another version may number
+  // its types differently.
+  const uint64_t version = r.Uint("v");
+  const uint64_t type = r.Uint("t");
+  if (!r.ok()) return r.status();
+  if (version != kProtocolVersion) {
+    return Status::Error(fmt::format("peer speaks protocol version {}, this rvg speaks {}; "
+                                     "run the same rvg release on both hosts",
+                                     version, kProtocolVersion),
+                         EPROTO);
+  }
+  if (type < static_cast<uint64_t>(MsgType::kHello) ||
+      type > static_cast<uint64_t>(MsgType::kPing)) {
+    return HeaderError(fmt::format("unknown message type {}", type));
+  }
+  const MsgType msg_type = static_cast<MsgType>(type);
+  r.set_where(TypeLabel(msg_type));
+  switch (msg_type) {
+    case MsgType::kHello: return ParseHello(r);
+    case MsgType::kWelcome: return ParseWelcome(r);
+    case MsgType::kReject: return ParseReject(r);
+    case MsgType::kWrite: return ParseWrite(r);
+    case MsgType::kAck: return ParseAck(r);
+    case MsgType::kNack: return ParseNack(r);
+    case MsgType::kPing: return ParsePing(r);
+  }
+  return Status::Error("internal: unhandled message type", EPROTO);
+}
+
+// Everything DecodeHeader does; may throw whatever msgpack throws.
+Result<Message> DecodeOrThrow(const char* data, size_t size) {
+  const msgpack::unpack_limit limit(kUnpackMaxArray, kUnpackMaxMap, kUnpackMaxStr,
+                                    kUnpackMaxBin, kUnpackMaxExt, kUnpackMaxDepth);
+  size_t offset = 0;
+  msgpack::object_handle handle =
+      msgpack::unpack(data, size, offset, nullptr, nullptr, limit);
+  if (offset != size) {
+    return HeaderError(fmt::format("{} byte(s) left over after the msgpack map", size - offset));
+  }
+  const msgpack::object& root = handle.get();
+  if (root.type != msgpack::type::MAP) {
+    return HeaderError(fmt::format("top level is {}, not a map", ObjectTypeName(root.type)));
+  }
+  return DecodeMap(root.via.map);
+}
+
+}  // namespace
+
+std::string Encode(const HelloMsg& m) {
+  HeaderPacker p(MsgType::kHello, 8);
+  p.Str("rvg", m.rvg_name);
+  p.Str("uuid", m.rvg_uuid);
+  p.Str("gen", m.generation);
+  p.Str("rl", m.rlink_name);
+  p.Uint("sid", m.session_id);
+  p.Uint("last", m.last_seq);
+  p.Uint("first", m.first_seq);
+  p.ArrayStart("vols", static_cast<uint32_t>(m.volumes.size()));
+  for (const VolumeInfo& v : m.volumes) PackVolume(p.packer(), v);
+  return p.Finish();
+}
+
+std::string Encode(const WelcomeMsg& m) {
+  HeaderPacker p(MsgType::kWelcome, 4);
+  p.Str("uuid", m.rvg_uuid);
+  p.Str("gen", m.generation);
+  p.Uint("sid", m.session_id);
+  p.Uint("app", m.applied_seq);
+  return p.Finish();
+}
+
+std::string Encode(const RejectMsg& m) {
+  HeaderPacker p(MsgType::kReject, 3);
+  p.Uint("sid", m.session_id);
+  p.Str("why", ClipReason(m.reason));
+  p.Bool("retry", m.retry);
+  return p.Finish();
+}
+
+std::string Encode(const WriteMsg& m) {
+  HeaderPacker p(MsgType::kWrite, 8);
+  p.Str("uuid", m.rvg_uuid);
+  p.Str("gen", m.generation);
+  p.Uint("sid", m.session_id);
+  p.Uint("seq", m.seq);
+  p.Uint("vol", m.volume);
+  p.Uint("off", m.offset);
+  p.Uint("len", m.length);
+  p.Uint("crc", m.data_crc);
+  return p.Finish();
+}
+
+std::string Encode(const AckMsg& m) {
+  HeaderPacker p(MsgType::kAck, 3);
+  p.Uint("sid", m.session_id);
+  p.Uint("rcv", m.received_seq);
+  p.Uint("app", m.applied_seq);
+  return p.Finish();
+}
+
+std::string Encode(const NackMsg& m) {
+  HeaderPacker p(MsgType::kNack, 3);
+  p.Uint("sid", m.session_id);
+  p.Uint("from", m.from_seq);
+  p.Uint("to", m.to_seq);
+  return p.Finish();
+}
+
+std::string Encode(const PingMsg& m) {
+  HeaderPacker p(MsgType::kPing, 2);
+  p.Uint("sid", m.session_id);
+  p.Uint("last", m.last_seq);
+  return p.Finish();
+}
+
+Result<Message> DecodeHeader(const void* data, size_t size) {
+  if (size > kMaxHeaderBytes) {
+    return HeaderError(fmt::format("frame is {} bytes, the limit is {}", size, kMaxHeaderBytes));
+  }
+  if (size == 0) return HeaderError("empty frame");
+  // Nothing may escape: a peer's bytes must never take the daemon down.
+  try {
+    return DecodeOrThrow(static_cast<const char*>(data), size);
+  } catch (const msgpack::insufficient_bytes&) {
+    return HeaderError(fmt::format("truncated msgpack ({} bytes)", size));
+  } catch (const msgpack::size_overflow&) {
+    return HeaderError("msgpack array, map, string or nesting exceeds the header limits");
+  } catch (const msgpack::unpack_error&) {
+    return HeaderError("not valid msgpack");
+  } catch (const std::bad_alloc&) {
+    return HeaderError("out of memory while decoding");
+  } catch (const std::exception& e) {
+    return HeaderError(fmt::format("cannot decode: {}", e.what()));
+  } catch (...) {
+    return HeaderError("cannot decode: unknown exception");
+  }
+}
+
+Status ValidateWrite(const WriteMsg& m, const std::string& rvg_uuid, const std::string& generation,
+                     uint64_t session_id, const std::vector<VolumeSpec>& volumes,
+                     const void* data, size_t data_size) {
+  // Messages are formatted only on failure: this runs once per write.
+  auto fail = [&m](const std::string& problem) {
+    return Status::Error(fmt::format("WRITE seq {}: {}", m.seq, problem), EPROTO);
+  };
+  auto fail_volume = [&m](const std::string& problem) {
+    return Status::Error(fmt::format("WRITE seq {} for volume {}: {}", m.seq, m.volume, problem),
+                         EPROTO);
+  };
+  if (m.rvg_uuid != rvg_uuid) {
+    return fail(fmt::format("rvg uuid {} is not this RVG's uuid {}", m.rvg_uuid, rvg_uuid));
+  }
+  if (m.generation != generation) {
+    return fail(fmt::format("generation {} is not the current generation {}", m.generation,
+                            generation));
+  }
+  if (m.session_id != session_id) {
+    return fail(fmt::format("session {:#x} is not the current session {:#x}", m.session_id,
+                            session_id));
+  }
+  if (!WriteLengthOk(m.length)) return fail(WriteLengthProblem(m.length));
+  auto volume = std::find_if(volumes.begin(), volumes.end(),
+                             [&m](const VolumeSpec& v) { return v.id == m.volume; });
+  if (volume == volumes.end()) return fail_volume("no such volume");
+  // Written as two comparisons so that offset + length cannot wrap.
+  if (m.offset > volume->size || m.length > volume->size - m.offset) {
+    return fail_volume(fmt::format("{} bytes at offset {} run past the end of the {}-byte volume",
+                                   m.length, m.offset, volume->size));
+  }
+  if (data_size != m.length) {
+    return fail(fmt::format("data frame has {} bytes, the header says {}", data_size, m.length));
+  }
+  const uint32_t crc = Crc32c(data, data_size);
+  if (crc != m.data_crc) {
+    return fail(fmt::format("data checksum mismatch (data {:#010x}, header {:#010x})", crc,
+                            m.data_crc));
+  }
+  return Status::Ok();
+}
+
+}  // namespace rvg

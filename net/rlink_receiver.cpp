@@ -1,1 +1,300 @@
-// placeholder: being written
+#include "net/rlink_receiver.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+
+#include "net/zmq_util.h"
+
+namespace rvg {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+
+std::string ToString(const zmq::message_t& m) {
+  return std::string(static_cast<const char*>(m.data()), m.size());
+}
+}  // namespace
+
+RlinkReceiver::RlinkReceiver(RlinkReceiverConfig config, SecondaryApplier* applier,
+                             BindFunction bind, zmq::context_t* context)
+    : config_(std::move(config)),
+      applier_(applier),
+      bind_(std::move(bind)),
+      context_(context),
+      wakeup_(Wakeup::Create()) {}
+
+RlinkReceiver::~RlinkReceiver() { Stop(); }
+
+Status RlinkReceiver::Start() {
+  socket_ = std::make_unique<zmq::socket_t>(*context_, zmq::socket_type::router);
+  socket_->set(zmq::sockopt::linger, 0);
+  // A frame larger than the largest legal one is refused by ZeroMQ itself
+  // (the offending connection is dropped) before it costs us memory.
+  socket_->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(kMaxWriteBytes));
+  socket_->set(zmq::sockopt::rcvhwm, 8192);
+  try {
+    socket_->bind(config_.listen);
+  } catch (const zmq::error_t& e) {
+    socket_.reset();
+    return Status::Error("cannot listen on " + config_.listen + ": " + e.what() +
+                         " (is another rvgd using it?)");
+  }
+  acked_applied_ = applier_->applied_seq();
+  acked_received_ = applier_->received_seq();
+  thread_ = std::thread([this] { Run(); });
+  return Status::Ok();
+}
+
+void RlinkReceiver::Stop() {
+  stop_ = true;
+  wakeup_->Signal();
+  if (thread_.joinable()) thread_.join();
+  socket_.reset();
+}
+
+std::string RlinkReceiver::peer() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return session_.id == 0 ? "" : session_.rlink_name;
+}
+
+std::string RlinkReceiver::uuid() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return config_.rvg_uuid;
+}
+
+std::string RlinkReceiver::generation() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return config_.generation;
+}
+
+void RlinkReceiver::Run() {
+  std::vector<zmq::message_t> frames;
+  while (!stop_) {
+    zmq::pollitem_t items[2] = {
+        {socket_->handle(), 0, ZMQ_POLLIN, 0},
+        {nullptr, wakeup_->fd(), ZMQ_POLLIN, 0},
+    };
+    zmq::poll(items, 2, std::chrono::milliseconds(100));
+    if (items[1].revents & ZMQ_POLLIN) wakeup_->Drain();
+    // Take everything waiting before acking, so one ack covers a burst.
+    int budget = 1024;
+    while (budget-- > 0 && ReceiveMessage(*socket_, &frames)) HandleMessage(frames);
+    SendAck();
+    MaybeNack();
+  }
+}
+
+void RlinkReceiver::Drop(const std::string& why) {
+  ++rejected_;
+  uint64_t suppressed = 0;
+  if (drop_log_.Allow(&suppressed)) {
+    if (suppressed > 0) {
+      spdlog::warn("rejected message: {} ({} more rejections not logged)", why, suppressed);
+    } else {
+      spdlog::warn("rejected message: {}", why);
+    }
+  }
+}
+
+void RlinkReceiver::Reply(const std::string& identity, const std::string& header) {
+  zmq::message_t id(identity.data(), identity.size());
+  SendMessage(*socket_, {&id}, header, nullptr);
+}
+
+void RlinkReceiver::Reject(const std::string& identity, uint64_t session_id,
+                           const std::string& why, bool retry) {
+  RejectMsg r;
+  r.session_id = session_id;
+  r.reason = why;
+  r.retry = retry;
+  Reply(identity, Encode(r));
+}
+
+void RlinkReceiver::HandleMessage(std::vector<zmq::message_t>& frames) {
+  // ROUTER prepends the sender's routing id: [id, header] or [id, header, data].
+  if (frames.size() < 2 || frames.size() > 3) {
+    Drop("message with " + std::to_string(frames.size() - 1) + " frames (expected 1 or 2)");
+    return;
+  }
+  std::string identity = ToString(frames[0]);
+  Result<Message> decoded = DecodeHeader(frames[1].data(), frames[1].size());
+  if (!decoded.ok()) {
+    Drop(decoded.status().message());
+    return;
+  }
+  Message& msg = decoded.value();
+  const zmq::message_t* data = frames.size() == 3 ? &frames[2] : nullptr;
+  if (auto* w = std::get_if<WriteMsg>(&msg)) {
+    OnWrite(identity, *w, data);
+    return;
+  }
+  if (data != nullptr) {
+    Drop("unexpected data frame on a non-WRITE message");
+    return;
+  }
+  if (auto* h = std::get_if<HelloMsg>(&msg)) {
+    OnHello(identity, *h);
+  } else if (auto* p = std::get_if<PingMsg>(&msg)) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (session_.id != 0 && p->session_id == session_.id && identity == session_.identity) {
+      ack_due_ = true;
+    } else {
+      Drop("PING outside the current session");
+    }
+  } else {
+    Drop("message type a primary never sends");
+  }
+}
+
+Status RlinkReceiver::CheckHello(const HelloMsg& h) {
+  if (h.rvg_name != config_.rvg_name) {
+    return Status::Error("this secondary serves RVG " + config_.rvg_name + ", not " + h.rvg_name);
+  }
+  if (!config_.rvg_uuid.empty() && h.rvg_uuid != config_.rvg_uuid) {
+    return Status::Error("this secondary belongs to RVG uuid " + config_.rvg_uuid +
+                         "; the peer is from another RVG (uuid " + h.rvg_uuid + ")");
+  }
+  if (!config_.generation.empty() && h.generation != config_.generation) {
+    return Status::Error("generation mismatch: secondary follows " + config_.generation +
+                         ", primary offers " + h.generation +
+                         " (failover/failback handling is not available yet)");
+  }
+  if (h.volumes.size() != config_.volumes.size()) {
+    return Status::Error("volume layout differs: primary has " + std::to_string(h.volumes.size()) +
+                         " volumes, secondary " + std::to_string(config_.volumes.size()));
+  }
+  for (size_t i = 0; i < h.volumes.size(); ++i) {
+    const VolumeInfo& p = h.volumes[i];
+    const VolumeSpec& s = config_.volumes[i];
+    if (p.id != s.id || p.name != s.name || p.size != s.size) {
+      return Status::Error("volume layout differs: primary volume " + p.name + " (id " +
+                           std::to_string(p.id) + ", " + std::to_string(p.size) +
+                           " bytes) vs secondary volume " + s.name + " (id " +
+                           std::to_string(s.id) + ", " + std::to_string(s.size) + " bytes)");
+    }
+  }
+  uint64_t held = applier_->received_seq();
+  if (held > h.last_seq) {
+    return Status::Error("secondary holds seq " + std::to_string(held) +
+                         " but the primary's newest is " + std::to_string(h.last_seq) +
+                         ": histories diverged (needs resolve)");
+  }
+  Status health = applier_->health();
+  if (!health.ok()) return Status::Error("secondary cannot apply writes: " + health.message());
+  return Status::Ok();
+}
+
+void RlinkReceiver::OnHello(const std::string& identity, const HelloMsg& h) {
+  Status st = CheckHello(h);
+  if (!st.ok()) {
+    Drop("HELLO refused: " + st.message());
+    Reject(identity, h.session_id, st.message(), false);
+    return;
+  }
+  if (config_.rvg_uuid.empty()) {
+    st = bind_(h.rvg_uuid, h.generation);
+    if (!st.ok()) {
+      Reject(identity, h.session_id, "secondary could not record its primary: " + st.message(),
+             true);
+      return;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    config_.rvg_uuid = h.rvg_uuid;
+    config_.generation = h.generation;
+    spdlog::info("bound to RVG {} uuid {} (generation {})", h.rvg_name, h.rvg_uuid,
+                 h.generation);
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (session_.id != h.session_id) {
+      spdlog::info("session {:016x} opened by primary rlink {}", h.session_id, h.rlink_name);
+    }
+    session_ = Session{identity, h.session_id, h.rlink_name};
+  }
+  WelcomeMsg w;
+  w.rvg_uuid = config_.rvg_uuid;
+  w.generation = config_.generation;
+  w.session_id = h.session_id;
+  // Everything up to received_seq is applied or in memory and will be
+  // applied, so that is where the primary resumes.
+  w.applied_seq = applier_->received_seq();
+  Reply(identity, Encode(w));
+  acked_received_ = 0;  // force a fresh ack for the new session
+}
+
+void RlinkReceiver::OnWrite(const std::string& identity, const WriteMsg& m,
+                            const zmq::message_t* data) {
+  uint64_t session_id;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    session_id = session_.id;
+    if (session_id == 0 || identity != session_.identity || m.session_id != session_id) {
+      // Tell the sender, so a primary whose session we lost (we restarted)
+      // opens a new one at once rather than waiting for its dead timeout.
+      Reject(identity, m.session_id, "no such session; send HELLO", true);
+      Drop("WRITE seq " + std::to_string(m.seq) + " outside the current session");
+      return;
+    }
+  }
+  Status st = ValidateWrite(m, config_.rvg_uuid, config_.generation, session_id,
+                            config_.volumes, data ? data->data() : nullptr,
+                            data ? data->size() : 0);
+  if (!st.ok()) {
+    Drop(st.message());
+    return;
+  }
+  WriteRecord r;
+  r.seq = m.seq;
+  r.volume = m.volume;
+  r.offset = m.offset;
+  r.length = m.length;
+  r.data_crc = m.data_crc;
+  auto buffer = std::make_shared<DataBuffer>(m.length);
+  std::memcpy(buffer->data(), data->data(), m.length);
+  r.data = std::move(buffer);
+  applier_->Offer(std::move(r));
+}
+
+void RlinkReceiver::SendAck() {
+  Session s;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    s = session_;
+  }
+  if (s.id == 0) return;
+  uint64_t received = applier_->received_seq();
+  uint64_t applied = applier_->applied_seq();
+  if (!ack_due_ && received == acked_received_ && applied == acked_applied_) return;
+  AckMsg a{s.id, received, applied};
+  Reply(s.identity, Encode(a));
+  acked_received_ = received;
+  acked_applied_ = applied;
+  ack_due_ = false;
+}
+
+void RlinkReceiver::MaybeNack() {
+  Session s;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    s = session_;
+  }
+  auto gap = applier_->FirstGap();
+  if (s.id == 0 || !gap) {
+    gap_ = {0, 0};
+    return;
+  }
+  auto now = Clock::now();
+  if (*gap != gap_) {
+    gap_ = *gap;
+    gap_since_ = now;
+    return;
+  }
+  if (now - gap_since_ < config_.nack_after) return;
+  NackMsg n{s.id, gap->first, gap->second};
+  Reply(s.identity, Encode(n));
+  gap_since_ = now;
+}
+
+}  // namespace rvg
+

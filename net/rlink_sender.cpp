@@ -1,1 +1,240 @@
-// placeholder: being written
+#include "net/rlink_sender.h"
+
+#include <spdlog/spdlog.h>
+
+#include "net/zmq_util.h"
+
+namespace rvg {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+}  // namespace
+
+RlinkSender::RlinkSender(RlinkSenderConfig config, PrimaryRvg* engine,
+                         std::shared_ptr<RlinkProgress> progress, zmq::context_t* context)
+    : config_(std::move(config)),
+      engine_(engine),
+      progress_(std::move(progress)),
+      context_(context),
+      wakeup_(Wakeup::Create()) {
+  // The engine keeps this listener for its lifetime; holding the Wakeup by
+  // shared_ptr keeps the eventfd valid even after this sender is gone.
+  std::weak_ptr<Wakeup> weak = wakeup_;
+  engine_->AddSyncListener([weak] {
+    if (auto w = weak.lock()) w->Signal();
+  });
+}
+
+RlinkSender::~RlinkSender() { Stop(); }
+
+void RlinkSender::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void RlinkSender::Stop() {
+  stop_ = true;
+  wakeup_->Signal();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::string RlinkSender::last_error() const {
+  std::lock_guard<std::mutex> lock(error_mu_);
+  return last_error_;
+}
+
+void RlinkSender::SetError(const std::string& error) {
+  std::lock_guard<std::mutex> lock(error_mu_);
+  if (error != last_error_ && !error.empty()) {
+    spdlog::warn("rlink {}: {}", config_.rlink_name, error);
+  }
+  last_error_ = error;
+}
+
+void RlinkSender::OpenSocket() {
+  socket_ = std::make_unique<zmq::socket_t>(*context_, zmq::socket_type::dealer);
+  socket_->set(zmq::sockopt::linger, 0);
+  // Queue nothing for a peer that is not connected: a new session starts
+  // with HELLO anyway, and stale queued writes would only be duplicates.
+  socket_->set(zmq::sockopt::immediate, 1);
+  socket_->set(zmq::sockopt::reconnect_ivl, 200);
+  socket_->set(zmq::sockopt::reconnect_ivl_max, 2000);
+  socket_->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(kMaxHeaderBytes));
+  socket_->set(zmq::sockopt::sndhwm, 4096);
+  socket_->connect(config_.address);
+  session_id_ = RandomSessionId();
+  connected_ = false;
+  blocked_ = false;
+  hello_sent_ = Clock::time_point{};
+}
+
+void RlinkSender::CloseSession(const std::string& why) {
+  if (connected_) spdlog::info("rlink {}: session closed: {}", config_.rlink_name, why);
+  connected_ = false;
+  if (progress_->state.load() == RlinkState::kConnected) {
+    progress_->state = RlinkState::kDisconnected;
+  }
+  socket_.reset();
+}
+
+void RlinkSender::SendHello() {
+  HelloMsg h;
+  h.rvg_name = config_.rvg_name;
+  h.rvg_uuid = config_.rvg_uuid;
+  h.generation = config_.generation;
+  h.rlink_name = config_.rlink_name;
+  h.session_id = session_id_;
+  h.last_seq = engine_->synced_seq();
+  h.first_seq = engine_->srl_tail_seq();
+  for (const VolumeSpec& v : config_.volumes) h.volumes.push_back({v.id, v.name, v.size});
+  if (SendMessage(*socket_, {}, Encode(h), nullptr)) hello_sent_ = Clock::now();
+}
+
+void RlinkSender::Run() {
+  std::vector<zmq::message_t> frames;
+  while (!stop_) {
+    if (!socket_) OpenSocket();
+    auto now = Clock::now();
+    if (!connected_ && now - hello_sent_ >= config_.hello_retry) SendHello();
+
+    zmq::pollitem_t items[2] = {
+        {socket_->handle(), 0, static_cast<short>(ZMQ_POLLIN | (blocked_ ? ZMQ_POLLOUT : 0)), 0},
+        {nullptr, wakeup_->fd(), ZMQ_POLLIN, 0},
+    };
+    zmq::poll(items, 2, std::chrono::milliseconds(200));
+    if (items[1].revents & ZMQ_POLLIN) wakeup_->Drain();
+    if (items[0].revents & ZMQ_POLLOUT) blocked_ = false;
+
+    while (socket_ && ReceiveMessage(*socket_, &frames)) HandleMessage(frames);
+    if (!socket_) continue;
+
+    now = Clock::now();
+    if (connected_) {
+      if (now - last_heard_ > config_.dead_timeout) {
+        SetError("no answer from " + config_.address + " for " +
+                 std::to_string(config_.dead_timeout.count() / 1000) + "s; reconnecting");
+        CloseSession("secondary silent");
+        continue;
+      }
+      SendRecords();
+      if (connected_ && !blocked_ && now - last_sent_ >= config_.heartbeat) {
+        PingMsg p{session_id_, engine_->synced_seq()};
+        if (SendMessage(*socket_, {}, Encode(p), nullptr)) last_sent_ = now;
+      }
+    }
+  }
+  CloseSession("rvgd stopping");
+}
+
+void RlinkSender::HandleMessage(std::vector<zmq::message_t>& frames) {
+  if (frames.size() != 1) {
+    spdlog::warn("rlink {}: dropped a {}-frame message from the secondary", config_.rlink_name,
+                 frames.size());
+    return;
+  }
+  Result<Message> decoded = DecodeHeader(frames[0].data(), frames[0].size());
+  if (!decoded.ok()) {
+    spdlog::warn("rlink {}: dropped a message from the secondary: {}", config_.rlink_name,
+                 decoded.status().message());
+    return;
+  }
+  Message& msg = decoded.value();
+  if (auto* w = std::get_if<WelcomeMsg>(&msg)) {
+    if (w->session_id == session_id_ && !connected_) OnWelcome(*w);
+  } else if (auto* a = std::get_if<AckMsg>(&msg)) {
+    if (a->session_id != session_id_ || !connected_) return;
+    last_heard_ = Clock::now();
+    // An ack past what was sent in this session cannot be genuine.
+    uint64_t sent = progress_->sent_seq.load();
+    RlinkProgress::Raise(progress_->net_acked_seq, std::min(a->received_seq, sent));
+    RlinkProgress::Raise(progress_->data_acked_seq, std::min(a->applied_seq, sent));
+  } else if (auto* n = std::get_if<NackMsg>(&msg)) {
+    if (n->session_id != session_id_ || !connected_) return;
+    last_heard_ = Clock::now();
+    if (n->from_seq < next_send_ && n->from_seq > progress_->data_acked_seq.load()) {
+      spdlog::info("rlink {}: secondary asks again for seq {}..{}", config_.rlink_name,
+                   n->from_seq, n->to_seq);
+      next_send_ = n->from_seq;
+    }
+  } else if (auto* r = std::get_if<RejectMsg>(&msg)) {
+    if (r->session_id != session_id_ && r->session_id != 0) return;
+    SetError("secondary refused the session: " + r->reason);
+    CloseSession(r->reason);
+    if (!r->retry) {
+      // Wait longer before asking again: only an administrator can fix it.
+      for (int i = 0; i < 50 && !stop_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  } else {
+    spdlog::warn("rlink {}: dropped an unexpected message type from the secondary",
+                 config_.rlink_name);
+  }
+}
+
+void RlinkSender::OnWelcome(const WelcomeMsg& w) {
+  if (w.rvg_uuid != config_.rvg_uuid || w.generation != config_.generation) {
+    SetError("secondary answered for another RVG or generation; refusing it");
+    CloseSession("wrong RVG in WELCOME");
+    return;
+  }
+  uint64_t last = engine_->last_seq();
+  if (w.applied_seq > last) {
+    SetError("secondary holds seq " + std::to_string(w.applied_seq) +
+             " but this primary's newest is " + std::to_string(last) +
+             ": histories diverged; not replicating (needs resolve)");
+    CloseSession("secondary ahead of primary");
+    return;
+  }
+  uint64_t resume = w.applied_seq + 1;
+  if (resume < engine_->srl_tail_seq()) {
+    progress_->state = RlinkState::kStale;
+    SetError("secondary is at seq " + std::to_string(w.applied_seq) +
+             " but the SRL only holds from seq " + std::to_string(engine_->srl_tail_seq()) +
+             ": it needs a full sync");
+    CloseSession("secondary too far behind");
+    return;
+  }
+  connected_ = true;
+  last_heard_ = Clock::now();
+  last_sent_ = last_heard_;
+  next_send_ = resume;
+  progress_->sent_seq = w.applied_seq;
+  progress_->state = RlinkState::kConnected;
+  SetError("");
+  spdlog::info("rlink {}: connected to {}, resuming at seq {}", config_.rlink_name,
+               config_.address, resume);
+}
+
+void RlinkSender::SendRecords() {
+  uint64_t synced = engine_->synced_seq();
+  while (connected_ && !blocked_ && next_send_ <= synced && !stop_) {
+    // Window: data bytes sent but not yet data-acked.
+    uint64_t acked = progress_->data_acked_seq.load();
+    uint64_t in_flight = engine_->BytesAfter(acked) - engine_->BytesAfter(next_send_ - 1);
+    if (acked + 1 < next_send_ && in_flight >= config_.window_bytes) return;
+
+    Result<WriteRecord> rec = engine_->GetRecord(next_send_);
+    if (!rec.ok()) {
+      SetError("cannot read seq " + std::to_string(next_send_) + " back: " +
+               rec.status().message());
+      CloseSession("read-back failed");
+      return;
+    }
+    WriteMsg m;
+    m.rvg_uuid = config_.rvg_uuid;
+    m.generation = config_.generation;
+    m.session_id = session_id_;
+    m.seq = rec->seq;
+    m.volume = rec->volume;
+    m.offset = rec->offset;
+    m.length = rec->length;
+    m.data_crc = rec->data_crc;
+    if (!SendMessage(*socket_, {}, Encode(m), rec->data)) {
+      blocked_ = true;
+      return;
+    }
+    progress_->sent_seq = next_send_;
+    ++next_send_;
+    last_sent_ = Clock::now();
+  }
+}
+
+}  // namespace rvg

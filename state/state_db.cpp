@@ -1,1 +1,523 @@
-// placeholder: being written
+// StateDb over SQLite.
+//
+// Every public method is one SQLite transaction: a single statement in
+// autocommit mode, or BEGIN IMMEDIATE ... COMMIT when it needs several.
+// Values are always bound, never spliced into SQL text; where a constraint
+// fails, the extended result code is turned into a message about names
+// ("RVG X already exists") instead of one about SQL.
+#include "state/state_db.h"
+
+#include <sqlite3.h>
+
+#include <ctime>
+
+#include "state/config_check.h"
+#include "state/schema.h"
+#include "state/sqlite_statement.h"
+
+namespace rvg {
+namespace {
+
+constexpr int kBusyTimeoutMs = 10000;
+
+int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
+
+Status NoRvg(const std::string& rvg) { return Status::Error("no RVG named " + rvg, ENOENT); }
+
+Result<bool> RvgExists(sqlite3* db, const std::string& rvg, const std::string& what) {
+  SqlStatement st(db, "SELECT 1 FROM rvgs WHERE name = ?");
+  st.BindText(rvg);
+  return st.Step(what);
+}
+
+Status RequireRvg(sqlite3* db, const std::string& rvg, const std::string& what) {
+  Result<bool> exists = RvgExists(db, rvg, what);
+  if (!exists.ok()) return exists.status();
+  return *exists ? Status::Ok() : NoRvg(rvg);
+}
+
+// The error for an RLINK that was not found: names the RVG when that is
+// what is missing.
+Status MissingRlink(sqlite3* db, const std::string& rvg, const std::string& name,
+                    const std::string& what) {
+  Status status = RequireRvg(db, rvg, what);
+  if (!status.ok()) return status;
+  return Status::Error("no secondary named " + name + " in RVG " + rvg, ENOENT);
+}
+
+// Runs a single-statement UPDATE or DELETE of one RVG's row; no row touched
+// means no such RVG.
+Status ChangeRvgRow(sqlite3* db, SqlStatement& st, const std::string& rvg,
+                    const std::string& what) {
+  Status status = st.Run(what);
+  if (!status.ok()) return status;
+  return sqlite3_changes(db) == 0 ? NoRvg(rvg) : Status::Ok();
+}
+
+// ---- RLINK rows ----------------------------------------------------------
+
+constexpr const char* kRlinkColumns =
+    "rvg, name, address, synchronous, sync_ack, ack_timeout, latencyprot, latency_high_mark, "
+    "latency_low_mark, srlprot, bandwidth_limit, state, sent_seq, net_acked_seq, data_acked_seq";
+
+// Binds the attribute columns, address to bandwidth_limit, in table order.
+void BindRlinkAttributes(SqlStatement& st, const RlinkConfig& rlink) {
+  st.BindText(rlink.address)
+      .BindText(rlink.synchronous)
+      .BindText(rlink.sync_ack)
+      .BindReal(rlink.ack_timeout)
+      .BindText(rlink.latencyprot)
+      .BindUint(rlink.latency_high_mark)
+      .BindUint(rlink.latency_low_mark)
+      .BindText(rlink.srlprot)
+      .BindUint(rlink.bandwidth_limit);
+}
+
+// Reads a row selected with kRlinkColumns.
+RlinkConfig RlinkFromRow(const SqlStatement& st) {
+  RlinkConfig rlink;
+  rlink.rvg = st.Text(0);
+  rlink.name = st.Text(1);
+  rlink.address = st.Text(2);
+  rlink.synchronous = st.Text(3);
+  rlink.sync_ack = st.Text(4);
+  rlink.ack_timeout = st.Real(5);
+  rlink.latencyprot = st.Text(6);
+  rlink.latency_high_mark = st.Uint(7);
+  rlink.latency_low_mark = st.Uint(8);
+  rlink.srlprot = st.Text(9);
+  rlink.bandwidth_limit = st.Uint(10);
+  rlink.state = st.Text(11);
+  rlink.sent_seq = st.Uint(12);
+  rlink.net_acked_seq = st.Uint(13);
+  rlink.data_acked_seq = st.Uint(14);
+  return rlink;
+}
+
+Result<RlinkConfig> ReadRlink(sqlite3* db, const std::string& rvg, const std::string& name,
+                              const std::string& what) {
+  SqlStatement st(
+      db, std::string("SELECT ") + kRlinkColumns + " FROM rlinks WHERE rvg = ? AND name = ?");
+  st.BindText(rvg).BindText(name);
+  Result<bool> row = st.Step(what);
+  if (!row.ok()) return row.status();
+  if (!*row) return MissingRlink(db, rvg, name, what);
+  return RlinkFromRow(st);
+}
+
+// ---- Opening -------------------------------------------------------------
+
+Status NotOurs(const std::string& path, const std::string& why) {
+  return Status::Error(
+      path + " is not an rvg state database (" + why + "): give rvg a home of its own", EINVAL);
+}
+
+// Looks at what the file holds without writing to it, so that a file that
+// is not ours is refused before anything (even WAL mode) touches it.
+// Sets *fresh when the database has no tables at all.
+Status CheckLayout(sqlite3* db, const std::string& path, bool* fresh) {
+  const std::string what = "reading state database " + path;
+  SqlStatement tables(db,
+                      "SELECT count(*), coalesce(sum(name = 'meta'), 0) FROM sqlite_master "
+                      "WHERE type = 'table'");
+  Result<bool> row = tables.Step(what);
+  if (!row.ok()) {
+    if ((tables.error_code() & 0xff) == SQLITE_NOTADB) return NotOurs(path, "not an SQLite file");
+    return row.status();
+  }
+  *fresh = tables.Int(0) == 0;
+  if (*fresh) return Status::Ok();
+  if (tables.Int(1) == 0) return NotOurs(path, "an SQLite database without rvg's meta table");
+
+  SqlStatement format(db, "SELECT value FROM meta WHERE key = 'format'");
+  row = format.Step(what);
+  if (!row.ok()) return row.status();
+  int64_t version = *row ? format.Int(0) : 0;
+  if (version < 1) return NotOurs(path, "its meta table has no format version");
+  if (version > StateDb::kFormatVersion) {
+    return Status::Error("state database " + path + " was written by a newer rvg (format " +
+                             std::to_string(version) + "; this rvg knows up to " +
+                             std::to_string(StateDb::kFormatVersion) + "): upgrade rvg",
+                         EINVAL);
+  }
+  return Status::Ok();
+}
+
+Status CreateSchemaIfFresh(sqlite3* db, const std::string& path) {
+  const std::string what = "creating state database " + path;
+  SqlTransaction tx(db, what);
+  Status status = tx.BeginWrite();
+  if (!status.ok()) return status;
+  // Again under the write lock: another process may have created it since.
+  bool fresh = false;
+  status = CheckLayout(db, path, &fresh);
+  if (!status.ok() || !fresh) return status;
+  status = SqlExec(db, kStateSchemaSql, what);
+  if (!status.ok()) return status;
+  SqlStatement format(db, "INSERT INTO meta (key, value) VALUES ('format', ?)");
+  format.BindInt(StateDb::kFormatVersion);
+  status = format.Run(what);
+  if (!status.ok()) return status;
+  return tx.Commit();
+}
+
+}  // namespace
+
+StateDb::StateDb(sqlite3* db) : db_(db) {}
+
+StateDb::~StateDb() { sqlite3_close_v2(db_); }
+
+Result<std::unique_ptr<StateDb>> StateDb::Open(const std::string& path) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  // Owns the handle from here on, including on the failure paths below.
+  std::unique_ptr<StateDb> state(new StateDb(db));
+  if (rc != SQLITE_OK) {
+    return Status::Error("opening state database " + path + ": " + sqlite3_errmsg(db));
+  }
+  sqlite3_extended_result_codes(db, 1);
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+
+  bool fresh = false;
+  Status status = CheckLayout(db, path, &fresh);
+  if (!status.ok()) return status;
+  // synchronous=FULL: replication progress must survive a power loss.
+  status = SqlExec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON",
+                   "configuring state database " + path);
+  if (!status.ok()) return status;
+  if (fresh) {
+    status = CreateSchemaIfFresh(db, path);
+    if (!status.ok()) return status;
+  }
+  return state;
+}
+
+// ---- RVGs ----------------------------------------------------------------
+
+Status StateDb::CreateRvg(const RvgConfig& config) {
+  Status status = CheckRvgConfig(config);
+  if (!status.ok()) return status;
+  const std::string what = "creating RVG " + config.name;
+  SqlTransaction tx(db_, what);
+  if (status = tx.BeginWrite(); !status.ok()) return status;
+
+  SqlStatement rvg(db_,
+                   "INSERT INTO rvgs (name, uuid, role, durability, listen, region_size, srl_path, "
+                   "srl_size, generation, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  rvg.BindText(config.name)
+      .BindText(config.uuid)
+      .BindText(config.role)
+      .BindText(config.durability)
+      .BindText(config.listen)
+      .BindUint(config.region_size)
+      .BindText(config.srl_path)
+      .BindUint(config.srl_size)
+      .BindText(config.generation)
+      .BindInt(Now());
+  status = rvg.Run(what);
+  if (rvg.error_code() == SQLITE_CONSTRAINT_PRIMARYKEY) {
+    return Status::Error("RVG " + config.name + " already exists", EEXIST);
+  }
+  if (!status.ok()) return status;
+
+  SqlStatement volume(db_,
+                      "INSERT INTO volumes (rvg, id, name, path, size) VALUES (?, ?, ?, ?, ?)");
+  for (const VolumeSpec& spec : config.volumes) {
+    volume.Reset();
+    volume.BindText(config.name)
+        .BindInt(spec.id)
+        .BindText(spec.name)
+        .BindText(spec.path)
+        .BindUint(spec.size);
+    status = volume.Run(what);
+    if (volume.error_code() == SQLITE_CONSTRAINT_PRIMARYKEY) {
+      return Status::Error(
+          "volume id " + std::to_string(spec.id) + " is used twice in RVG " + config.name, EINVAL);
+    }
+    if (volume.error_code() == SQLITE_CONSTRAINT_UNIQUE) {
+      return Status::Error("volume name " + spec.name + " is used twice in RVG " + config.name,
+                           EINVAL);
+    }
+    if (!status.ok()) return status;
+  }
+  return tx.Commit();
+}
+
+Result<RvgConfig> StateDb::GetRvg(const std::string& name) {
+  const std::string what = "reading RVG " + name;
+  SqlTransaction tx(db_, what);
+  if (Status status = tx.BeginRead(); !status.ok()) return status;
+
+  SqlStatement rvg(db_,
+                   "SELECT uuid, role, durability, listen, region_size, srl_path, srl_size, "
+                   "generation FROM rvgs WHERE name = ?");
+  rvg.BindText(name);
+  Result<bool> row = rvg.Step(what);
+  if (!row.ok()) return row.status();
+  if (!*row) return NoRvg(name);
+  RvgConfig config;
+  config.name = name;
+  config.uuid = rvg.Text(0);
+  config.role = rvg.Text(1);
+  config.durability = rvg.Text(2);
+  config.listen = rvg.Text(3);
+  config.region_size = rvg.Uint(4);
+  config.srl_path = rvg.Text(5);
+  config.srl_size = rvg.Uint(6);
+  config.generation = rvg.Text(7);
+
+  SqlStatement volumes(db_, "SELECT id, name, path, size FROM volumes WHERE rvg = ? ORDER BY id");
+  volumes.BindText(name);
+  for (;;) {
+    row = volumes.Step(what);
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    VolumeSpec spec;
+    spec.id = static_cast<uint32_t>(volumes.Int(0));
+    spec.name = volumes.Text(1);
+    spec.path = volumes.Text(2);
+    spec.size = volumes.Uint(3);
+    config.volumes.push_back(spec);
+  }
+  return config;
+}
+
+Result<std::vector<std::string>> StateDb::ListRvgs() {
+  SqlStatement st(db_, "SELECT name FROM rvgs ORDER BY name");
+  std::vector<std::string> names;
+  for (;;) {
+    Result<bool> row = st.Step("listing RVGs");
+    if (!row.ok()) return row.status();
+    if (!*row) return names;
+    names.push_back(st.Text(0));
+  }
+}
+
+Status StateDb::DeleteRvg(const std::string& name) {
+  // One statement: the cascade removes everything else of the RVG with it.
+  SqlStatement st(db_, "DELETE FROM rvgs WHERE name = ?");
+  st.BindText(name);
+  return ChangeRvgRow(db_, st, name, "deleting RVG " + name);
+}
+
+Status StateDb::BindRvg(const std::string& name, const std::string& uuid,
+                        const std::string& generation) {
+  SqlStatement st(db_, "UPDATE rvgs SET uuid = ?, generation = ? WHERE name = ?");
+  st.BindText(uuid).BindText(generation).BindText(name);
+  return ChangeRvgRow(db_, st, name, "binding RVG " + name);
+}
+
+Status StateDb::SetDurability(const std::string& name, const std::string& durability) {
+  Status status = CheckDurability(durability);
+  if (!status.ok()) return status;
+  SqlStatement st(db_, "UPDATE rvgs SET durability = ? WHERE name = ?");
+  st.BindText(durability).BindText(name);
+  return ChangeRvgRow(db_, st, name, "setting durability of RVG " + name);
+}
+
+// ---- RLINKs --------------------------------------------------------------
+
+Status StateDb::AddRlink(const RlinkConfig& rlink) {
+  if (rlink.name.empty()) return Status::Error("a secondary needs a name", EINVAL);
+  Status status = CheckRlinkAttributes(rlink);
+  if (!status.ok()) return status;
+  const std::string what = "adding secondary " + rlink.name + " to RVG " + rlink.rvg;
+  // One statement; the keys say what went wrong.
+  SqlStatement st(db_, std::string("INSERT INTO rlinks (") + kRlinkColumns +
+                           ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  st.BindText(rlink.rvg).BindText(rlink.name);
+  BindRlinkAttributes(st, rlink);
+  st.BindText(rlink.state)
+      .BindUint(rlink.sent_seq)
+      .BindUint(rlink.net_acked_seq)
+      .BindUint(rlink.data_acked_seq);
+  status = st.Run(what);
+  if (st.error_code() == SQLITE_CONSTRAINT_PRIMARYKEY) {
+    return Status::Error("secondary " + rlink.name + " already exists in RVG " + rlink.rvg, EEXIST);
+  }
+  if (st.error_code() == SQLITE_CONSTRAINT_FOREIGNKEY) return NoRvg(rlink.rvg);
+  return status;
+}
+
+Status StateDb::DeleteRlink(const std::string& rvg, const std::string& name) {
+  const std::string what = "deleting secondary " + name + " of RVG " + rvg;
+  SqlTransaction tx(db_, what);
+  Status status = tx.BeginWrite();
+  if (!status.ok()) return status;
+  SqlStatement rlink(db_, "DELETE FROM rlinks WHERE rvg = ? AND name = ?");
+  rlink.BindText(rvg).BindText(name);
+  if (status = rlink.Run(what); !status.ok()) return status;
+  if (sqlite3_changes(db_) == 0) return MissingRlink(db_, rvg, name, what);
+  // Its DCM bitmap goes with it (bitmaps.rlink is not a foreign key).
+  SqlStatement bitmaps(db_, "DELETE FROM bitmaps WHERE rvg = ? AND rlink = ?");
+  bitmaps.BindText(rvg).BindText(name);
+  if (status = bitmaps.Run(what); !status.ok()) return status;
+  return tx.Commit();
+}
+
+Result<std::vector<RlinkConfig>> StateDb::ListRlinks(const std::string& rvg) {
+  const std::string what = "listing secondaries of RVG " + rvg;
+  SqlTransaction tx(db_, what);
+  Status status = tx.BeginRead();
+  if (status.ok()) status = RequireRvg(db_, rvg, what);
+  if (!status.ok()) return status;
+  SqlStatement st(
+      db_, std::string("SELECT ") + kRlinkColumns + " FROM rlinks WHERE rvg = ? ORDER BY name");
+  st.BindText(rvg);
+  std::vector<RlinkConfig> rlinks;
+  for (;;) {
+    Result<bool> row = st.Step(what);
+    if (!row.ok()) return row.status();
+    if (!*row) return rlinks;
+    rlinks.push_back(RlinkFromRow(st));
+  }
+}
+
+Result<RlinkConfig> StateDb::GetRlink(const std::string& rvg, const std::string& name) {
+  return ReadRlink(db_, rvg, name, "reading secondary " + name + " of RVG " + rvg);
+}
+
+Status StateDb::SetRlinkAttribute(const std::string& rvg, const std::string& name,
+                                  const std::string& key, const std::string& value) {
+  const std::string what = "setting " + key + " of secondary " + name + " in RVG " + rvg;
+  SqlTransaction tx(db_, what);
+  Status status = tx.BeginWrite();
+  if (!status.ok()) return status;
+  Result<RlinkConfig> rlink = ReadRlink(db_, rvg, name, what);
+  if (!rlink.ok()) return rlink.status();
+  // Validating the whole RLINK checks a mark against the other one too.
+  status = ApplyRlinkAttribute(&*rlink, key, value);
+  if (status.ok()) status = CheckRlinkAttributes(*rlink);
+  if (!status.ok()) return status;
+  SqlStatement st(db_,
+                  "UPDATE rlinks SET address = ?, synchronous = ?, sync_ack = ?, ack_timeout = ?, "
+                  "latencyprot = ?, latency_high_mark = ?, latency_low_mark = ?, srlprot = ?, "
+                  "bandwidth_limit = ? WHERE rvg = ? AND name = ?");
+  BindRlinkAttributes(st, *rlink);
+  st.BindText(rvg).BindText(name);
+  if (status = st.Run(what); !status.ok()) return status;
+  return tx.Commit();
+}
+
+Status StateDb::SaveRlinkProgress(const std::string& rvg, const std::string& name,
+                                  const std::string& state, uint64_t sent_seq,
+                                  uint64_t net_acked_seq, uint64_t data_acked_seq) {
+  // Called several times a second: one UPDATE, one commit.
+  const std::string what = "saving progress of secondary " + name + " in RVG " + rvg;
+  SqlStatement st(
+      db_,
+      "UPDATE rlinks SET state = ?, sent_seq = ?, net_acked_seq = ?, data_acked_seq = ? "
+      "WHERE rvg = ? AND name = ?");
+  st.BindText(state)
+      .BindUint(sent_seq)
+      .BindUint(net_acked_seq)
+      .BindUint(data_acked_seq)
+      .BindText(rvg)
+      .BindText(name);
+  Status status = st.Run(what);
+  if (!status.ok()) return status;
+  return sqlite3_changes(db_) == 0 ? MissingRlink(db_, rvg, name, what) : Status::Ok();
+}
+
+// ---- Secondary progress --------------------------------------------------
+
+Status StateDb::SaveAppliedSeq(const std::string& rvg, uint64_t applied_seq) {
+  // Called several times a second: one upsert, one commit.
+  SqlStatement st(db_,
+                  "INSERT INTO secondary_progress (rvg, applied_seq) VALUES (?, ?) "
+                  "ON CONFLICT (rvg) DO UPDATE SET applied_seq = excluded.applied_seq");
+  st.BindText(rvg).BindUint(applied_seq);
+  Status status = st.Run("saving applied_seq of RVG " + rvg);
+  if (st.error_code() == SQLITE_CONSTRAINT_FOREIGNKEY) return NoRvg(rvg);
+  return status;
+}
+
+Result<uint64_t> StateDb::AppliedSeq(const std::string& rvg) {
+  const std::string what = "reading applied_seq of RVG " + rvg;
+  SqlTransaction tx(db_, what);
+  Status status = tx.BeginRead();
+  if (status.ok()) status = RequireRvg(db_, rvg, what);
+  if (!status.ok()) return status;
+  SqlStatement st(db_, "SELECT applied_seq FROM secondary_progress WHERE rvg = ?");
+  st.BindText(rvg);
+  Result<bool> row = st.Step(what);
+  if (!row.ok()) return row.status();
+  return *row ? st.Uint(0) : uint64_t{0};
+}
+
+// ---- Generations ---------------------------------------------------------
+
+Status StateDb::AddGeneration(const std::string& rvg, const GenerationEntry& entry) {
+  if (entry.uuid.empty()) return Status::Error("a generation needs a uuid", EINVAL);
+  SqlStatement st(db_,
+                  "INSERT INTO generations (rvg, uuid, start_seq, created_at) VALUES (?, ?, ?, ?)");
+  st.BindText(rvg).BindText(entry.uuid).BindUint(entry.start_seq).BindInt(entry.created_at);
+  Status status = st.Run("adding generation " + entry.uuid + " to RVG " + rvg);
+  if (st.error_code() == SQLITE_CONSTRAINT_FOREIGNKEY) return NoRvg(rvg);
+  return status;
+}
+
+Result<std::vector<GenerationEntry>> StateDb::Generations(const std::string& rvg) {
+  const std::string what = "reading generations of RVG " + rvg;
+  SqlTransaction tx(db_, what);
+  Status status = tx.BeginRead();
+  if (status.ok()) status = RequireRvg(db_, rvg, what);
+  if (!status.ok()) return status;
+  SqlStatement st(
+      db_, "SELECT uuid, start_seq, created_at FROM generations WHERE rvg = ? ORDER BY rowid");
+  st.BindText(rvg);
+  std::vector<GenerationEntry> entries;
+  for (;;) {
+    Result<bool> row = st.Step(what);
+    if (!row.ok()) return row.status();
+    if (!*row) return entries;
+    entries.push_back(GenerationEntry{st.Text(0), st.Uint(1), st.Int(2)});
+  }
+}
+
+// ---- Flags ---------------------------------------------------------------
+
+Status StateDb::SetFlag(const std::string& rvg, const std::string& name, const std::string& value) {
+  if (name.empty()) return Status::Error("a flag needs a name", EINVAL);
+  SqlStatement st(db_,
+                  "INSERT INTO flags (rvg, name, value, set_at) VALUES (?, ?, ?, ?) "
+                  "ON CONFLICT (rvg, name) DO UPDATE SET value = excluded.value, "
+                  "set_at = excluded.set_at");
+  st.BindText(rvg).BindText(name).BindText(value).BindInt(Now());
+  Status status = st.Run("setting flag " + name + " of RVG " + rvg);
+  if (st.error_code() == SQLITE_CONSTRAINT_FOREIGNKEY) return NoRvg(rvg);
+  return status;
+}
+
+Status StateDb::ClearFlag(const std::string& rvg, const std::string& name) {
+  // Clearing a flag that is not set is not an error; a missing RVG is.
+  const std::string what = "clearing flag " + name + " of RVG " + rvg;
+  SqlTransaction tx(db_, what);
+  Status status = tx.BeginWrite();
+  if (status.ok()) status = RequireRvg(db_, rvg, what);
+  if (!status.ok()) return status;
+  SqlStatement st(db_, "DELETE FROM flags WHERE rvg = ? AND name = ?");
+  st.BindText(rvg).BindText(name);
+  if (status = st.Run(what); !status.ok()) return status;
+  return tx.Commit();
+}
+
+Result<std::vector<FlagEntry>> StateDb::Flags(const std::string& rvg) {
+  const std::string what = "reading flags of RVG " + rvg;
+  SqlTransaction tx(db_, what);
+  Status status = tx.BeginRead();
+  if (status.ok()) status = RequireRvg(db_, rvg, what);
+  if (!status.ok()) return status;
+  SqlStatement st(db_, "SELECT name, value, set_at FROM flags WHERE rvg = ? ORDER BY name");
+  st.BindText(rvg);
+  std::vector<FlagEntry> flags;
+  for (;;) {
+    Result<bool> row = st.Step(what);
+    if (!row.ok()) return row.status();
+    if (!*row) return flags;
+    flags.push_back(FlagEntry{st.Text(0), st.Text(1), st.Int(2)});
+  }
+}
+
+}  // namespace rvg

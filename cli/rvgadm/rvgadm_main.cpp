@@ -1,1 +1,171 @@
-int main() { return 1; }
+// rvgadm: the administrator's command line for rvg. main() resolves the
+// global options, looks the command up in the table below, parses its
+// arguments against the command's spec and runs it.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli/rvgadm/command.h"
+#include "cli/rvgadm/output.h"
+
+namespace rvg {
+namespace {
+
+// The dispatch table: every command, its arguments and options, and the
+// function that runs it. --help is generated from it.
+const std::vector<Command>& Commands() {
+  static const std::vector<Command> kCommands = {
+      {{.name = "create",
+        .synopsis = "RVG --volume NAME=PATH:SIZE [--volume ...] --srl PATH:SIZE "
+                    "[--role primary|secondary] [--listen ENDPOINT] [--region-size SIZE] "
+                    "[--durability flush|strict]",
+        .required = {"RVG"},
+        .value_options = {"--volume", "--srl", "--role", "--listen", "--region-size",
+                          "--durability"},
+        .repeatable = {"--volume"}},
+       "create an RVG on this host (a secondary takes --listen and no --srl)",
+       RunCreate},
+      {{.name = "delete", .synopsis = "RVG", .required = {"RVG"}},
+       "forget a stopped RVG (its images and SRL stay on disk)",
+       RunDelete},
+      {{.name = "addsec",
+        .synopsis = "RVG SEC --address ENDPOINT [--mode async|sync] [KEY=VALUE ...]",
+        .required = {"RVG", "SEC"},
+        .rest = "KEY=VALUE",
+        .value_options = {"--address", "--mode"}},
+       "add a secondary (an RLINK) to a primary RVG",
+       RunAddsec},
+      {{.name = "delsec", .synopsis = "RVG SEC", .required = {"RVG", "SEC"}},
+       "remove a secondary from a primary RVG",
+       RunDelsec},
+      {{.name = "set",
+        .synopsis = "RVG SEC KEY=VALUE ...  |  set RVG durability=flush|strict",
+        .required = {"RVG"},
+        .rest = "SEC KEY=VALUE",
+        .min_rest = 1},
+       "set replication attributes of an RLINK, or the RVG's durability",
+       RunSet},
+      {{.name = "start",
+        .synopsis = "RVG [--mount DIR] [--foreground]",
+        .required = {"RVG"},
+        .value_options = {"--mount"},
+        .flag_options = {"--foreground"}},
+       "start rvgd for an RVG; returns once it serves (a primary needs --mount)",
+       RunStart},
+      {{.name = "stop", .synopsis = "RVG", .required = {"RVG"}},
+       "stop rvgd cleanly: unmount, sync, persist",
+       RunStop},
+      {{.name = "status", .synopsis = "RVG [--json]", .required = {"RVG"}},
+       "show roles, seqs, volumes, SRL use, RLINKs and flags",
+       RunStatus},
+      {{.name = "drain",
+        .synopsis = "RVG [SEC] [--timeout SECONDS]",
+        .required = {"RVG"},
+        .optional = {"SEC"},
+        .value_options = {"--timeout"}},
+       "wait until secondaries have data-acked every write made so far",
+       RunDrain},
+      {{.name = "flags", .synopsis = "RVG [--json]", .required = {"RVG"}},
+       "list the RVG's failover flags",
+       RunFlags},
+      {{.name = "pauserep", .synopsis = "RVG SEC", .required = {"RVG", "SEC"}},
+       "pause replication to a secondary",
+       RunNotYetAvailable},
+      {{.name = "resumerep", .synopsis = "RVG SEC", .required = {"RVG", "SEC"}},
+       "resume paused replication",
+       RunNotYetAvailable},
+      {{.name = "stoprep", .synopsis = "RVG SEC", .required = {"RVG", "SEC"}},
+       "stop replication to a secondary",
+       RunNotYetAvailable},
+      {{.name = "startrep",
+        .synopsis = "RVG SEC [--full | --checksum]",
+        .required = {"RVG", "SEC"},
+        .flag_options = {"--full", "--checksum"}},
+       "start replication, with a full or checksum initial sync",
+       RunNotYetAvailable},
+      {{.name = "verify", .synopsis = "RVG SEC", .required = {"RVG", "SEC"}},
+       "compare region hashes with a secondary online",
+       RunNotYetAvailable},
+      {{.name = "resync",
+        .synopsis = "RVG SEC [--full]",
+        .required = {"RVG", "SEC"},
+        .flag_options = {"--full"}},
+       "resynchronize a secondary from the bitmap (or fully)",
+       RunNotYetAvailable},
+      {{.name = "takeover",
+        .synopsis = "RVG [--force]",
+        .required = {"RVG"},
+        .flag_options = {"--force"}},
+       "make this secondary the primary (primary lost)",
+       RunNotYetAvailable},
+      {{.name = "migrate", .synopsis = "RVG SEC", .required = {"RVG", "SEC"}},
+       "planned switch of the primary role to SEC",
+       RunNotYetAvailable},
+      {{.name = "force-online", .synopsis = "RVG", .required = {"RVG"}},
+       "bring a primary online that cannot reach any secondary",
+       RunNotYetAvailable},
+      {{.name = "resolve",
+        .synopsis = "RVG --discard-local",
+        .required = {"RVG"},
+        .flag_options = {"--discard-local"}},
+       "end a split brain by turning this host into a secondary",
+       RunNotYetAvailable},
+  };
+  return kCommands;
+}
+
+const Command* FindCommand(const std::string& name) {
+  for (const Command& command : Commands()) {
+    if (command.spec.name == name) return &command;
+  }
+  return nullptr;
+}
+
+void PrintHelp() {
+  std::cout << "usage: rvgadm [--home DIR] [--json] COMMAND ...\n\ncommands:\n";
+  for (const Command& command : Commands()) {
+    std::cout << "  " << command.spec.name << " " << command.spec.synopsis << "\n      "
+              << command.summary << "\n";
+  }
+  std::cout << "\n--home DIR (or RVG_HOME) is this host's state folder; default /var/lib/rvg\n"
+               "as root, ${XDG_STATE_HOME:-~/.local/state}/rvg otherwise.\n"
+               "Sizes take K/M/G/T suffixes. Endpoints: tcp://HOST:PORT or ipc://PATH.\n"
+               "RLINK attributes: synchronous, sync_ack, ack_timeout, latencyprot,\n"
+               "latency_high_mark, latency_low_mark, srlprot, bandwidth_limit.\n"
+               "Exit status: 0 success, 1 failure, 2 bad usage.\n";
+}
+
+int Main(const std::vector<std::string>& argv) {
+  Result<GlobalOptions> options = ExtractGlobalOptions(argv);
+  if (!options.ok()) return ReportUsage(nullptr, options.status().message());
+  std::vector<std::string>& words = options->remaining;
+  if (words.empty() || words[0] == "help") {
+    if (words.size() > 1) {
+      const Command* command = FindCommand(words[1]);
+      if (command == nullptr) return ReportUsage(nullptr, "unknown command '" + words[1] + "'");
+      std::cout << UsageLine(command->spec) << "\n  " << command->summary << "\n";
+      return kExitOk;
+    }
+    if (words.empty() && !options->help) return ReportUsage(nullptr, "no command given");
+    PrintHelp();
+    return kExitOk;
+  }
+  const Command* command = FindCommand(words[0]);
+  if (command == nullptr) return ReportUsage(nullptr, "unknown command '" + words[0] + "'");
+  if (options->help) {
+    std::cout << UsageLine(command->spec) << "\n  " << command->summary << "\n";
+    return kExitOk;
+  }
+  Result<ParsedArgs> args =
+      ParseArgs(command->spec, std::vector<std::string>(words.begin() + 1, words.end()));
+  if (!args.ok()) return ReportUsage(&command->spec, args.status().message());
+  Context context{Home::Resolve(options->home), options->json, &command->spec};
+  return command->run(context, *args);
+}
+
+}  // namespace
+}  // namespace rvg
+
+int main(int argc, char** argv) {
+  return rvg::Main(std::vector<std::string>(argv + 1, argv + argc));
+}

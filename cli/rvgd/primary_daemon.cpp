@@ -1,1 +1,197 @@
-// placeholder: being written
+// The primary role: SRL, write pipeline, one sender per RLINK, FUSE mount.
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <thread>
+
+#include "cli/common/status_view.h"
+#include "cli/rvgd/daemon.h"
+#include "core/primary_rvg.h"
+#include "fuse/rvg_fs.h"
+#include "fuse/stale_mount.h"
+#include "net/rlink_sender.h"
+
+namespace rvg {
+
+namespace {
+
+class PrimaryDaemon : public Daemon, public CheckpointListener {
+ public:
+  explicit PrimaryDaemon(DaemonContext context) : ctx_(std::move(context)) {}
+  ~PrimaryDaemon() override { Shutdown(); }
+
+  Status Start() override;
+  Status Stop() override;
+  nlohmann::json StatusJson() override;
+  Status Drain(const std::string& rlink, double timeout_s) override;
+
+  Status PersistRlinkProgress(const std::vector<RlinkSnapshot>& rlinks) override;
+
+ private:
+  void Shutdown();
+
+  DaemonContext ctx_;
+  std::vector<RlinkConfig> rlink_configs_;
+  std::vector<std::shared_ptr<RlinkProgress>> progress_;
+  std::unique_ptr<PrimaryRvg> engine_;
+  std::vector<std::unique_ptr<RlinkSender>> senders_;
+  std::unique_ptr<RvgFs> fs_;
+};
+
+Status PrimaryDaemon::Start() {
+  const RvgConfig& cfg = ctx_.config;
+  Result<std::unique_ptr<VolumeSet>> volumes = VolumeSet::Open(cfg.volumes);
+  if (!volumes.ok()) return volumes.status();
+  Result<std::unique_ptr<Srl>> srl = Srl::Open(cfg.srl_path, cfg.uuid);
+  if (!srl.ok()) return srl.status();
+  auto rlinks = ctx_.db->Run([&](StateDb& db) { return db.ListRlinks(cfg.name); });
+  if (!rlinks.ok()) return rlinks.status();
+  rlink_configs_ = *rlinks;
+  for (const RlinkConfig& r : rlink_configs_) {
+    auto p = std::make_shared<RlinkProgress>(r.name);
+    p->sent_seq = r.sent_seq;
+    p->net_acked_seq = r.net_acked_seq;
+    p->data_acked_seq = r.data_acked_seq;
+    // Staleness survives restarts: the SRL may no longer hold what it needs.
+    p->state = r.state == "stale" ? RlinkState::kStale : RlinkState::kDisconnected;
+    progress_.push_back(p);
+  }
+
+  PrimaryOptions options;
+  options.strict = cfg.durability == "strict";
+  Result<std::unique_ptr<PrimaryRvg>> engine =
+      PrimaryRvg::Open(std::move(*volumes), std::move(*srl), progress_, this, options);
+  if (!engine.ok()) return engine.status();
+  engine_ = std::move(*engine);
+  spdlog::info("RVG {}: write pipeline ready at seq {}", cfg.name, engine_->last_seq());
+
+  for (size_t i = 0; i < rlink_configs_.size(); ++i) {
+    RlinkSenderConfig sc;
+    sc.rvg_name = cfg.name;
+    sc.rvg_uuid = cfg.uuid;
+    sc.generation = cfg.generation;
+    sc.rlink_name = rlink_configs_[i].name;
+    sc.address = rlink_configs_[i].address;
+    sc.volumes = cfg.volumes;
+    senders_.push_back(std::make_unique<RlinkSender>(sc, engine_.get(), progress_[i], ctx_.zmq));
+    senders_.back()->Start();
+  }
+
+  Status st = PrepareMountpoint(ctx_.mount);
+  if (!st.ok()) return st;
+  Result<std::unique_ptr<RvgFs>> fs = RvgFs::Mount(engine_.get(), ctx_.mount, "rvg:" + cfg.name);
+  if (!fs.ok()) return fs.status();
+  fs_ = std::move(*fs);
+  spdlog::info("RVG {}: volumes mounted at {}", cfg.name, ctx_.mount);
+  return Status::Ok();
+}
+
+Status PrimaryDaemon::Stop() {
+  if (fs_) {
+    Status st = fs_->Unmount();
+    if (!st.ok()) return st;
+    fs_.reset();
+  }
+  Shutdown();
+  return engine_ ? engine_->health() : Status::Ok();
+}
+
+void PrimaryDaemon::Shutdown() {
+  fs_.reset();  // lazy unmount if still mounted (fatal paths only)
+  if (engine_) {
+    Status st = engine_->Close();
+    if (!st.ok()) spdlog::error("closing the write pipeline: {}", st.message());
+  }
+  for (auto& s : senders_) s->Stop();
+  senders_.clear();
+  if (engine_) {
+    std::vector<RlinkSnapshot> snaps;
+    for (const auto& p : progress_) {
+      RlinkState state = p->state.load();
+      if (state == RlinkState::kConnected) state = RlinkState::kDisconnected;
+      snaps.push_back({p->name, state, p->sent_seq.load(), p->net_acked_seq.load(),
+                       p->data_acked_seq.load()});
+    }
+    Status st = PersistRlinkProgress(snaps);
+    if (!st.ok()) spdlog::error("persisting RLINK progress at stop: {}", st.message());
+  }
+}
+
+Status PrimaryDaemon::PersistRlinkProgress(const std::vector<RlinkSnapshot>& rlinks) {
+  return ctx_.db->Run([&](StateDb& db) {
+    for (const RlinkSnapshot& s : rlinks) {
+      Status st = db.SaveRlinkProgress(ctx_.config.name, s.name, RlinkStateName(s.state),
+                                       s.sent_seq, s.net_acked_seq, s.data_acked_seq);
+      if (!st.ok()) return st;
+    }
+    return Status::Ok();
+  });
+}
+
+nlohmann::json PrimaryDaemon::StatusJson() {
+  RvgLive live;
+  live.config = ctx_.config;
+  live.running = true;
+  live.pid = static_cast<int>(getpid());
+  live.mount = ctx_.mount;
+  live.last_seq = engine_->last_seq();
+  live.applied_seq = live.last_seq;
+  live.srl_used = engine_->srl_used_bytes();
+  auto flags = ctx_.db->Run([&](StateDb& db) { return db.Flags(ctx_.config.name); });
+  if (flags.ok()) live.flags = *flags;
+  for (size_t i = 0; i < rlink_configs_.size(); ++i) {
+    RlinkLive r;
+    r.config = rlink_configs_[i];
+    const RlinkProgress& p = *progress_[i];
+    r.config.state = RlinkStateName(p.state.load());
+    r.config.sent_seq = p.sent_seq.load();
+    r.config.net_acked_seq = p.net_acked_seq.load();
+    r.config.data_acked_seq = p.data_acked_seq.load();
+    uint64_t acked = std::min(r.config.data_acked_seq, live.last_seq);
+    r.writes_behind = live.last_seq - acked;
+    r.bytes_behind = engine_->BytesAfter(acked);
+    live.rlinks.push_back(r);
+  }
+  nlohmann::json j = rvg::StatusJson(live);
+  for (size_t i = 0; i < senders_.size() && i < j["rlinks"].size(); ++i) {
+    j["rlinks"][i]["last_error"] = senders_[i]->last_error();
+  }
+  Status health = engine_->health();
+  j["health"] = health.ok() ? "ok" : health.message();
+  return j;
+}
+
+Status PrimaryDaemon::Drain(const std::string& rlink, double timeout_s) {
+  const uint64_t target = engine_->last_seq();
+  bool found = rlink.empty();
+  for (const auto& p : progress_) found = found || p->name == rlink;
+  if (!found) return Status::Error("no secondary named " + rlink + " in RVG " + ctx_.config.name);
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
+  for (;;) {
+    std::string behind;
+    for (const auto& p : progress_) {
+      if (!rlink.empty() && p->name != rlink) continue;
+      uint64_t acked = p->data_acked_seq.load();
+      if (acked < target) {
+        behind += (behind.empty() ? "" : ", ") + p->name + " is " +
+                  std::to_string(target - acked) + " writes behind (" +
+                  RlinkStateName(p->state.load()) + ")";
+      }
+    }
+    if (behind.empty()) return Status::Ok();
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Status::Error("drain timed out after " + std::to_string(static_cast<int>(timeout_s)) +
+                           "s: " + behind);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<Daemon> MakePrimaryDaemon(DaemonContext context) {
+  return std::make_unique<PrimaryDaemon>(std::move(context));
+}
+
+}  // namespace rvg

@@ -1,1 +1,266 @@
-int main() { return 1; }
+// rvgd: the daemon for one RVG on one host.
+//
+//   rvgd [--home DIR] [--mount DIR] [--ready-fd N] RVG
+//
+// Runs in the foreground; `rvgadm start` is what puts it in the background.
+// With --ready-fd it writes one line to that fd once it serves ("ok") or has
+// failed to start ("error: WHY") and closes it, so rvgadm can return only
+// when the mount is live or the secondary listens. It stops cleanly on
+// `rvgadm stop` (control socket) or SIGTERM/SIGINT, and refuses to stop, and
+// keeps serving, while a mounted volume is busy.
+#include <fcntl.h>
+#include <signal.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <thread>
+
+#include "cli/rvgd/daemon.h"
+#include "net/control_channel.h"
+
+namespace rvg {
+namespace {
+
+struct Args {
+  std::string home;
+  std::string mount;
+  std::string rvg;
+  int ready_fd = -1;
+};
+
+const char kUsage[] = "usage: rvgd [--home DIR] [--mount DIR] [--ready-fd N] RVG";
+
+bool ParseArgs(int argc, char** argv, Args* a, std::string* error) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&](std::string* out) {
+      if (i + 1 >= argc) {
+        *error = arg + " needs a value";
+        return false;
+      }
+      *out = argv[++i];
+      return true;
+    };
+    std::string v;
+    if (arg == "--home") {
+      if (!value(&a->home)) return false;
+    } else if (arg == "--mount") {
+      if (!value(&a->mount)) return false;
+    } else if (arg == "--ready-fd") {
+      if (!value(&v)) return false;
+      char* end = nullptr;
+      long fd = std::strtol(v.c_str(), &end, 10);
+      if (*end != '\0' || fd < 0 || fd > INT_MAX) {
+        *error = "--ready-fd takes a file descriptor number";
+        return false;
+      }
+      a->ready_fd = static_cast<int>(fd);
+    } else if (arg == "--foreground") {
+      // Accepted for symmetry with rvgadm start; rvgd always runs in the foreground.
+    } else if (!arg.empty() && arg[0] == '-') {
+      *error = "unknown option " + arg;
+      return false;
+    } else if (a->rvg.empty()) {
+      a->rvg = arg;
+    } else {
+      *error = "unexpected argument " + arg;
+      return false;
+    }
+  }
+  if (a->rvg.empty()) *error = "missing RVG name";
+  return error->empty();
+}
+
+void SetUpLogging(const Home& home, const std::string& rvg, bool to_stderr) {
+  std::vector<spdlog::sink_ptr> sinks;
+  try {
+    sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>(home.LogPath(rvg)));
+  } catch (const spdlog::spdlog_ex& e) {
+    std::cerr << "rvgd: cannot open log " << home.LogPath(rvg) << ": " << e.what() << "\n";
+    to_stderr = true;
+  }
+  if (to_stderr) sinks.push_back(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+  auto logger = std::make_shared<spdlog::logger>("rvgd", sinks.begin(), sinks.end());
+  logger->set_pattern("%Y-%m-%d %H:%M:%S.%e [%l] [" + rvg + "] %v");
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+}
+
+// Holds HOME/run/RVG.pid locked for the daemon's lifetime: the lock, not the
+// file's existence, says whether an rvgd runs (a SIGKILLed one leaves the
+// file behind but not the lock).
+class PidFile {
+ public:
+  Status Acquire(const std::string& path) {
+    path_ = path;
+    fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) return Status::FromErrno(errno, "opening " + path);
+    if (flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      char buf[32] = {};
+      [[maybe_unused]] ssize_t n = pread(fd_, buf, sizeof(buf) - 1, 0);
+      return Status::Error("rvgd is already running for this RVG (pid " +
+                           std::string(buf, strcspn(buf, "\n")) + ")");
+    }
+    std::string pid = std::to_string(getpid()) + "\n";
+    if (ftruncate(fd_, 0) != 0 || pwrite(fd_, pid.data(), pid.size(), 0) < 0) {
+      return Status::FromErrno(errno, "writing " + path);
+    }
+    held_ = true;
+    return Status::Ok();
+  }
+  ~PidFile() {
+    if (held_) unlink(path_.c_str());
+    if (fd_ >= 0) close(fd_);
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  bool held_ = false;
+};
+
+void ReportReady(int fd, const Status& st) {
+  if (fd < 0) return;
+  std::string line = st.ok() ? "ok\n" : "error: " + st.message() + "\n";
+  [[maybe_unused]] ssize_t n = write(fd, line.data(), line.size());
+  close(fd);
+}
+
+std::string AbsoluteDir(const std::string& dir) {
+  char resolved[PATH_MAX];
+  if (realpath(dir.c_str(), resolved) != nullptr) return resolved;
+  // A dead FUSE mount cannot be resolved; an absolute path is still usable.
+  if (!dir.empty() && dir[0] == '/') return dir;
+  char cwd[PATH_MAX];
+  return getcwd(cwd, sizeof(cwd)) ? std::string(cwd) + "/" + dir : dir;
+}
+
+nlohmann::json ErrorReply(const Status& st) { return {{"ok", false}, {"error", st.message()}}; }
+
+int Run(const Args& args) {
+  Home home = Home::Resolve(args.home);
+  Status st = home.Prepare();
+  SetUpLogging(home, args.rvg, args.ready_fd < 0);
+  auto fail = [&](const Status& s) {
+    spdlog::error("{}", s.message());
+    ReportReady(args.ready_fd, s);
+    return 1;
+  };
+  if (!st.ok()) return fail(st);
+
+  auto db = StateDb::Open(home.StateDbPath());
+  if (!db.ok()) return fail(db.status());
+  auto config = (*db)->GetRvg(args.rvg);
+  if (!config.ok()) return fail(config.status());
+  SharedStateDb shared(std::move(*db));
+
+  PidFile pid_file;
+  st = pid_file.Acquire(home.PidPath(args.rvg));
+  if (!st.ok()) return fail(st);
+  auto server = ControlServer::Bind(home.ControlEndpoint(args.rvg));
+  if (!server.ok()) return fail(server.status());
+
+  zmq::context_t zmq_context(1);
+  DaemonContext ctx{home, *config, "", &shared, &zmq_context};
+  if (config->role == "primary") {
+    if (args.mount.empty()) return fail(Status::Error("a primary needs --mount DIR"));
+    ctx.mount = AbsoluteDir(args.mount);
+  } else if (!args.mount.empty()) {
+    return fail(Status::Error("RVG " + args.rvg + " is a secondary here; it has nothing to mount"));
+  }
+  spdlog::info("rvgd {} starting as {} (pid {})", args.rvg, config->role, getpid());
+  std::unique_ptr<Daemon> daemon = config->role == "primary" ? MakePrimaryDaemon(ctx)
+                                                             : MakeSecondaryDaemon(ctx);
+  st = daemon->Start();
+  if (!st.ok()) return fail(st);
+
+  // Signals are blocked in every thread (see main) and taken here.
+  std::atomic<bool> signalled{false};
+  std::atomic<bool> exiting{false};
+  ControlServer* control = server->get();
+  std::thread signal_thread([&] {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    for (;;) {
+      int sig = 0;
+      sigwait(&set, &sig);
+      if (exiting) return;  // the main thread's wake-up at exit
+      spdlog::info("signal {} received; stopping", sig);
+      signalled = true;
+      control->Stop();
+    }
+  });
+
+  ReportReady(args.ready_fd, Status::Ok());
+  spdlog::info("serving");
+  bool stopped = false;
+  while (!stopped) {
+    control->Serve([&](const nlohmann::json& req) -> nlohmann::json {
+      std::string cmd = req.value("cmd", "");
+      if (cmd == "ping") return {{"ok", true}, {"pid", getpid()}, {"rvg", args.rvg}};
+      if (cmd == "status") return {{"ok", true}, {"status", daemon->StatusJson()}};
+      if (cmd == "drain") {
+        std::string rlink = req.contains("rlink") && req["rlink"].is_string() ? req["rlink"].get<std::string>() : "";
+        double timeout = req.contains("timeout") && req["timeout"].is_number() ? req["timeout"].get<double>() : 60.0;
+        Status d = daemon->Drain(rlink, timeout);
+        return d.ok() ? nlohmann::json{{"ok", true}} : ErrorReply(d);
+      }
+      if (cmd == "stop") {
+        Status s = daemon->Stop();
+        if (!s.ok()) return ErrorReply(s);
+        stopped = true;
+        control->Stop();
+        return {{"ok", true}};
+      }
+      return ErrorReply(Status::Error("unknown control command \"" + cmd + "\""));
+    });
+    if (!stopped && signalled) {
+      Status s = daemon->Stop();
+      if (s.ok()) {
+        stopped = true;
+      } else {
+        spdlog::error("cannot stop: {}; still serving", s.message());
+        signalled = false;
+      }
+    }
+  }
+  spdlog::info("stopped cleanly");
+  daemon.reset();
+  exiting = true;
+  pthread_kill(signal_thread.native_handle(), SIGHUP);
+  signal_thread.join();
+  return 0;
+}
+
+}  // namespace
+}  // namespace rvg
+
+int main(int argc, char** argv) {
+  rvg::Args args;
+  std::string error;
+  if (!rvg::ParseArgs(argc, argv, &args, &error)) {
+    std::cerr << "rvgd: " << error << "\n" << rvg::kUsage << "\n";
+    return 2;
+  }
+  // Block the stop signals before any thread exists so that only the
+  // signal thread ever takes them; SIGPIPE is never wanted.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  return rvg::Run(args);
+}

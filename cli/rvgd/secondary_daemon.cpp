@@ -1,1 +1,110 @@
-// placeholder: being written
+// The secondary role: listen, reorder, apply, acknowledge.
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include "cli/common/status_view.h"
+#include "cli/rvgd/daemon.h"
+#include "core/secondary_applier.h"
+#include "net/rlink_receiver.h"
+
+namespace rvg {
+
+namespace {
+
+class SecondaryDaemon : public Daemon, public AppliedSeqStore {
+ public:
+  explicit SecondaryDaemon(DaemonContext context) : ctx_(std::move(context)) {}
+  ~SecondaryDaemon() override { Shutdown(); }
+
+  Status Start() override;
+  Status Stop() override;
+  nlohmann::json StatusJson() override;
+  Status Drain(const std::string&, double) override {
+    return Status::Error("drain runs on the primary; this host is a secondary of RVG " +
+                         ctx_.config.name);
+  }
+
+  Status SaveAppliedSeq(uint64_t applied_seq) override {
+    return ctx_.db->Run([&](StateDb& db) { return db.SaveAppliedSeq(ctx_.config.name, applied_seq); });
+  }
+
+ private:
+  Status Shutdown();
+
+  DaemonContext ctx_;
+  std::unique_ptr<VolumeSet> volumes_;
+  std::unique_ptr<SecondaryApplier> applier_;
+  std::unique_ptr<RlinkReceiver> receiver_;
+};
+
+Status SecondaryDaemon::Start() {
+  const RvgConfig& cfg = ctx_.config;
+  if (cfg.listen.empty()) {
+    return Status::Error("secondary RVG " + cfg.name + " has no listen endpoint; recreate it with --listen");
+  }
+  Result<std::unique_ptr<VolumeSet>> volumes = VolumeSet::Open(cfg.volumes);
+  if (!volumes.ok()) return volumes.status();
+  volumes_ = std::move(*volumes);
+  Result<uint64_t> applied = ctx_.db->Run([&](StateDb& db) { return db.AppliedSeq(cfg.name); });
+  if (!applied.ok()) return applied.status();
+
+  applier_ = std::make_unique<SecondaryApplier>(volumes_.get(), this, *applied, [this] {
+    if (receiver_) receiver_->NotifyApplied();
+  });
+  RlinkReceiverConfig rc;
+  rc.rvg_name = cfg.name;
+  rc.listen = cfg.listen;
+  rc.rvg_uuid = cfg.uuid;
+  rc.generation = cfg.generation;
+  rc.volumes = cfg.volumes;
+  auto bind = [this](const std::string& uuid, const std::string& generation) {
+    return ctx_.db->Run([&](StateDb& db) {
+      Status st = db.BindRvg(ctx_.config.name, uuid, generation);
+      if (st.ok()) st = db.AddGeneration(ctx_.config.name, {generation, 1, time(nullptr)});
+      return st;
+    });
+  };
+  receiver_ = std::make_unique<RlinkReceiver>(rc, applier_.get(), bind, ctx_.zmq);
+  applier_->Start();
+  Status st = receiver_->Start();
+  if (!st.ok()) return st;
+  spdlog::info("RVG {}: secondary listening on {} at applied seq {}", cfg.name, cfg.listen,
+               *applied);
+  return Status::Ok();
+}
+
+Status SecondaryDaemon::Shutdown() {
+  if (receiver_) receiver_->Stop();
+  Status st;
+  if (applier_) st = applier_->Stop();
+  return st;
+}
+
+Status SecondaryDaemon::Stop() { return Shutdown(); }
+
+nlohmann::json SecondaryDaemon::StatusJson() {
+  RvgLive live;
+  live.config = ctx_.config;
+  live.config.uuid = receiver_->uuid();
+  live.config.generation = receiver_->generation();
+  live.running = true;
+  live.pid = static_cast<int>(getpid());
+  live.last_seq = applier_->received_seq();
+  live.applied_seq = applier_->applied_seq();
+  live.primary_peer = receiver_->peer();
+  auto flags = ctx_.db->Run([&](StateDb& db) { return db.Flags(ctx_.config.name); });
+  if (flags.ok()) live.flags = *flags;
+  nlohmann::json j = rvg::StatusJson(live);
+  j["rejected_messages"] = receiver_->rejected_messages();
+  Status health = applier_->health();
+  j["health"] = health.ok() ? "ok" : health.message();
+  return j;
+}
+
+}  // namespace
+
+std::unique_ptr<Daemon> MakeSecondaryDaemon(DaemonContext context) {
+  return std::make_unique<SecondaryDaemon>(std::move(context));
+}
+
+}  // namespace rvg

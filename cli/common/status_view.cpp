@@ -1,0 +1,193 @@
+#include "cli/common/status_view.h"
+
+#include <algorithm>
+
+#include "core/size_parse.h"
+
+namespace rvg {
+
+namespace {
+
+using nlohmann::json;
+
+// Empty strings mean "none" in the structs; JSON says so with null.
+json StringOrNull(const std::string& text) { return text.empty() ? json(nullptr) : json(text); }
+
+json VolumesJson(const std::vector<VolumeSpec>& volumes) {
+  json list = json::array();
+  for (const VolumeSpec& volume : volumes) {
+    list.push_back({{"name", volume.name}, {"path", volume.path}, {"size", volume.size}});
+  }
+  return list;
+}
+
+json RlinkJson(const RlinkLive& live) {
+  const RlinkConfig& rlink = live.config;
+  json resync = nullptr;
+  if (live.resync) resync = {{"done", live.resync->first}, {"total", live.resync->second}};
+  return {{"name", rlink.name},
+          {"address", rlink.address},
+          {"synchronous", rlink.synchronous},
+          {"sync_ack", rlink.sync_ack},
+          {"latencyprot", rlink.latencyprot},
+          {"srlprot", rlink.srlprot},
+          {"state", rlink.state},
+          {"sent_seq", rlink.sent_seq},
+          {"net_acked_seq", rlink.net_acked_seq},
+          {"data_acked_seq", rlink.data_acked_seq},
+          {"writes_behind", live.writes_behind},
+          {"bytes_behind", live.bytes_behind},
+          {"resync", resync}};
+}
+
+// --- Rendering. The JSON may come from an rvgd of another version, so a
+// missing or null field renders as "-" instead of throwing.
+
+std::string Text(const json& object, const char* key) {
+  auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return "-";
+  if (it->is_string()) return it->get<std::string>();
+  if (it->is_boolean()) return it->get<bool>() ? "yes" : "no";
+  return it->dump();
+}
+
+uint64_t Number(const json& object, const char* key) {
+  auto it = object.find(key);
+  return it != object.end() && it->is_number_unsigned() ? it->get<uint64_t>() : 0;
+}
+
+std::string Size(const json& object, const char* key) { return FormatSize(Number(object, key)); }
+
+bool Present(const json& object, const char* key) {
+  auto it = object.find(key);
+  return it != object.end() && !it->is_null();
+}
+
+// Left-aligned columns two spaces apart; the last column is not padded so
+// lines carry no trailing blanks.
+std::string Columns(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths;
+  for (const auto& row : rows) {
+    if (widths.size() < row.size()) widths.resize(row.size(), 0);
+    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line = " ";
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += " " + row[i];
+      if (i + 1 < row.size()) line.append(widths[i] - row[i].size() + 1, ' ');
+    }
+    out += line + "\n";
+  }
+  return out;
+}
+
+std::string HeadLine(const json& status) {
+  std::string generation = Text(status, "generation");
+  if (generation.size() > 8) generation = generation.substr(0, 8) + "...";
+  std::string running = "stopped";
+  if (status.value("running", false)) running = "running (pid " + Text(status, "pid") + ")";
+  return "RVG " + Text(status, "rvg") + "  role " + Text(status, "role") + "  generation " +
+         generation + "  " + running + "  consistent " + Text(status, "consistent") + "\n";
+}
+
+std::string ProgressLine(const json& status) {
+  std::string line = "  last_seq " + Text(status, "last_seq") + "  applied_seq " +
+                     Text(status, "applied_seq") + "  durability " + Text(status, "durability");
+  if (Present(status, "mount")) line += "  mount " + Text(status, "mount");
+  if (Present(status, "listen")) line += "  listen " + Text(status, "listen");
+  return line + "\n";
+}
+
+std::string SrlLine(const json& status) {
+  auto srl = status.find("srl");
+  if (srl == status.end() || !srl->is_object()) return "";
+  return "  SRL " + Text(*srl, "path") + "  " + Size(*srl, "size") + ", " + Size(*srl, "used") +
+         " used\n";
+}
+
+std::string VolumeTable(const json& status) {
+  std::vector<std::vector<std::string>> rows = {{"VOLUME", "SIZE", "PATH"}};
+  auto volumes = status.find("volumes");
+  if (volumes != status.end() && volumes->is_array()) {
+    for (const json& volume : *volumes) {
+      rows.push_back({Text(volume, "name"), Size(volume, "size"), Text(volume, "path")});
+    }
+  }
+  return Columns(rows);
+}
+
+std::string RlinkTable(const json& status) {
+  auto rlinks = status.find("rlinks");
+  bool none = rlinks == status.end() || !rlinks->is_array() || rlinks->empty();
+  if (none) return Text(status, "role") == "primary" ? "  RLINKS (none)\n" : "";
+  std::vector<std::vector<std::string>> rows = {
+      {"RLINK", "ADDRESS", "STATE", "SYNC", "SENT", "NET-ACKED", "DATA-ACKED", "BEHIND"}};
+  std::string resync_lines;
+  for (const json& rlink : *rlinks) {
+    rows.push_back({Text(rlink, "name"), Text(rlink, "address"), Text(rlink, "state"),
+                    Text(rlink, "synchronous"), Text(rlink, "sent_seq"),
+                    Text(rlink, "net_acked_seq"), Text(rlink, "data_acked_seq"),
+                    Text(rlink, "writes_behind") + " writes (" + Size(rlink, "bytes_behind") +
+                        ")"});
+    auto resync = rlink.find("resync");
+    if (resync != rlink.end() && resync->is_object()) {
+      uint64_t done = Number(*resync, "done");
+      uint64_t total = Number(*resync, "total");
+      uint64_t percent = total == 0 ? 100 : done * 100 / total;
+      resync_lines += "  RESYNC " + Text(rlink, "name") + "  " + FormatSize(done) + " of " +
+                      FormatSize(total) + " (" + std::to_string(percent) + "%)\n";
+    }
+  }
+  return Columns(rows) + resync_lines;
+}
+
+std::string FlagLine(const json& status) {
+  std::string flags;
+  auto it = status.find("flags");
+  if (it != status.end() && it->is_object()) {
+    for (const auto& [name, value] : it->items()) {
+      if (!flags.empty()) flags += ", ";
+      flags += name + "=" + (value.is_string() ? value.get<std::string>() : value.dump());
+    }
+  }
+  return "  FLAGS  " + (flags.empty() ? std::string("(none)") : flags) + "\n";
+}
+
+}  // namespace
+
+json StatusJson(const RvgLive& live) {
+  const RvgConfig& config = live.config;
+  json srl = nullptr;
+  if (!config.srl_path.empty()) {
+    srl = {{"path", config.srl_path}, {"size", config.srl_size}, {"used", live.srl_used}};
+  }
+  json flags = json::object();
+  for (const FlagEntry& flag : live.flags) flags[flag.name] = flag.value;
+  json rlinks = json::array();
+  for (const RlinkLive& rlink : live.rlinks) rlinks.push_back(RlinkJson(rlink));
+  return {{"rvg", config.name},
+          {"role", config.role},
+          {"running", live.running},
+          {"pid", live.running ? json(live.pid) : json(nullptr)},
+          {"mount", StringOrNull(live.mount)},
+          {"listen", StringOrNull(config.listen)},
+          {"durability", config.durability},
+          {"generation", StringOrNull(config.generation)},
+          {"consistent", live.consistent},
+          {"last_seq", live.last_seq},
+          {"applied_seq", live.applied_seq},
+          {"volumes", VolumesJson(config.volumes)},
+          {"srl", srl},
+          {"flags", flags},
+          {"rlinks", rlinks}};
+}
+
+std::string StatusTable(const json& status) {
+  if (!status.is_object()) return "(no status)\n";
+  return HeadLine(status) + ProgressLine(status) + SrlLine(status) + VolumeTable(status) +
+         RlinkTable(status) + FlagLine(status);
+}
+
+}  // namespace rvg

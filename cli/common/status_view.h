@@ -1,0 +1,50 @@
+// StatusView: the one place that shapes an RVG's status, for both rvgd (live
+// figures, answered over the control channel) and rvgadm (from state.db
+// while rvgd is stopped), and renders it as JSON (`status --json`, the
+// fields DESIGN.md lists) or as a table for people.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "state/state_db.h"
+
+namespace rvg {
+
+struct RlinkLive {
+  RlinkConfig config;            // attributes, state and seqs (live ones on rvgd)
+  uint64_t writes_behind = 0;    // last_seq - data_acked_seq
+  uint64_t bytes_behind = 0;     // SRL bytes of those writes
+  std::optional<std::pair<uint64_t, uint64_t>> resync;  // {done, total} bytes
+};
+
+struct RvgLive {
+  RvgConfig config;
+  bool running = false;          // rvgd serving this RVG
+  int pid = 0;
+  std::string mount;             // primary's mountpoint, "" if none
+  bool consistent = true;        // false while a secondary is mid-resync
+  uint64_t last_seq = 0;         // primary: newest seq; secondary: newest received
+  uint64_t applied_seq = 0;      // secondary: applied and synced; primary: = image-applied
+  uint64_t srl_used = 0;         // bytes
+  std::vector<FlagEntry> flags;
+  std::vector<RlinkLive> rlinks;
+  std::string primary_peer;      // secondary: the session's primary ("" if none)
+};
+
+// The `status --json` object. Keys: rvg, role, running, pid, mount, listen,
+// durability, generation, consistent, last_seq, applied_seq,
+// volumes[{name,path,size}], srl{path,size,used} (null on a secondary),
+// flags{name: value}, rlinks[{name, address, synchronous, sync_ack,
+// latencyprot, srlprot, state, sent_seq, net_acked_seq, data_acked_seq,
+// writes_behind, bytes_behind, resync{done,total}|null}].
+nlohmann::json StatusJson(const RvgLive& live);
+
+// A readable multi-line table of the same object (what `status` prints).
+std::string StatusTable(const nlohmann::json& status);
+
+}  // namespace rvg

@@ -1,0 +1,233 @@
+// rvgadm create and delete: an RVG's existence on this host.
+//
+// create checks every argument before touching anything, then creates the
+// images, the SRL and the state.db rows, undoing its own files if a later
+// step fails (images that existed before are never removed). delete forgets
+// the RVG but leaves its images and SRL on disk: they hold data.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <ctime>
+#include <random>
+#include <set>
+
+#include "cli/rvgadm/arg_values.h"
+#include "cli/rvgadm/command.h"
+#include "cli/rvgadm/daemon_client.h"
+#include "cli/rvgadm/output.h"
+#include "cli/rvgadm/state_access.h"
+#include "core/size_parse.h"
+#include "core/srl.h"
+#include "core/volume_set.h"
+
+namespace rvg {
+
+namespace {
+
+Status Usage(const std::string& message) { return Status::Error(message, EINVAL); }
+
+// A random (version 4) UUID, 8-4-4-4-12 hex digits.
+std::string NewUuid() {
+  std::random_device random;
+  uint8_t bytes[16];
+  for (size_t i = 0; i < sizeof(bytes); i += 4) {
+    uint32_t word = random();
+    for (size_t j = 0; j < 4; ++j) bytes[i + j] = static_cast<uint8_t>(word >> (8 * j));
+  }
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  std::string text;
+  for (size_t i = 0; i < sizeof(bytes); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) text += '-';
+    char hex[3];
+    std::snprintf(hex, sizeof(hex), "%02x", bytes[i]);
+    text += hex;
+  }
+  return text;
+}
+
+bool IsPowerOfTwo(uint64_t value) { return value != 0 && (value & (value - 1)) == 0; }
+
+Status ParseVolumes(const ParsedArgs& args, RvgConfig* config) {
+  std::vector<std::string> texts = args.Values("--volume");
+  if (texts.empty()) return Usage("create: at least one --volume NAME=PATH:SIZE is needed");
+  std::set<std::string> names;
+  std::set<std::string> paths;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    Result<VolumeSpec> spec = ParseVolumeArg(texts[i], static_cast<uint32_t>(i + 1));
+    if (!spec.ok()) return spec.status();
+    if (!names.insert(spec->name).second) {
+      return Usage("create: volume name '" + spec->name + "' is given twice");
+    }
+    if (!paths.insert(spec->path).second) {
+      return Usage("create: image " + spec->path + " is given for two volumes");
+    }
+    config->volumes.push_back(*spec);
+  }
+  return Status::Ok();
+}
+
+Status ParseRoleAndPlacement(const ParsedArgs& args, RvgConfig* config) {
+  config->role = args.Value("--role", "primary");
+  if (config->role != "primary" && config->role != "secondary") {
+    return Usage("create: --role must be primary or secondary, not '" + config->role + "'");
+  }
+  if (args.Has("--listen")) {
+    config->listen = args.Value("--listen");
+    Status status = CheckEndpoint("--listen", config->listen);
+    if (!status.ok()) return status;
+  }
+  if (config->role == "secondary") {
+    if (args.Has("--srl")) return Usage("create: a secondary has no SRL; drop --srl");
+    if (config->listen.empty()) {
+      return Usage("create: a secondary needs --listen ENDPOINT (e.g. tcp://0.0.0.0:7001)");
+    }
+    return Status::Ok();
+  }
+  if (!args.Has("--srl")) return Usage("create: a primary needs --srl PATH:SIZE");
+  Result<PathAndSize> srl = ParsePathAndSize("--srl", args.Value("--srl"));
+  if (!srl.ok()) return srl.status();
+  if (srl->size < Srl::kMinSize) {
+    return Usage("create: the SRL must be at least " + FormatSize(Srl::kMinSize) + ", not " +
+                 FormatSize(srl->size));
+  }
+  for (const VolumeSpec& volume : config->volumes) {
+    if (volume.path == srl->path) {
+      return Usage("create: the SRL " + srl->path + " is also the image of volume " + volume.name);
+    }
+  }
+  config->srl_path = srl->path;
+  config->srl_size = srl->size;
+  return Status::Ok();
+}
+
+Result<RvgConfig> ConfigFromArgs(const ParsedArgs& args) {
+  RvgConfig config;
+  config.name = args.positional()[0];
+  Status status = CheckName("RVG", config.name);
+  if (status.ok()) status = ParseVolumes(args, &config);
+  if (status.ok()) status = ParseRoleAndPlacement(args, &config);
+  if (!status.ok()) return status;
+
+  config.durability = args.Value("--durability", "flush");
+  if (config.durability != "flush" && config.durability != "strict") {
+    return Usage("create: --durability must be flush or strict, not '" + config.durability + "'");
+  }
+  if (args.Has("--region-size")) {
+    Result<uint64_t> region = ParseSize(args.Value("--region-size"));
+    if (!region.ok()) return Usage("create: --region-size: " + region.status().message());
+    if (!IsPowerOfTwo(*region) || *region < 4096) {
+      return Usage("create: --region-size must be a power of two of at least 4K, not " +
+                   args.Value("--region-size"));
+    }
+    config.region_size = *region;
+  }
+  // A secondary is bound to its RVG identity by the first primary that
+  // connects to it, so only a primary gets an identity now.
+  if (config.role == "primary") {
+    config.uuid = NewUuid();
+    config.generation = NewUuid();
+  }
+  return config;
+}
+
+bool Exists(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+// The files this command creates, so a failure can remove exactly those.
+class CreatedFiles {
+ public:
+  void NoteIfNew(const std::string& path) {
+    if (!Exists(path)) pending_.push_back(path);
+  }
+  void RemoveAll() {
+    for (const std::string& path : pending_) ::unlink(path.c_str());
+  }
+
+ private:
+  std::vector<std::string> pending_;
+};
+
+Status CreateEverything(const Home& home, const RvgConfig& config) {
+  Result<std::unique_ptr<StateDb>> db = OpenStateForCreate(home);
+  if (!db.ok()) return db.status();
+  Result<bool> exists = RvgExists(**db, config.name);
+  if (!exists.ok()) return exists.status();
+  if (*exists) {
+    return Status::Error("RVG " + config.name + " already exists in " + home.dir() +
+                             "; pick another name or delete it first: rvgadm delete " +
+                             config.name,
+                         EEXIST);
+  }
+
+  CreatedFiles created;
+  for (const VolumeSpec& volume : config.volumes) created.NoteIfNew(volume.path);
+  if (!config.srl_path.empty()) created.NoteIfNew(config.srl_path);
+
+  Status status = VolumeSet::CreateImages(config.volumes);
+  if (status.ok() && config.role == "primary") {
+    status = Srl::Create(config.srl_path, config.srl_size, config.uuid)
+                 .Annotate("creating SRL " + config.srl_path);
+  }
+  bool rvg_row_written = false;
+  if (status.ok()) {
+    status = (*db)->CreateRvg(config);
+    rvg_row_written = status.ok();
+  }
+  if (status.ok() && config.role == "primary") {
+    GenerationEntry first{config.generation, 1, static_cast<int64_t>(std::time(nullptr))};
+    status = (*db)->AddGeneration(config.name, first);
+  }
+  if (!status.ok()) {
+    if (rvg_row_written) (*db)->DeleteRvg(config.name);
+    created.RemoveAll();
+  }
+  return status;
+}
+
+}  // namespace
+
+int RunCreate(const Context& context, const ParsedArgs& args) {
+  Result<RvgConfig> config = ConfigFromArgs(args);
+  if (!config.ok()) return ReportUsage(context.spec, config.status().message());
+  Status status = CreateEverything(context.home, *config);
+  if (!status.ok()) return ReportError(status.Annotate("creating RVG " + config->name));
+
+  size_t volumes = config->volumes.size();
+  std::string summary = "RVG " + config->name + " created: " + config->role + ", " +
+                        std::to_string(volumes) + (volumes == 1 ? " volume" : " volumes");
+  if (config->role == "primary") {
+    summary += ", SRL " + FormatSize(config->srl_size);
+    PrintLine(summary);
+    PrintLine("next: rvgadm addsec " + config->name +
+              " SEC --address ENDPOINT, then rvgadm start " + config->name + " --mount DIR");
+  } else {
+    summary += ", listening on " + config->listen;
+    PrintLine(summary);
+    PrintLine("next: rvgadm start " + config->name);
+  }
+  return kExitOk;
+}
+
+int RunDelete(const Context& context, const ParsedArgs& args) {
+  const std::string& rvg = args.positional()[0];
+  Result<std::unique_ptr<StateDb>> db = OpenExistingState(context.home, rvg);
+  if (!db.ok()) return ReportError(db.status());
+  Result<RvgConfig> config = LoadRvg(**db, context.home, rvg);
+  if (!config.ok()) return ReportError(config.status());
+  Status status = RequireStopped(context.home, rvg);
+  if (status.ok()) status = (*db)->DeleteRvg(rvg);
+  if (!status.ok()) return ReportError(status.Annotate("deleting RVG " + rvg));
+
+  PrintLine("RVG " + rvg + " deleted from " + context.home.dir());
+  std::string kept;
+  for (const VolumeSpec& volume : config->volumes) kept += " " + volume.path;
+  if (!config->srl_path.empty()) kept += " " + config->srl_path;
+  PrintLine("its files were left in place; remove them if no longer needed:" + kept);
+  return kExitOk;
+}
+
+}  // namespace rvg

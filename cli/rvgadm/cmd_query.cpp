@@ -1,0 +1,164 @@
+// rvgadm status, flags and drain: what an RVG is doing. status and flags
+// ask rvgd for live figures and fall back to what state.db holds while it
+// is stopped; drain needs the running daemon.
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <cmath>
+#include <future>
+
+#include "cli/common/status_view.h"
+#include "cli/rvgadm/arg_values.h"
+#include "cli/rvgadm/command.h"
+#include "cli/rvgadm/daemon_client.h"
+#include "cli/rvgadm/output.h"
+#include "cli/rvgadm/state_access.h"
+
+namespace rvg {
+
+namespace {
+
+constexpr int kStatusTimeoutMs = 3000;
+constexpr double kDefaultDrainSeconds = 60;
+// Beyond the drain's own timeout, time for rvgd to notice and answer.
+constexpr double kDrainReplyMarginSeconds = 10;
+
+Result<nlohmann::json> LiveStatus(const Home& home, const std::string& rvg, const DaemonState& state) {
+  if (!state.answering) {
+    return Status::Error("rvgd for RVG " + rvg + " (pid " + std::to_string(state.pid) +
+                         ") is busy with another request (a drain?) and did not answer; "
+                         "try again when it is done");
+  }
+  Result<nlohmann::json> reply = AskDaemon(home, rvg, {{"cmd", "status"}}, kStatusTimeoutMs);
+  if (!reply.ok()) return reply.status().Annotate("asking rvgd for the status of RVG " + rvg);
+  auto status = reply->find("status");
+  if (status == reply->end() || !status->is_object()) {
+    return Status::Error("rvgd for RVG " + rvg + " answered status without a status object");
+  }
+  return *status;
+}
+
+// Seqs as state.db last recorded them. A primary's newest seq lives in its
+// SRL; what state.db knows is how far its RLINKs got and where the current
+// generation began.
+void FillStoredSeqs(StateDb& db, RvgLive* live) {
+  const std::string& rvg = live->config.name;
+  if (live->config.role == "secondary") {
+    Result<uint64_t> applied = db.AppliedSeq(rvg);
+    live->applied_seq = applied.ok() ? *applied : 0;
+    live->last_seq = live->applied_seq;
+    return;
+  }
+  uint64_t last = 0;
+  Result<std::vector<GenerationEntry>> generations = db.Generations(rvg);
+  if (generations.ok() && !generations->empty() && generations->back().start_seq > 0) {
+    last = generations->back().start_seq - 1;
+  }
+  for (const RlinkLive& rlink : live->rlinks) last = std::max(last, rlink.config.sent_seq);
+  live->last_seq = last;
+  live->applied_seq = last;  // a stopped primary applied everything it logged
+}
+
+Result<RvgLive> StoredLive(StateDb& db, const Home& home, const std::string& rvg) {
+  RvgLive live;
+  Result<RvgConfig> config = LoadRvg(db, home, rvg);
+  if (!config.ok()) return config.status();
+  live.config = *config;
+  Result<std::vector<FlagEntry>> flags = db.Flags(rvg);
+  if (!flags.ok()) return flags.status();
+  live.flags = *flags;
+  for (const FlagEntry& flag : live.flags) {
+    if (flag.name == "inconsistent") live.consistent = false;
+  }
+  Result<std::vector<RlinkConfig>> rlinks = db.ListRlinks(rvg);
+  if (!rlinks.ok()) return rlinks.status();
+  for (const RlinkConfig& rlink : *rlinks) live.rlinks.push_back(RlinkLive{rlink, 0, 0, {}});
+  FillStoredSeqs(db, &live);
+  for (RlinkLive& rlink : live.rlinks) {
+    uint64_t acked = rlink.config.data_acked_seq;
+    rlink.writes_behind = live.last_seq > acked ? live.last_seq - acked : 0;
+  }
+  return live;
+}
+
+// The status object: live from rvgd, or from state.db while it is stopped.
+Result<nlohmann::json> FetchStatus(const Home& home, const std::string& rvg) {
+  Result<DaemonState> state = ProbeDaemon(home, rvg);
+  if (!state.ok()) return state.status();
+  if (state->running) return LiveStatus(home, rvg, *state);
+  Result<std::unique_ptr<StateDb>> db = OpenExistingState(home, rvg);
+  if (!db.ok()) return db.status();
+  Result<RvgLive> live = StoredLive(**db, home, rvg);
+  if (!live.ok()) return live.status();
+  return StatusJson(*live);
+}
+
+}  // namespace
+
+int RunStatus(const Context& context, const ParsedArgs& args) {
+  Result<nlohmann::json> status = FetchStatus(context.home, args.positional()[0]);
+  if (!status.ok()) return ReportError(status.status());
+  if (context.json) {
+    PrintJson(*status);
+  } else {
+    std::string table = StatusTable(*status);
+    if (!table.empty() && table.back() == '\n') table.pop_back();
+    PrintLine(table);
+  }
+  return kExitOk;
+}
+
+int RunFlags(const Context& context, const ParsedArgs& args) {
+  const std::string& rvg = args.positional()[0];
+  Result<nlohmann::json> status = FetchStatus(context.home, rvg);
+  if (!status.ok()) return ReportError(status.status());
+  nlohmann::json flags = status->value("flags", nlohmann::json::object());
+  if (context.json) {
+    PrintJson(flags);
+    return kExitOk;
+  }
+  if (!flags.is_object() || flags.empty()) {
+    PrintLine("RVG " + rvg + " has no flags set");
+    return kExitOk;
+  }
+  for (const auto& [name, value] : flags.items()) {
+    PrintLine(name + "=" + (value.is_string() ? value.get<std::string>() : value.dump()));
+  }
+  return kExitOk;
+}
+
+int RunDrain(const Context& context, const ParsedArgs& args) {
+  const std::string& rvg = args.positional()[0];
+  double seconds = kDefaultDrainSeconds;
+  if (args.Has("--timeout")) {
+    Result<double> parsed = ParseSeconds("--timeout", args.Value("--timeout"));
+    if (!parsed.ok()) return ReportUsage(context.spec, parsed.status().message());
+    seconds = *parsed;
+  }
+  nlohmann::json rlink = nullptr;
+  if (args.positional().size() > 1) rlink = args.positional()[1];
+  Status status = RequireRunning(context.home, rvg);
+  if (!status.ok()) return ReportError(status);
+
+  nlohmann::json timeout = seconds;
+  if (seconds == std::floor(seconds)) timeout = static_cast<uint64_t>(seconds);
+  nlohmann::json request = {{"cmd", "drain"}, {"rlink", rlink}, {"timeout", timeout}};
+  double reply_ms = std::min((seconds + kDrainReplyMarginSeconds) * 1000, double{INT_MAX});
+  auto call = std::async(std::launch::async, [&] {
+    return AskDaemon(context.home, rvg, request, static_cast<int>(reply_ms));
+  });
+  {
+    WaitIndicator indicator("draining RVG " + rvg + "...");
+    auto start = std::chrono::steady_clock::now();
+    while (call.wait_for(std::chrono::seconds(1)) != std::future_status::ready) {
+      std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+      indicator.Tick(elapsed.count());
+    }
+  }
+  Result<nlohmann::json> reply = call.get();
+  if (!reply.ok()) return ReportError(reply.status().Annotate("draining RVG " + rvg));
+  PrintLine("drained");
+  return kExitOk;
+}
+
+}  // namespace rvg

@@ -1,0 +1,168 @@
+// rvgadm addsec, delsec and set: RLINKs and their attributes, edited in
+// state.db. Adding or removing an RLINK changes what a running rvgd works
+// with, so both refuse while it runs; attributes are read at rvgd's start.
+#include "cli/rvgadm/arg_values.h"
+#include "cli/rvgadm/command.h"
+#include "cli/rvgadm/daemon_client.h"
+#include "cli/rvgadm/output.h"
+#include "cli/rvgadm/rlink_attributes.h"
+#include "cli/rvgadm/state_access.h"
+
+namespace rvg {
+
+namespace {
+
+std::string Describe(const AttributeList& attributes) {
+  std::string out;
+  for (const auto& [key, value] : attributes) out += (out.empty() ? "" : ", ") + key + "=" + value;
+  return out;
+}
+
+// Opens state.db and checks that `rvg` exists and is a primary here.
+Result<std::unique_ptr<StateDb>> OpenPrimary(const Home& home, const std::string& rvg) {
+  Result<std::unique_ptr<StateDb>> db = OpenExistingState(home, rvg);
+  if (!db.ok()) return db;
+  Result<RvgConfig> config = LoadRvg(**db, home, rvg);
+  if (!config.ok()) return config.status();
+  if (config->role != "primary") {
+    return Status::Error("RVG " + rvg + " is a " + config->role +
+                         " on this host; RLINKs are configured on its primary");
+  }
+  return db;
+}
+
+Status ApplyAttributes(StateDb& db, const std::string& rvg, const std::string& sec,
+                       const AttributeList& attributes) {
+  for (const auto& [key, value] : attributes) {
+    Status status = db.SetRlinkAttribute(rvg, sec, key, value);
+    if (!status.ok()) return status.Annotate("setting " + key + "=" + value);
+  }
+  return Status::Ok();
+}
+
+Status AddRlinkWithAttributes(StateDb& db, const RlinkConfig& rlink,
+                              const AttributeList& attributes) {
+  Result<std::vector<RlinkConfig>> existing = db.ListRlinks(rlink.rvg);
+  if (!existing.ok()) return existing.status();
+  for (const RlinkConfig& other : *existing) {
+    if (other.name == rlink.name) {
+      return Status::Error("RVG " + rlink.rvg + " already has an RLINK named " + rlink.name +
+                               "; change it with rvgadm set, or delete it first: rvgadm delsec " +
+                               rlink.rvg + " " + rlink.name,
+                           EEXIST);
+    }
+  }
+  Status status = db.AddRlink(rlink);
+  if (!status.ok()) return status;
+  status = ApplyAttributes(db, rlink.rvg, rlink.name, attributes);
+  if (!status.ok()) db.DeleteRlink(rlink.rvg, rlink.name);
+  return status;
+}
+
+// `set RVG KEY=VALUE`: the RVG's own attributes (durability only, so far).
+int SetRvgAttribute(const Context& context, const std::string& rvg, const ParsedArgs& args) {
+  if (args.rest().size() != 1) {
+    return ReportUsage(context.spec, "set: an RVG attribute is set alone: set RVG durability=flush|strict");
+  }
+  Result<std::pair<std::string, std::string>> pair = SplitKeyValue(args.rest()[0]);
+  if (!pair.ok()) return ReportUsage(context.spec, pair.status().message());
+  const auto& [key, value] = *pair;
+  if (key != "durability") {
+    return ReportUsage(context.spec, "set: unknown RVG attribute '" + key +
+                                         "' (RLINK attributes need the SEC: set RVG SEC " + key +
+                                         "=...)");
+  }
+  if (value != "flush" && value != "strict") {
+    return ReportUsage(context.spec, "set: durability must be flush or strict, not '" + value + "'");
+  }
+  Result<std::unique_ptr<StateDb>> db = OpenExistingState(context.home, rvg);
+  if (!db.ok()) return ReportError(db.status());
+  Result<RvgConfig> config = LoadRvg(**db, context.home, rvg);
+  if (!config.ok()) return ReportError(config.status());
+  Status status = (*db)->SetDurability(rvg, value);
+  if (!status.ok()) return ReportError(status.Annotate("setting durability of RVG " + rvg));
+  PrintLine("RVG " + rvg + ": durability=" + value);
+  return kExitOk;
+}
+
+void NoteIfRunning(const Home& home, const std::string& rvg) {
+  Result<DaemonState> state = ProbeDaemon(home, rvg);
+  if (state.ok() && state->running) {
+    PrintNote("rvgd is running for RVG " + rvg +
+              "; the change takes effect at its next start (rvgadm stop " + rvg +
+              ", then rvgadm start " + rvg + ")");
+  }
+}
+
+}  // namespace
+
+int RunAddsec(const Context& context, const ParsedArgs& args) {
+  RlinkConfig rlink;
+  rlink.rvg = args.positional()[0];
+  rlink.name = args.positional()[1];
+  rlink.address = args.Value("--address");
+  Status status = CheckName("RVG", rlink.rvg);
+  if (status.ok()) status = CheckName("secondary", rlink.name);
+  if (status.ok() && rlink.address.empty()) {
+    status = Status::Error("addsec: --address ENDPOINT is needed (e.g. tcp://10.0.0.2:7001)");
+  }
+  if (status.ok()) status = CheckEndpoint("--address", rlink.address);
+  std::string mode = args.Value("--mode", "async");
+  if (status.ok() && mode != "async" && mode != "sync") {
+    status = Status::Error("addsec: --mode must be async or sync, not '" + mode + "'");
+  }
+  rlink.synchronous = mode == "sync" ? "override" : "off";
+  Result<AttributeList> attributes = CheckRlinkAttributes(rlink, args.rest());
+  if (status.ok() && !attributes.ok()) status = attributes.status();
+  if (!status.ok()) return ReportUsage(context.spec, status.message());
+
+  Result<std::unique_ptr<StateDb>> db = OpenPrimary(context.home, rlink.rvg);
+  if (!db.ok()) return ReportError(db.status());
+  status = RequireStopped(context.home, rlink.rvg);
+  if (status.ok()) status = AddRlinkWithAttributes(**db, rlink, *attributes);
+  if (!status.ok()) {
+    return ReportError(status.Annotate("adding secondary " + rlink.name + " to RVG " + rlink.rvg));
+  }
+  std::string line = "RLINK " + rlink.name + " added to RVG " + rlink.rvg + ": " + rlink.address +
+                     ", synchronous=" + rlink.synchronous;
+  if (!attributes->empty()) line += ", " + Describe(*attributes);
+  PrintLine(line);
+  return kExitOk;
+}
+
+int RunDelsec(const Context& context, const ParsedArgs& args) {
+  const std::string& rvg = args.positional()[0];
+  const std::string& sec = args.positional()[1];
+  Result<std::unique_ptr<StateDb>> db = OpenPrimary(context.home, rvg);
+  if (!db.ok()) return ReportError(db.status());
+  Status status = RequireStopped(context.home, rvg);
+  if (status.ok()) status = (*db)->GetRlink(rvg, sec).status();
+  if (status.ok()) status = (*db)->DeleteRlink(rvg, sec);
+  if (!status.ok()) {
+    return ReportError(status.Annotate("deleting secondary " + sec + " from RVG " + rvg));
+  }
+  PrintLine("RLINK " + sec + " deleted from RVG " + rvg);
+  return kExitOk;
+}
+
+int RunSet(const Context& context, const ParsedArgs& args) {
+  const std::string& rvg = args.positional()[0];
+  const std::string& first = args.rest()[0];
+  if (first.find('=') != std::string::npos) return SetRvgAttribute(context, rvg, args);
+  std::vector<std::string> key_values(args.rest().begin() + 1, args.rest().end());
+  if (key_values.empty()) return ReportUsage(context.spec, "set: missing KEY=VALUE");
+
+  Result<std::unique_ptr<StateDb>> db = OpenPrimary(context.home, rvg);
+  if (!db.ok()) return ReportError(db.status());
+  Result<RlinkConfig> current = (*db)->GetRlink(rvg, first);
+  if (!current.ok()) return ReportError(current.status());
+  Result<AttributeList> attributes = CheckRlinkAttributes(*current, key_values);
+  if (!attributes.ok()) return ReportUsage(context.spec, attributes.status().message());
+  Status status = ApplyAttributes(**db, rvg, first, *attributes);
+  if (!status.ok()) return ReportError(status.Annotate("RLINK " + first + " of RVG " + rvg));
+  PrintLine("RLINK " + first + " of RVG " + rvg + ": " + Describe(*attributes));
+  NoteIfRunning(context.home, rvg);
+  return kExitOk;
+}
+
+}  // namespace rvg

@@ -1,0 +1,53 @@
+// The commands of rvgadm: what every command function gets and returns,
+// and the list of them (the dispatch table lives in rvgadm_main.cpp).
+//
+// A command function returns the process exit code: kExitOk, kExitFailure
+// (after printing "rvgadm: error: ..."), or kExitUsage (after printing
+// "rvgadm: usage: ..."). Output for people goes to stdout; with --json,
+// commands that report something print one JSON document instead.
+#pragma once
+
+#include <string>
+
+#include "cli/common/home.h"
+#include "cli/rvgadm/args.h"
+
+namespace rvg {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+struct Context {
+  Home home;
+  bool json = false;
+  const CommandSpec* spec = nullptr;  // the running command, for usage errors
+};
+
+using CommandFunction = int (*)(const Context& context, const ParsedArgs& args);
+
+struct Command {
+  CommandSpec spec;
+  std::string summary;  // one line for --help
+  CommandFunction run;
+};
+
+// cmd_create.cpp: creating and deleting an RVG on this host.
+int RunCreate(const Context& context, const ParsedArgs& args);
+int RunDelete(const Context& context, const ParsedArgs& args);
+// cmd_rlinks.cpp: RLINKs and their attributes, edited in state.db.
+int RunAddsec(const Context& context, const ParsedArgs& args);
+int RunDelsec(const Context& context, const ParsedArgs& args);
+int RunSet(const Context& context, const ParsedArgs& args);
+// cmd_lifecycle.cpp: starting and stopping rvgd.
+int RunStart(const Context& context, const ParsedArgs& args);
+int RunStop(const Context& context, const ParsedArgs& args);
+// cmd_query.cpp: asking rvgd (or state.db when it is stopped).
+int RunStatus(const Context& context, const ParsedArgs& args);
+int RunDrain(const Context& context, const ParsedArgs& args);
+int RunFlags(const Context& context, const ParsedArgs& args);
+// cmd_planned.cpp: commands whose arguments are parsed but whose engine
+// support is not in this version yet.
+int RunNotYetAvailable(const Context& context, const ParsedArgs& args);
+
+}  // namespace rvg

@@ -1,0 +1,59 @@
+// Daemon: what rvgd does for one RVG in its current role. rvgd_main.cpp
+// owns the process concerns (arguments, logging, pid file, signals, control
+// socket) and drives a Daemon through this interface.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <nlohmann/json.hpp>
+#include <zmq.hpp>
+
+#include "cli/common/home.h"
+#include "core/status.h"
+#include "state/state_db.h"
+
+namespace rvg {
+
+// The state database shared by rvgd's threads (control handler,
+// checkpointer, receiver), one caller at a time.
+class SharedStateDb {
+ public:
+  explicit SharedStateDb(std::unique_ptr<StateDb> db) : db_(std::move(db)) {}
+  template <typename Fn>
+  auto Run(Fn fn) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return fn(*db_);
+  }
+
+ private:
+  std::mutex mu_;
+  std::unique_ptr<StateDb> db_;
+};
+
+struct DaemonContext {
+  Home home;
+  RvgConfig config;
+  std::string mount;  // primary: absolute mountpoint
+  SharedStateDb* db = nullptr;
+  zmq::context_t* zmq = nullptr;
+};
+
+class Daemon {
+ public:
+  virtual ~Daemon() = default;
+  // Returns once serving (mount live, or listening).
+  virtual Status Start() = 0;
+  // Clean stop; on failure (e.g. mount busy) the daemon keeps serving.
+  virtual Status Stop() = 0;
+  virtual nlohmann::json StatusJson() = 0;
+  // Waits until `rlink` ("" = every RLINK) has data-acked everything written
+  // before the call, or fails after `timeout_s` saying who is behind.
+  virtual Status Drain(const std::string& rlink, double timeout_s) = 0;
+};
+
+std::unique_ptr<Daemon> MakePrimaryDaemon(DaemonContext context);
+std::unique_ptr<Daemon> MakeSecondaryDaemon(DaemonContext context);
+
+}  // namespace rvg

@@ -1,0 +1,87 @@
+// RlinkSender: the primary's end of one RLINK. A thread that owns a ZeroMQ
+// DEALER socket connected to the secondary's endpoint, opens a session with
+// HELLO, resumes from the seq the secondary says it holds, and streams every
+// synced record from the engine in seq order (from memory, or read back from
+// the SRL when it has fallen behind), within a window of unacknowledged
+// bytes. ACKs move the RLINK's net-acked and data-acked seqs; a NACK rewinds
+// the stream; silence longer than the dead timeout, or a REJECT, drops the
+// session and starts a new one.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "core/primary_rvg.h"
+#include "core/rlink_progress.h"
+#include "core/volume.h"
+#include "net/messages.h"
+#include "net/wakeup.h"
+
+namespace rvg {
+
+struct RlinkSenderConfig {
+  std::string rvg_name;
+  std::string rvg_uuid;
+  std::string generation;
+  std::string rlink_name;
+  std::string address;
+  std::vector<VolumeSpec> volumes;
+  uint64_t window_bytes = 64ull << 20;
+  std::chrono::milliseconds heartbeat{1000};
+  std::chrono::milliseconds dead_timeout{5000};
+  std::chrono::milliseconds hello_retry{1000};
+};
+
+class RlinkSender {
+ public:
+  RlinkSender(RlinkSenderConfig config, PrimaryRvg* engine,
+              std::shared_ptr<RlinkProgress> progress, zmq::context_t* context);
+  ~RlinkSender();
+
+  void Start();
+  void Stop();
+
+  // The last problem seen on this RLINK ("" when none), for status.
+  std::string last_error() const;
+
+ private:
+  void Run();
+  void OpenSocket();
+  void CloseSession(const std::string& why);
+  void SendHello();
+  void HandleMessage(std::vector<zmq::message_t>& frames);
+  void OnWelcome(const WelcomeMsg& m);
+  void SendRecords();
+  void SetError(const std::string& error);
+
+  const RlinkSenderConfig config_;
+  PrimaryRvg* const engine_;
+  const std::shared_ptr<RlinkProgress> progress_;
+  zmq::context_t* const context_;
+  const std::shared_ptr<Wakeup> wakeup_;
+
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+
+  // Owned by the sender thread.
+  std::unique_ptr<zmq::socket_t> socket_;
+  uint64_t session_id_ = 0;
+  bool connected_ = false;
+  bool blocked_ = false;  // the socket refused a send; wait for POLLOUT
+  uint64_t next_send_ = 0;
+  std::chrono::steady_clock::time_point last_heard_;
+  std::chrono::steady_clock::time_point last_sent_;
+  std::chrono::steady_clock::time_point hello_sent_;
+
+  mutable std::mutex error_mu_;
+  std::string last_error_;
+};
+
+}  // namespace rvg

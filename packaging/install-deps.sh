@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs every Debian package needed to build, test and demo rvg.
+#
+# Fast when nothing is missing: the packages are checked with dpkg first and
+# apt-get runs only if one of them is not installed. Installing needs root;
+# run as another user with everything already present, it just says so.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  build-essential g++ meson ninja-build pkg-config
+  # libraries rvg links against
+  libfuse3-dev libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libsqlite3-dev
+  libspdlog-dev libfmt-dev nlohmann-json3-dev catch2
+  # runtime: fusermount3, and what the demo and the tests use
+  fuse3 e2fsprogs util-linux mount passwd procps
+  # integration tests and benchmarks (Debian's python3 with its modules)
+  python3 python3-zmq python3-msgpack
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+  if [[ "$status" != "install ok installed" ]]; then
+    missing+=("$pkg")
+  fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages already installed"
+  exit 0
+fi
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "install-deps: error: missing packages: ${missing[*]}" >&2
+  echo "install-deps: run this script as root (sudo bash packaging/install-deps.sh)" \
+       "or install them with apt-get" >&2
+  exit 1
+fi
+
+echo "install-deps: installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
+echo "install-deps: done"

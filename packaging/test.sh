@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing, builds, runs every test, then
+# builds again with AddressSanitizer + UBSan and runs the unit tests there.
+#
+#   bash packaging/test.sh
+#
+# Prints one line per test and, last, `N passed, N failed` (`, N skipped`
+# when some were skipped). Exits non-zero if anything failed, including a
+# build. Build dirs: build/ and build-asan/ in the repository (override with
+# BUILD_DIR / ASAN_BUILD_DIR). Set RVG_SKIP_ASAN=1 to skip the sanitizer run.
+set -uo pipefail
+
+cd "$(dirname "$0")/.." || exit 1
+BUILD_DIR=${BUILD_DIR:-build}
+ASAN_BUILD_DIR=${ASAN_BUILD_DIR:-build-asan}
+build_failures=()
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# meson setup, or reconfigure an existing build dir. $1 = dir, rest = options.
+setup() {
+  local dir=$1
+  shift
+  if [[ -f "$dir/meson-private/coredata.dat" ]]; then
+    meson setup --reconfigure "$dir" "$@"
+  else
+    meson setup "$dir" "$@"
+  fi
+}
+
+# Removes what a killed test run may have left mounted under the tests'
+# temp dirs (/tmp/rvgt-*). The tests clean up after themselves; this only
+# matters after a crash of the test runner itself.
+sweep_mounts() {
+  local mnt
+  while read -r _ mnt _; do
+    case "$mnt" in
+      /tmp/rvgt-*)
+        echo "test.sh: unmounting leftover $mnt"
+        fusermount3 -u -z "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true ;;
+    esac
+  done < <(sort -r -k2 /proc/self/mounts)
+}
+trap sweep_mounts EXIT
+
+step "installing dependencies"
+if ! bash packaging/install-deps.sh; then
+  echo "test.sh: dependencies missing; see above" >&2
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+# Main build: unit + integration tests, one at a time (integration tests
+# drive real daemons, mounts and ports and must not overlap).
+step "building in $BUILD_DIR"
+rm -f "$BUILD_DIR/meson-logs/testlog.json" "$ASAN_BUILD_DIR/meson-logs/testlog.json"
+if setup "$BUILD_DIR" && ninja -C "$BUILD_DIR"; then
+  step "running unit and integration tests"
+  meson test -C "$BUILD_DIR" --print-errorlogs --num-processes 1
+else
+  build_failures+=("build in $BUILD_DIR")
+fi
+
+# Sanitizer build: unit tests only (the daemons under ASan are too slow
+# for the timing of the integration tests' crash scenarios).
+if [[ "${RVG_SKIP_ASAN:-0}" != 1 ]]; then
+  step "building with -Db_sanitize=address,undefined in $ASAN_BUILD_DIR"
+  if setup "$ASAN_BUILD_DIR" -Db_sanitize=address,undefined -Db_lundef=false \
+      && ninja -C "$ASAN_BUILD_DIR"; then
+    step "running unit tests under AddressSanitizer + UBSan"
+    meson test -C "$ASAN_BUILD_DIR" --print-errorlogs --suite unit
+  else
+    build_failures+=("sanitizer build in $ASAN_BUILD_DIR")
+  fi
+fi
+
+step "results"
+python3 - "$BUILD_DIR" "$ASAN_BUILD_DIR" "${build_failures[@]}" <<'EOF'
+import json, os, sys
+
+build_dir, asan_dir, build_failures = sys.argv[1], sys.argv[2], sys.argv[3:]
+PASSED = {'OK', 'EXPECTEDFAIL'}
+passed = failed = skipped = 0
+for prefix, d in (('', build_dir), ('asan:', asan_dir)):
+    path = os.path.join(d, 'meson-logs', 'testlog.json')
+    if not os.path.exists(path):
+        continue
+    with open(path) as f:
+        for line in f:
+            if not line.strip():
+                continue
+            t = json.loads(line)
+            result = t.get('result', '?')
+            name = prefix + t.get('name', '?')
+            print(f'{result:<8} {name:<45} {t.get("duration", 0):7.1f}s')
+            if result in PASSED:
+                passed += 1
+            elif result == 'SKIP':
+                skipped += 1
+            else:
+                failed += 1
+for what in build_failures:
+    print(f'{"FAIL":<8} {what}')
+    failed += 1
+line = f'{passed} passed, {failed} failed'
+if skipped:
+    line += f', {skipped} skipped'
+print(line)
+sys.exit(1 if failed or passed == 0 else 0)
+EOF

@@ -1,0 +1,101 @@
+// The table layout of state.db, format 1 (StateDb::kFormatVersion).
+//
+// Any change to this text is a new format: bump kFormatVersion and teach
+// StateDb::Open to upgrade older files, because a host's state.db outlives
+// the rvg build that wrote it.
+//
+// Invariants the layout enforces:
+// - everything belongs to an RVG and goes when the RVG goes (ON DELETE
+//   CASCADE, which needs PRAGMA foreign_keys=ON on every connection);
+// - a volume's id and its name are each unique within its RVG;
+// - seqs and sizes are uint64 values stored bit for bit in INTEGER columns.
+//
+// bitmaps has no API yet: DCM and failback bitmaps, one row per chunk of a
+// (rlink, volume) map so that dirtying a region rewrites one small row.
+// rlink is "" for the failback bitmap, which belongs to no RLINK; that is
+// why it is not a foreign key into rlinks.
+#pragma once
+
+namespace rvg {
+
+inline constexpr const char* kStateSchemaSql = R"sql(
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value NOT NULL
+);
+
+CREATE TABLE rvgs (
+  name        TEXT PRIMARY KEY,
+  uuid        TEXT NOT NULL,
+  role        TEXT NOT NULL,
+  durability  TEXT NOT NULL,
+  listen      TEXT NOT NULL,
+  region_size INTEGER NOT NULL,
+  srl_path    TEXT NOT NULL,
+  srl_size    INTEGER NOT NULL,
+  generation  TEXT NOT NULL,
+  created_at  INTEGER NOT NULL
+);
+
+CREATE TABLE volumes (
+  rvg  TEXT NOT NULL REFERENCES rvgs(name) ON DELETE CASCADE,
+  id   INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  path TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  PRIMARY KEY (rvg, id),
+  UNIQUE (rvg, name)
+);
+
+CREATE TABLE rlinks (
+  rvg               TEXT NOT NULL REFERENCES rvgs(name) ON DELETE CASCADE,
+  name              TEXT NOT NULL,
+  address           TEXT NOT NULL,
+  synchronous       TEXT NOT NULL,
+  sync_ack          TEXT NOT NULL,
+  ack_timeout       REAL NOT NULL,
+  latencyprot       TEXT NOT NULL,
+  latency_high_mark INTEGER NOT NULL,
+  latency_low_mark  INTEGER NOT NULL,
+  srlprot           TEXT NOT NULL,
+  bandwidth_limit   INTEGER NOT NULL,
+  state             TEXT NOT NULL,
+  sent_seq          INTEGER NOT NULL,
+  net_acked_seq     INTEGER NOT NULL,
+  data_acked_seq    INTEGER NOT NULL,
+  PRIMARY KEY (rvg, name)
+);
+
+CREATE TABLE secondary_progress (
+  rvg         TEXT PRIMARY KEY REFERENCES rvgs(name) ON DELETE CASCADE,
+  applied_seq INTEGER NOT NULL
+);
+
+-- Oldest first is rowid order.
+CREATE TABLE generations (
+  rvg        TEXT NOT NULL REFERENCES rvgs(name) ON DELETE CASCADE,
+  uuid       TEXT NOT NULL,
+  start_seq  INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX generations_by_rvg ON generations (rvg);
+
+CREATE TABLE flags (
+  rvg    TEXT NOT NULL REFERENCES rvgs(name) ON DELETE CASCADE,
+  name   TEXT NOT NULL,
+  value  TEXT NOT NULL,
+  set_at INTEGER NOT NULL,
+  PRIMARY KEY (rvg, name)
+);
+
+CREATE TABLE bitmaps (
+  rvg         TEXT NOT NULL REFERENCES rvgs(name) ON DELETE CASCADE,
+  rlink       TEXT NOT NULL,
+  volume_id   INTEGER NOT NULL,
+  chunk_index INTEGER NOT NULL,
+  bits        BLOB NOT NULL,
+  PRIMARY KEY (rvg, rlink, volume_id, chunk_index)
+);
+)sql";
+
+}  // namespace rvg

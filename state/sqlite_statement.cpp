@@ -1,0 +1,81 @@
+#include "state/sqlite_statement.h"
+
+#include <sqlite3.h>
+
+namespace rvg {
+
+SqlStatement::SqlStatement(sqlite3* db, const std::string& sql) : db_(db) {
+  rc_ = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &stmt_, nullptr);
+  if (rc_ != SQLITE_OK) error_ = sqlite3_errmsg(db);
+}
+
+SqlStatement::~SqlStatement() { sqlite3_finalize(stmt_); }
+
+SqlStatement& SqlStatement::BindText(const std::string& value) {
+  return Check(sqlite3_bind_text(stmt_, ++bound_, value.data(), static_cast<int>(value.size()),
+                                 SQLITE_TRANSIENT));
+}
+
+SqlStatement& SqlStatement::BindInt(int64_t value) {
+  return Check(sqlite3_bind_int64(stmt_, ++bound_, value));
+}
+
+SqlStatement& SqlStatement::BindReal(double value) {
+  return Check(sqlite3_bind_double(stmt_, ++bound_, value));
+}
+
+Result<bool> SqlStatement::Step(const std::string& what) {
+  if (rc_ == SQLITE_OK) {
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    Check(sqlite3_extended_errcode(db_));
+  }
+  return Status::Error(what + ": " + error_);
+}
+
+Status SqlStatement::Run(const std::string& what) {
+  for (;;) {
+    Result<bool> row = Step(what);
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::Ok();
+  }
+}
+
+void SqlStatement::Reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  bound_ = 0;
+}
+
+std::string SqlStatement::Text(int column) const {
+  const unsigned char* text = sqlite3_column_text(stmt_, column);
+  if (text == nullptr) return "";
+  return std::string(reinterpret_cast<const char*>(text),
+                     static_cast<size_t>(sqlite3_column_bytes(stmt_, column)));
+}
+
+int64_t SqlStatement::Int(int column) const { return sqlite3_column_int64(stmt_, column); }
+
+double SqlStatement::Real(int column) const { return sqlite3_column_double(stmt_, column); }
+
+SqlStatement& SqlStatement::Check(int rc) {
+  // The first failure is the one worth reporting.
+  if (rc_ == SQLITE_OK && rc != SQLITE_OK) {
+    rc_ = rc;
+    error_ = sqlite3_errmsg(db_);
+  }
+  return *this;
+}
+
+Status SqlExec(sqlite3* db, const char* sql, const std::string& what) {
+  if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK) return Status::Ok();
+  return Status::Error(what + ": " + sqlite3_errmsg(db));
+}
+
+SqlTransaction::~SqlTransaction() {
+  // Still inside a transaction: it was not committed, or COMMIT failed.
+  if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+}  // namespace rvg
