@@ -30,13 +30,12 @@ const uint8_t kZeroPadding[kAlignment] = {};
 // One retained WRITE record: enough to read it back in O(1) and to move the
 // tail onto it.
 struct IndexEntry {
-  uint64_t seq;
-  uint64_t lsn;
+  // at.prev_crc is the header CRC of whatever precedes the record in the
+  // chain, a WRITE or a WRAP: the chain seed a checkpoint needs when the
+  // tail moves here.
+  ChainPosition at;
   uint32_t length;
   uint32_t header_crc;
-  // Header CRC of whatever precedes the record in the chain, a WRITE or a
-  // WRAP: the chain seed a checkpoint needs when the tail moves here.
-  uint32_t prev_crc;
 };
 
 // A stretch of iovecs that lands on contiguous file bytes.
@@ -50,32 +49,25 @@ struct WriteRun {
 // Reads (or writes) every byte described by iov[0..count) at `offset`,
 // retrying after EINTR and short transfers. Consumes `iov` as it goes.
 Status TransferFully(int fd, iovec* iov, size_t count, uint64_t offset, bool is_write) {
+  size_t done = 0;  // bytes of iov[0] already transferred
   for (;;) {
-    while (count > 0 && iov->iov_len == 0) {
-      ++iov;
-      --count;
-    }
-    if (count == 0) return Status::Ok();
-    int batch = static_cast<int>(std::min<size_t>(count, IOV_MAX));
-    ssize_t n = is_write ? pwritev(fd, iov, batch, static_cast<off_t>(offset))
-                         : preadv(fd, iov, batch, static_cast<off_t>(offset));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Status::FromErrno(errno, fmt::format("at file offset {}", offset));
-    if (n == 0) {
-      return Status::Error(fmt::format("no progress at file offset {} (file shorter than its "
-                                       "superblock says?)", offset));
-    }
-    offset += static_cast<uint64_t>(n);
-    size_t done = static_cast<size_t>(n);
-    while (count > 0 && done >= iov->iov_len) {
+    while (count > 0 && done >= iov->iov_len) {  // also skips empty iovecs
       done -= iov->iov_len;
       ++iov;
       --count;
     }
-    if (done > 0) {
-      iov->iov_base = static_cast<uint8_t*>(iov->iov_base) + done;
-      iov->iov_len -= done;
+    if (count == 0) return Status::Ok();
+    iov->iov_base = static_cast<uint8_t*>(iov->iov_base) + done;
+    iov->iov_len -= done;
+    int batch = static_cast<int>(std::min<size_t>(count, IOV_MAX));
+    ssize_t n = is_write ? pwritev(fd, iov, batch, static_cast<off_t>(offset))
+                         : preadv(fd, iov, batch, static_cast<off_t>(offset));
+    if (n < 0 && errno != EINTR) {
+      return Status::FromErrno(errno, fmt::format("at file offset {}", offset));
     }
+    if (n == 0) return Status::Error(fmt::format("end of file at offset {}", offset));
+    done = n < 0 ? 0 : static_cast<size_t>(n);  // EINTR: nothing done, try again
+    offset += done;
   }
 }
 
@@ -84,20 +76,11 @@ Status TransferBuffer(int fd, void* bytes, size_t n, uint64_t offset, bool is_wr
   return TransferFully(fd, &iov, 1, offset, is_write);
 }
 
-Status UuidToField(const std::string& uuid, UuidField* field) {
-  if (uuid.size() > kUuidBytes) {
-    return Status::Error(
-        fmt::format("RVG uuid '{}' is longer than the {} bytes an SRL can hold", uuid, kUuidBytes),
-        EINVAL);
-  }
-  field->fill(0);
-  std::memcpy(field->data(), uuid.data(), uuid.size());
-  return Status::Ok();
-}
-
-std::string UuidText(const UuidField& field) {
-  const auto* bytes = reinterpret_cast<const char*>(field.data());
-  return std::string(bytes, strnlen(bytes, field.size()));
+Status CheckUuid(const std::string& uuid, UuidField* field) {
+  if (MakeUuidField(uuid, field)) return Status::Ok();
+  return Status::Error(
+      fmt::format("RVG uuid '{}' is longer than the {} bytes an SRL can hold", uuid, kUuidBytes),
+      EINVAL);
 }
 
 Status WriteSlot(int fd, int slot, const Superblock& sb) {
@@ -119,13 +102,15 @@ void SyncParentDirectory(const std::string& path) {
 
 Status InitializeFile(int fd, const std::string& path, uint64_t size, Superblock sb) {
   int err = posix_fallocate(fd, 0, static_cast<off_t>(size));
-  if (err == ENOSPC || err == EFBIG) {
+  if (err == ENOSPC) {
     return Status::Error(fmt::format("the disk is full: cannot preallocate the SRL {} of {} bytes "
                                      "({} MiB); free space or choose a smaller SRL",
                                      path, size, size >> 20),
                          ENOSPC);
   }
-  if (err != 0) return Status::FromErrno(err, "preallocating SRL " + path);
+  if (err != 0) {
+    return Status::FromErrno(err, fmt::format("preallocating the SRL {} of {} bytes", path, size));
+  }
   sb.file_size = size;
   sb.area_size = AreaSizeFor(size);
   // Two valid slots from the start; slot 0 wins, so the first checkpoint
@@ -154,14 +139,12 @@ struct Srl::Impl {
   int winner_slot = 0;
   uint64_t slot_counter = 0;
 
-  // Guards the bookkeeping below. Invariants: `index` holds exactly the
-  // WRITE records tail.tail_seq .. next_seq - 1, in order;
-  // tail.tail_lsn <= head_lsn and head_lsn - tail.tail_lsn <= area_size.
+  // Guards the bookkeeping below. `head` is where the next record goes.
+  // Invariants: `index` holds exactly the WRITE records tail.seq ..
+  // head.seq - 1, in order; tail.lsn <= head.lsn <= tail.lsn + area_size.
   mutable std::mutex mu;
-  Checkpoint tail;
-  uint64_t head_lsn = 0;
-  uint64_t next_seq = 1;
-  uint32_t head_crc = 0;  // chain seed of the next record appended
+  ChainPosition tail;
+  ChainPosition head;
   std::deque<IndexEntry> index;
   bool recovered = false;
 
@@ -190,9 +173,9 @@ struct Srl::Impl {
   Status CheckAppendable(const WriteRecord& r, uint64_t expected_seq) const;
   void AddSegment(uint64_t lsn, const void* bytes, size_t n);
   uint8_t* HeaderSlot(size_t i) { return headers.data() + i * kHeaderBytes; }
-  const char* HeaderProblem(const uint8_t* raw, uint64_t lsn, uint64_t seq, uint32_t prev_crc,
-                            RecordHeader* h, uint32_t* header_crc) const;
-  Status WriteCheckpoint(const Checkpoint& cp);
+  const char* HeaderProblem(const uint8_t* raw, const ChainPosition& at, RecordHeader* h,
+                            uint32_t* header_crc) const;
+  Status WriteCheckpoint(const ChainPosition& new_tail);
 };
 
 Status Srl::Impl::CheckAppendable(const WriteRecord& r, uint64_t expected_seq) const {
@@ -202,8 +185,7 @@ Status Srl::Impl::CheckAppendable(const WriteRecord& r, uint64_t expected_seq) c
                          EINVAL);
   }
   if (!r.data || r.data->size() != r.length) {
-    return Status::Error(fmt::format("internal: record {} has length {} but its data buffer "
-                                     "does not", r.seq, r.length),
+    return Status::Error(fmt::format("internal: record {} has no data of its length", r.seq),
                          EINVAL);
   }
   if (r.length > kMaxWriteBytes || RecordBytesFor(r.length) > area_size) {
@@ -229,17 +211,16 @@ void Srl::Impl::AddSegment(uint64_t lsn, const void* bytes, size_t n) {
   runs.back().end_offset += n;
 }
 
-// Why the raw header read at `lsn` is not record `seq` chained from
-// `prev_crc`, or nullptr when it is (a WRITE or the WRAP before `seq`).
-const char* Srl::Impl::HeaderProblem(const uint8_t* raw, uint64_t lsn, uint64_t seq,
-                                     uint32_t prev_crc, RecordHeader* h,
-                                     uint32_t* header_crc) const {
-  if (!DecodeRecordHeader(raw, prev_crc, h, header_crc)) {
+// Why the raw header read at `at.lsn` is not record `at.seq` chained from
+// `at.prev_crc`, or nullptr when it is (a WRITE, or the WRAP before it).
+const char* Srl::Impl::HeaderProblem(const uint8_t* raw, const ChainPosition& at,
+                                     RecordHeader* h, uint32_t* header_crc) const {
+  if (!DecodeRecordHeader(raw, at.prev_crc, h, header_crc)) {
     return "wrong magic, version or chained header CRC";
   }
-  if (h->salt != SaltAt(lsn)) return "salt of another lap";
-  if (h->seq != seq) return "unexpected seq";
-  uint64_t to_lap_end = BytesToLapEnd(lsn);
+  if (h->salt != SaltAt(at.lsn)) return "salt of another lap";
+  if (h->seq != at.seq) return "unexpected seq";
+  uint64_t to_lap_end = BytesToLapEnd(at.lsn);
   if (h->type == kTypeWrap) {
     return h->length == 0 && h->record_bytes == to_lap_end ? nullptr : "inconsistent WRAP";
   }
@@ -251,13 +232,9 @@ const char* Srl::Impl::HeaderProblem(const uint8_t* raw, uint64_t lsn, uint64_t 
   return nullptr;
 }
 
-Status Srl::Impl::WriteCheckpoint(const Checkpoint& cp) {
-  Superblock sb;
-  sb.counter = slot_counter + 1;
-  sb.file_size = file_size;
-  sb.area_size = area_size;
-  sb.uuid = uuid;
-  sb.checkpoint = cp;
+Status Srl::Impl::WriteCheckpoint(const ChainPosition& new_tail) {
+  Superblock sb{.counter = slot_counter + 1, .file_size = file_size, .area_size = area_size,
+                .uuid = uuid, .tail = new_tail};
   int slot = 1 - winner_slot;
   Status st = WriteSlot(fd, slot, sb);
   if (st.ok() && fdatasync(fd) != 0) st = Status::FromErrno(errno, "fdatasync");
@@ -274,12 +251,12 @@ uint64_t Srl::RecordBytes(uint32_t data_length) { return RecordBytesFor(data_len
 
 Status Srl::Create(const std::string& path, uint64_t size, const std::string& rvg_uuid) {
   if (size < kMinSize) {
-    return Status::Error(fmt::format("SRL size {} bytes is below the minimum of {} bytes (4 MiB)",
-                                     size, kMinSize),
-                         EINVAL);
+    return Status::Error(
+        fmt::format("SRL size {} bytes is below the minimum of {} bytes (4 MiB)", size, kMinSize),
+        EINVAL);
   }
   Superblock sb;
-  Status st = UuidToField(rvg_uuid, &sb.uuid);
+  Status st = CheckUuid(rvg_uuid, &sb.uuid);
   if (!st.ok()) return st;
 
   bool created = true;
@@ -312,7 +289,7 @@ Status Srl::Create(const std::string& path, uint64_t size, const std::string& rv
 Result<std::unique_ptr<Srl>> Srl::Open(const std::string& path, const std::string& rvg_uuid) {
   auto s = std::make_unique<Impl>();
   s->path = path;
-  Status st = UuidToField(rvg_uuid, &s->uuid);
+  Status st = CheckUuid(rvg_uuid, &s->uuid);
   if (!st.ok()) return st;
   s->fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
   if (s->fd < 0) return Status::FromErrno(errno, "opening SRL " + path);
@@ -345,7 +322,8 @@ Result<std::unique_ptr<Srl>> Srl::Open(const std::string& path, const std::strin
   if (winner < 0) return damaged;
   if (best.uuid != s->uuid) {
     return Status::Error(
-        fmt::format("SRL {} belongs to another RVG (uuid {})", path, UuidText(best.uuid)), EINVAL);
+        fmt::format("SRL {} belongs to another RVG (uuid {})", path, UuidFieldText(best.uuid)),
+        EINVAL);
   }
   if (best.file_size != file_size) {
     return Status::Error(fmt::format("SRL {} is {} bytes but its superblock says {}: it was "
@@ -353,93 +331,79 @@ Result<std::unique_ptr<Srl>> Srl::Open(const std::string& path, const std::strin
                                      path, file_size, best.file_size));
   }
   if (best.file_size < kMinSize || best.area_size != AreaSizeFor(best.file_size) ||
-      best.checkpoint.tail_seq == 0) {
+      best.tail.seq == 0) {
     return damaged;
   }
   s->file_size = best.file_size;
   s->area_size = best.area_size;
   s->winner_slot = winner;
   s->slot_counter = best.counter;
-  s->tail = best.checkpoint;
-  s->head_lsn = best.checkpoint.tail_lsn;
-  s->next_seq = best.checkpoint.tail_seq;
-  s->head_crc = best.checkpoint.chain_seed;
+  s->tail = best.tail;
+  s->head = best.tail;
   return std::unique_ptr<Srl>(new Srl(std::move(s)));
 }
 
 Status Srl::Recover(const std::function<Status(const WriteRecord&)>& visit) {
   Impl& s = *impl_;
-  Checkpoint start;
+  ChainPosition start;
   {
     std::lock_guard<std::mutex> lock(s.mu);
     if (s.recovered) return Status::Error("internal: SRL " + s.path + " recovered twice", EINVAL);
     start = s.tail;
   }
-  uint64_t lsn = start.tail_lsn;
-  uint64_t seq = start.tail_seq;
-  uint32_t crc = start.chain_seed;
+  ChainPosition at = start;
   std::deque<IndexEntry> index;
   const char* end_reason = nullptr;
-  while (end_reason == nullptr) {
-    if (s.BytesToLapEnd(lsn) < kHeaderBytes) lsn += s.BytesToLapEnd(lsn);
-    if (lsn + kHeaderBytes - start.tail_lsn > s.area_size) {
+  for (;;) {
+    if (s.BytesToLapEnd(at.lsn) < kHeaderBytes) at.lsn += s.BytesToLapEnd(at.lsn);
+    uint8_t raw[kHeaderBytes];
+    RecordHeader h;
+    uint32_t header_crc = 0;
+    if (at.lsn + kHeaderBytes - start.lsn > s.area_size) {
       end_reason = "the log is full";
       break;
     }
-    uint8_t raw[kHeaderBytes];
-    Status st = TransferBuffer(s.fd, raw, sizeof(raw), s.FileOffset(lsn), false);
+    Status st = TransferBuffer(s.fd, raw, sizeof(raw), s.FileOffset(at.lsn), false);
     if (!st.ok()) return st.Annotate("recovering SRL " + s.path);
-    RecordHeader h;
-    uint32_t header_crc = 0;
-    end_reason = s.HeaderProblem(raw, lsn, seq, crc, &h, &header_crc);
-    if (end_reason == nullptr && lsn + h.record_bytes - start.tail_lsn > s.area_size) {
+    end_reason = s.HeaderProblem(raw, at, &h, &header_crc);
+    if (end_reason == nullptr && at.lsn + h.record_bytes - start.lsn > s.area_size) {
       end_reason = "record overlaps the tail";
     }
     if (end_reason != nullptr) break;
     if (h.type == kTypeWrap) {
-      crc = header_crc;
-      lsn += h.record_bytes;
+      at = ChainPosition{at.lsn + h.record_bytes, at.seq, header_crc};
       continue;
     }
     auto data = std::make_shared<DataBuffer>(h.length);
-    st = TransferBuffer(s.fd, data->data(), h.length, s.FileOffset(lsn + kHeaderBytes), false);
+    st = TransferBuffer(s.fd, data->data(), h.length, s.FileOffset(at.lsn + kHeaderBytes), false);
     if (!st.ok()) return st.Annotate("recovering SRL " + s.path);
     if (Crc32c(data->data(), h.length) != h.data_crc) {
       end_reason = "data CRC mismatch";
       break;
     }
-    WriteRecord record{seq, h.volume, h.offset, h.length, h.data_crc, std::move(data)};
-    st = visit(record);
+    st = visit(WriteRecord{at.seq, h.volume, h.offset, h.length, h.data_crc, std::move(data)});
     if (!st.ok()) return st;
-    index.push_back(IndexEntry{seq, lsn, h.length, header_crc, crc});
-    crc = header_crc;
-    lsn += h.record_bytes;
-    ++seq;
+    index.push_back(IndexEntry{at, h.length, header_crc});
+    at = ChainPosition{at.lsn + h.record_bytes, at.seq + 1, header_crc};
   }
-  spdlog::debug("SRL {}: recovered seqs {}..{}; the log ends at LSN {}: {}", s.path,
-                start.tail_seq, seq - 1, lsn, end_reason);
+  spdlog::debug("SRL {}: recovered seqs {}..{}; the log ends at LSN {}: {}", s.path, start.seq,
+                at.seq - 1, at.lsn, end_reason);
   std::lock_guard<std::mutex> lock(s.mu);
   s.index = std::move(index);
-  s.head_lsn = lsn;
-  s.next_seq = seq;
-  s.head_crc = crc;
+  s.head = at;
   s.recovered = true;
   return Status::Ok();
 }
 
 Result<size_t> Srl::Append(const WriteRecord* records, size_t count) {
   Impl& s = *impl_;
-  uint64_t head;
-  uint64_t seq;
-  uint32_t crc;
+  ChainPosition head;
   uint64_t tail_lsn;  // may only grow meanwhile, which frees space: safe
   {
     std::lock_guard<std::mutex> lock(s.mu);
     if (!s.recovered) return s.NotRecovered();
-    head = s.head_lsn;
-    seq = s.next_seq;
-    crc = s.head_crc;
-    tail_lsn = s.tail.tail_lsn;
+    head = s.head;
+    tail_lsn = s.tail.lsn;
   }
   // Each record may be preceded by at most one WRAP.
   if (s.headers.size() < 2 * count * kHeaderBytes) s.headers.resize(2 * count * kHeaderBytes);
@@ -450,43 +414,34 @@ Result<size_t> Srl::Append(const WriteRecord* records, size_t count) {
   size_t n = 0;
   for (; n < count; ++n) {
     const WriteRecord& r = records[n];
-    Status st = s.CheckAppendable(r, seq);
+    Status st = s.CheckAppendable(r, head.seq);
     if (!st.ok() && n == 0) return st;
     if (!st.ok()) break;  // append what came before; the next call reports it
     const uint64_t bytes = RecordBytesFor(r.length);
-    uint64_t lsn = head;
+    uint64_t lsn = head.lsn;
     if (s.BytesToLapEnd(lsn) < kHeaderBytes) lsn += s.BytesToLapEnd(lsn);
     const uint64_t wrap_bytes = bytes > s.BytesToLapEnd(lsn) ? s.BytesToLapEnd(lsn) : 0;
     const uint64_t start = lsn + wrap_bytes;
     if (start + bytes - tail_lsn > s.area_size) break;  // full
 
+    uint32_t prev_crc = head.prev_crc;
     if (wrap_bytes > 0) {
-      RecordHeader wrap;
-      wrap.type = kTypeWrap;
-      wrap.salt = s.SaltAt(lsn);
-      wrap.seq = r.seq;
-      wrap.record_bytes = static_cast<uint32_t>(wrap_bytes);
+      RecordHeader wrap{.type = kTypeWrap, .salt = s.SaltAt(lsn), .seq = r.seq,
+                        .record_bytes = static_cast<uint32_t>(wrap_bytes)};
       uint8_t* raw = s.HeaderSlot(headers_used++);
-      crc = EncodeRecordHeader(wrap, crc, raw);
+      prev_crc = EncodeRecordHeader(wrap, prev_crc, raw);
       s.AddSegment(lsn, raw, kHeaderBytes);
     }
-    RecordHeader h;
-    h.salt = s.SaltAt(start);
-    h.volume = r.volume;
-    h.seq = r.seq;
-    h.offset = r.offset;
-    h.length = r.length;
-    h.data_crc = r.data_crc;
-    h.record_bytes = static_cast<uint32_t>(bytes);
+    RecordHeader h{.type = kTypeWrite, .salt = s.SaltAt(start), .volume = r.volume,
+                   .seq = r.seq, .offset = r.offset, .length = r.length,
+                   .data_crc = r.data_crc, .record_bytes = static_cast<uint32_t>(bytes)};
     uint8_t* raw = s.HeaderSlot(headers_used++);
-    const uint32_t prev_crc = crc;
-    crc = EncodeRecordHeader(h, prev_crc, raw);
+    const uint32_t header_crc = EncodeRecordHeader(h, prev_crc, raw);
     s.AddSegment(start, raw, kHeaderBytes);
     s.AddSegment(start + kHeaderBytes, r.data->data(), r.length);
     s.AddSegment(start + kHeaderBytes + r.length, kZeroPadding, bytes - kHeaderBytes - r.length);
-    s.appended.push_back(IndexEntry{r.seq, start, r.length, crc, prev_crc});
-    head = start + bytes;
-    ++seq;
+    s.appended.push_back(IndexEntry{ChainPosition{start, r.seq, prev_crc}, r.length, header_crc});
+    head = ChainPosition{start + bytes, r.seq + 1, header_crc};
   }
   if (n == 0) return size_t{0};
 
@@ -497,9 +452,7 @@ Result<size_t> Srl::Append(const WriteRecord* records, size_t count) {
   }
   std::lock_guard<std::mutex> lock(s.mu);
   s.index.insert(s.index.end(), s.appended.begin(), s.appended.end());
-  s.head_lsn = head;
-  s.next_seq = seq;
-  s.head_crc = crc;
+  s.head = head;
   return n;
 }
 
@@ -514,30 +467,30 @@ Result<WriteRecord> Srl::Read(uint64_t seq) const {
   {
     std::lock_guard<std::mutex> lock(s.mu);
     if (!s.recovered) return s.NotRecovered();
-    if (seq < s.tail.tail_seq) return s.GoneError(seq);
-    if (seq >= s.next_seq) {
+    if (seq < s.tail.seq) return s.GoneError(seq);
+    if (seq >= s.head.seq) {
       return Status::Error(fmt::format("internal: record {} is not in SRL {} yet (next seq {})",
-                                       seq, s.path, s.next_seq),
+                                       seq, s.path, s.head.seq),
                            EINVAL);
     }
-    e = s.index[seq - s.tail.tail_seq];
+    e = s.index[seq - s.tail.seq];
   }
   uint8_t raw[kHeaderBytes];
   auto data = std::make_shared<DataBuffer>(e.length);
   iovec iov[2] = {{raw, kHeaderBytes}, {data->data(), e.length}};
-  Status st = TransferFully(s.fd, iov, 2, s.FileOffset(e.lsn), false);
+  Status st = TransferFully(s.fd, iov, 2, s.FileOffset(e.at.lsn), false);
   if (!st.ok()) return st.Annotate(fmt::format("reading record {} from SRL {}", seq, s.path));
 
   RecordHeader h;
   uint32_t header_crc = 0;
-  bool valid = s.HeaderProblem(raw, e.lsn, seq, e.prev_crc, &h, &header_crc) == nullptr &&
+  bool valid = s.HeaderProblem(raw, e.at, &h, &header_crc) == nullptr &&
                h.type == kTypeWrite && header_crc == e.header_crc && h.length == e.length &&
                Crc32c(data->data(), e.length) == h.data_crc;
   if (!valid) {
     // The space may have been reused after the tail moved past `seq`
     // while we read; that is not damage.
     std::lock_guard<std::mutex> lock(s.mu);
-    if (seq < s.tail.tail_seq) return s.GoneError(seq);
+    if (seq < s.tail.seq) return s.GoneError(seq);
     return Status::Error(fmt::format("record {} in SRL {} fails its checksums: the SRL is damaged",
                                      seq, s.path));
   }
@@ -547,49 +500,41 @@ Result<WriteRecord> Srl::Read(uint64_t seq) const {
 Status Srl::AdvanceTail(uint64_t new_tail_seq) {
   Impl& s = *impl_;
   std::lock_guard<std::mutex> checkpoint_lock(s.checkpoint_mu);
-  Checkpoint target;
+  ChainPosition target;
   {
     std::lock_guard<std::mutex> lock(s.mu);
     if (!s.recovered) return s.NotRecovered();
-    if (new_tail_seq < s.tail.tail_seq || new_tail_seq > s.next_seq) {
+    if (new_tail_seq < s.tail.seq || new_tail_seq > s.head.seq) {
       return Status::Error(fmt::format("internal: cannot move the tail of SRL {} to seq {} (it "
                                        "holds seqs {}..{})",
-                                       s.path, new_tail_seq, s.tail.tail_seq, s.next_seq - 1),
+                                       s.path, new_tail_seq, s.tail.seq, s.head.seq - 1),
                            EINVAL);
     }
-    if (new_tail_seq == s.tail.tail_seq) return Status::Ok();
-    target.tail_seq = new_tail_seq;
-    if (new_tail_seq == s.next_seq) {
-      target.tail_lsn = s.head_lsn;
-      target.chain_seed = s.head_crc;
-    } else {
-      const IndexEntry& e = s.index[new_tail_seq - s.tail.tail_seq];
-      target.tail_lsn = e.lsn;
-      target.chain_seed = e.prev_crc;
-    }
+    if (new_tail_seq == s.tail.seq) return Status::Ok();
+    target = new_tail_seq == s.head.seq ? s.head : s.index[new_tail_seq - s.tail.seq].at;
   }
   // Durable first: only then may Append() overwrite the released space.
   Status st = s.WriteCheckpoint(target);
   if (!st.ok()) return st;
   std::lock_guard<std::mutex> lock(s.mu);
-  while (!s.index.empty() && s.index.front().seq < new_tail_seq) s.index.pop_front();
+  while (!s.index.empty() && s.index.front().at.seq < new_tail_seq) s.index.pop_front();
   s.tail = target;
   return Status::Ok();
 }
 
 uint64_t Srl::tail_seq() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  return impl_->tail.tail_seq;
+  return impl_->tail.seq;
 }
 
 uint64_t Srl::next_seq() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  return impl_->next_seq;
+  return impl_->head.seq;
 }
 
 uint64_t Srl::used_bytes() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  return impl_->head_lsn - impl_->tail.tail_lsn;
+  return impl_->head.lsn - impl_->tail.lsn;
 }
 
 uint64_t Srl::capacity_bytes() const { return impl_->area_size; }

@@ -109,6 +109,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string>
 
 #include "core/crc32c.h"
 
@@ -141,6 +142,18 @@ inline uint64_t GetLe(const uint8_t* p, size_t bytes) {
   return value;
 }
 
+// The uuid text zero-padded to the fixed field; false if it is too long.
+inline bool MakeUuidField(const std::string& text, UuidField* field) {
+  if (text.size() > kUuidBytes) return false;
+  field->fill(0);
+  std::memcpy(field->data(), text.data(), text.size());
+  return true;
+}
+inline std::string UuidFieldText(const UuidField& field) {
+  const auto* chars = reinterpret_cast<const char*>(field.data());
+  return std::string(chars, strnlen(chars, field.size()));
+}
+
 inline uint64_t AreaSizeFor(uint64_t file_size) {
   return file_size < kDataStart ? 0 : (file_size - kDataStart) / kAlignment * kAlignment;
 }
@@ -155,11 +168,13 @@ inline uint32_t LapSalt(const UuidField& uuid, uint64_t lap) {
   return Crc32cExtend(Crc32c(uuid.data(), uuid.size()), lap_bytes, sizeof(lap_bytes));
 }
 
-// Where recovery starts: the durable tail of the log.
-struct Checkpoint {
-  uint64_t tail_lsn = 0;
-  uint64_t tail_seq = 1;
-  uint32_t chain_seed = 0;
+// A place in the record chain: the LSN where a record starts (or will),
+// the seq it carries and the header CRC it chains from. The checkpoint is
+// the ChainPosition of the tail: tail_lsn, tail_seq, chain_seed.
+struct ChainPosition {
+  uint64_t lsn = 0;
+  uint64_t seq = 1;
+  uint32_t prev_crc = 0;
 };
 
 struct Superblock {
@@ -168,7 +183,7 @@ struct Superblock {
   uint64_t file_size = 0;
   uint64_t area_size = 0;
   UuidField uuid{};
-  Checkpoint checkpoint;
+  ChainPosition tail;
 };
 
 // Fills the kSlotBytes bytes at `slot`.
@@ -180,9 +195,9 @@ inline void EncodeSuperblock(const Superblock& sb, uint8_t* slot) {
   PutLe(slot + 20, sb.file_size, 8);
   PutLe(slot + 28, sb.area_size, 8);
   std::memcpy(slot + 36, sb.uuid.data(), kUuidBytes);
-  PutLe(slot + 100, sb.checkpoint.tail_lsn, 8);
-  PutLe(slot + 108, sb.checkpoint.tail_seq, 8);
-  PutLe(slot + 116, sb.checkpoint.chain_seed, 4);
+  PutLe(slot + 100, sb.tail.lsn, 8);
+  PutLe(slot + 108, sb.tail.seq, 8);
+  PutLe(slot + 116, sb.tail.prev_crc, 4);
   PutLe(slot + kSuperblockCrcOffset, Crc32c(slot, kSuperblockCrcOffset), 4);
 }
 
@@ -204,9 +219,9 @@ inline SlotState DecodeSuperblock(const uint8_t* slot, Superblock* sb) {
   sb->file_size = GetLe(slot + 20, 8);
   sb->area_size = GetLe(slot + 28, 8);
   std::memcpy(sb->uuid.data(), slot + 36, kUuidBytes);
-  sb->checkpoint.tail_lsn = GetLe(slot + 100, 8);
-  sb->checkpoint.tail_seq = GetLe(slot + 108, 8);
-  sb->checkpoint.chain_seed = static_cast<uint32_t>(GetLe(slot + 116, 4));
+  sb->tail.lsn = GetLe(slot + 100, 8);
+  sb->tail.seq = GetLe(slot + 108, 8);
+  sb->tail.prev_crc = static_cast<uint32_t>(GetLe(slot + 116, 4));
   return SlotState::kValid;
 }
 

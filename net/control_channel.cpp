@@ -1,5 +1,6 @@
 #include "net/control_channel.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -7,6 +8,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 #include <vector>
 
@@ -45,6 +47,21 @@ Status CheckEndpoint(const std::string& endpoint) {
                          ENAMETOOLONG);
   }
   return Status::Ok();
+}
+
+// Whether something accepts connections on the Unix socket at `path`. A
+// socket file left by a daemon that died refuses them at once, which saves
+// waiting out a timeout for an answer that cannot come.
+bool Listening(const std::string& path) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return true;  // cannot tell: let ZeroMQ try
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::memcpy(address.sun_path, path.data(), path.size());
+  bool refused = ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0 &&
+                 (errno == ECONNREFUSED || errno == ENOENT);
+  ::close(fd);
+  return !refused;
 }
 
 Status NotRunning(const std::string& endpoint) {
@@ -102,6 +119,8 @@ struct ControlServer::Impl {
   zmq::context_t context{1};
   zmq::socket_t socket{context, zmq::socket_type::rep};
   std::atomic<bool> stop_requested{false};
+  std::string socket_path;  // ipc only: the file this server bound
+  ino_t socket_inode = 0;
 };
 
 ControlServer::ControlServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -113,6 +132,13 @@ ControlServer::~ControlServer() {
     impl_->socket.set(zmq::sockopt::linger, kCloseFlushMs);
     impl_->socket.close();
   } catch (const zmq::error_t&) {
+  }
+  // ZeroMQ leaves the socket file behind. Remove it unless a newer daemon
+  // has bound the path since (then the file is another inode).
+  struct stat st;
+  if (!impl_->socket_path.empty() && ::stat(impl_->socket_path.c_str(), &st) == 0 &&
+      st.st_ino == impl_->socket_inode) {
+    ::unlink(impl_->socket_path.c_str());
   }
 }
 
@@ -144,6 +170,11 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Bind(const std::string& en
   } catch (const zmq::error_t& e) {
     return Status::Error("binding control socket " + endpoint + ": " + e.what(), e.num());
   }
+  struct stat st;
+  if (IsIpc(endpoint) && ::stat(IpcPath(endpoint).c_str(), &st) == 0) {
+    impl->socket_path = IpcPath(endpoint);
+    impl->socket_inode = st.st_ino;
+  }
   return std::unique_ptr<ControlServer>(new ControlServer(std::move(impl)));
 }
 
@@ -171,11 +202,7 @@ Result<nlohmann::json> ControlCall(const std::string& endpoint, const nlohmann::
                                    int timeout_ms) {
   Status status = CheckEndpoint(endpoint);
   if (!status.ok()) return status;
-  // Without the socket file nobody can answer: say so at once instead of
-  // waiting out the timeout.
-  if (IsIpc(endpoint) && ::access(IpcPath(endpoint).c_str(), F_OK) != 0) {
-    return NotRunning(endpoint);
-  }
+  if (IsIpc(endpoint) && !Listening(IpcPath(endpoint))) return NotRunning(endpoint);
   try {
     zmq::context_t context(1);
     zmq::socket_t socket(context, zmq::socket_type::req);

@@ -30,10 +30,12 @@ bool IsDigits(const std::string& text) {
 
 Status CheckName(const std::string& kind, const std::string& name) {
   constexpr size_t kMaxNameLength = 64;
-  bool valid = !name.empty() && name.size() <= kMaxNameLength && name != "." && name != "..";
+  bool valid = !name.empty() && name.size() <= kMaxNameLength && name[0] != '.' && name[0] != '-';
   for (char c : name) valid = valid && IsNameChar(c);
   if (valid) return Status::Ok();
-  return Usage(kind + " name '" + name + "' is not valid: use 1 to 64 letters, digits, '_', '.' or '-'");
+  return Usage(kind + " name '" + name +
+               "' is not valid: use 1 to 64 letters, digits, '_', '.' or '-', "
+               "not starting with '.' or '-'");
 }
 
 std::string AbsolutePath(const std::string& path) {

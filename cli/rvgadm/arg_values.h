@@ -13,8 +13,9 @@
 
 namespace rvg {
 
-// RVG, volume and RLINK names: 1..64 of [A-Za-z0-9_.-]. They become file
-// names (sockets, logs, FUSE entries), hence the narrow alphabet.
+// RVG, volume and RLINK names: 1..64 of [A-Za-z0-9_.-], not starting with
+// '.' or '-'. They become file names (sockets, logs, FUSE entries) and
+// command arguments, hence the narrow alphabet.
 Status CheckName(const std::string& kind, const std::string& name);
 
 // `path` made absolute against the working directory and normalized.

@@ -16,15 +16,15 @@ namespace rvg {
 // What a command accepts. Options are spelled with their dashes
 // ("--volume") and take their value as the next argument or after "=".
 struct CommandSpec {
-  std::string name = {};                         // "create"
-  std::string synopsis = {};                     // arguments part of the usage line
-  std::vector<std::string> required = {};        // positional names, e.g. {"RVG", "SEC"}
-  std::vector<std::string> optional = {};        // positional names that may follow
-  std::string rest = {};                         // name of trailing args ("KEY=VALUE"), "" if none
+  std::string name = {};                       // "create"
+  std::string synopsis = {};                   // arguments part of the usage line
+  std::vector<std::string> required = {};      // positional names, e.g. {"RVG", "SEC"}
+  std::vector<std::string> optional = {};      // positional names that may follow
+  std::string rest = {};                       // name of trailing args ("KEY=VALUE"), "" if none
   size_t min_rest = 0;
-  std::vector<std::string> value_options = {};   // options that take a value
-  std::vector<std::string> repeatable = {};      // value options that may be given more than once
-  std::vector<std::string> flag_options = {};    // options without a value
+  std::vector<std::string> value_options = {};  // options that take a value
+  std::vector<std::string> repeatable = {};    // value options that may be given more than once
+  std::vector<std::string> flag_options = {};  // options without a value
 };
 
 class ParsedArgs {

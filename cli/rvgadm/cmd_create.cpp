@@ -169,8 +169,7 @@ Status CreateEverything(const Home& home, const RvgConfig& config) {
 
   Status status = VolumeSet::CreateImages(config.volumes);
   if (status.ok() && config.role == "primary") {
-    status = Srl::Create(config.srl_path, config.srl_size, config.uuid)
-                 .Annotate("creating SRL " + config.srl_path);
+    status = Srl::Create(config.srl_path, config.srl_size, config.uuid);
   }
   bool rvg_row_written = false;
   if (status.ok()) {

@@ -34,6 +34,8 @@ Result<std::string> PrepareMountpoint(const std::string& text) {
     return Status::Error("mountpoint " + dir + " is not a directory; pick a directory for --mount",
                          ENOTDIR);
   }
+  // ENOTCONN: a dead FUSE mount left by a killed rvgd; rvgd detaches it.
+  if (errno == ENOTCONN) return dir;
   if (::mkdir(dir.c_str(), 0755) != 0) {
     return Status::FromErrno(errno, "creating mountpoint " + dir);
   }

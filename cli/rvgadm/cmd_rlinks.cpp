@@ -112,7 +112,7 @@ int RunAddsec(const Context& context, const ParsedArgs& args) {
     status = Status::Error("addsec: --mode must be async or sync, not '" + mode + "'");
   }
   rlink.synchronous = mode == "sync" ? "override" : "off";
-  Result<AttributeList> attributes = CheckRlinkAttributes(rlink, args.rest());
+  Result<AttributeList> attributes = PrepareRlinkAttributes(rlink, args.rest());
   if (status.ok() && !attributes.ok()) status = attributes.status();
   if (!status.ok()) return ReportUsage(context.spec, status.message());
 
@@ -156,7 +156,7 @@ int RunSet(const Context& context, const ParsedArgs& args) {
   if (!db.ok()) return ReportError(db.status());
   Result<RlinkConfig> current = (*db)->GetRlink(rvg, first);
   if (!current.ok()) return ReportError(current.status());
-  Result<AttributeList> attributes = CheckRlinkAttributes(*current, key_values);
+  Result<AttributeList> attributes = PrepareRlinkAttributes(*current, key_values);
   if (!attributes.ok()) return ReportUsage(context.spec, attributes.status().message());
   Status status = ApplyAttributes(**db, rvg, first, *attributes);
   if (!status.ok()) return ReportError(status.Annotate("RLINK " + first + " of RVG " + rvg));

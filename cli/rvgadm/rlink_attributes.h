@@ -1,6 +1,8 @@
-// Replication attributes of an RLINK (DESIGN.md, `rvgadm set`): which keys
-// exist, which values each accepts, and the canonical text stored for a
-// value (StateDb stores attributes as given, so they are checked here).
+// Replication attributes of an RLINK as `rvgadm addsec` and `rvgadm set`
+// take them (KEY=VALUE, DESIGN.md's names). The rules for keys and values
+// live in state/config_check.h; this adds what an administrator may type
+// beyond what state.db stores (size suffixes on bandwidth_limit) and the
+// order in which StateDb can apply a batch one attribute at a time.
 #pragma once
 
 #include <string>
@@ -14,15 +16,12 @@ namespace rvg {
 
 using AttributeList = std::vector<std::pair<std::string, std::string>>;
 
-// Parses KEY=VALUE arguments, checks every key and value, and returns the
-// pairs with canonical values (sizes and rates in bytes, "none" as 0), in
-// the order given. Also checks that the latency marks that would result
-// from applying them to `current` keep low < high. Errors are usage errors
-// (code EINVAL).
-Result<AttributeList> CheckRlinkAttributes(const RlinkConfig& current,
-                                           const std::vector<std::string>& key_values);
-
-// "synchronous, sync_ack, ..." for messages and help.
-std::string RlinkAttributeNames();
+// Parses and checks KEY=VALUE arguments against `current` (the RLINK as it
+// is now), as one batch: the marks may move together past each other. The
+// result holds the values in the form StateDb stores and is ordered so that
+// setting them one by one never passes through an invalid RLINK. Errors
+// are usage errors (code EINVAL).
+Result<AttributeList> PrepareRlinkAttributes(const RlinkConfig& current,
+                                             const std::vector<std::string>& key_values);
 
 }  // namespace rvg

@@ -39,7 +39,7 @@ const std::vector<Command>& Commands() {
        "remove a secondary from a primary RVG",
        RunDelsec},
       {{.name = "set",
-        .synopsis = "RVG SEC KEY=VALUE ...  |  set RVG durability=flush|strict",
+        .synopsis = "RVG SEC KEY=VALUE ...   (or: set RVG durability=flush|strict)",
         .required = {"RVG"},
         .rest = "SEC KEY=VALUE",
         .min_rest = 1},

@@ -14,6 +14,9 @@ SIGTERM from meson's timeout, SIGINT -- Env.cleanup() stops the daemons of
 its own homes (rvgadm stop, then SIGKILL of the pids they recorded), lazily
 unmounts its own mountpoints, detaches its loop devices, deletes its users
 and removes the temp dir. Nothing outside what the test made is touched.
+If the test process itself is SIGKILLed (meson does that 0.5 s after the
+SIGTERM of a timeout), a guardian process it forked at the start does the
+same from what it finds under the temp dir (rvgsys.start_guardian).
 
 Exit status: 0 pass, 1 fail (the reason and the rvgd log tails are printed),
 77 skip (only for tests that need root, when not root).
@@ -24,6 +27,7 @@ cli/rvgd/rvgd.
 
 import atexit
 import os
+import pwd
 import signal
 import subprocess
 import sys
@@ -31,12 +35,16 @@ import tempfile
 import traceback
 
 # Tests use these through rvgtest (rvgtest.check, rvgtest.wait_until, ...).
-from rvgsys import (BUILD, EXIT_FAIL, EXIT_PASS, EXIT_SKIP, HERE, RVGADM, RVGD,  # noqa: F401
+from rvgsys import (BUILD, EXIT_FAIL, EXIT_PASS, EXIT_SKIP, HERE, RVGADM, RVGD,
                     TestFailure, TestInterrupted, TestSkipped, _tail, check, free_port,
                     lazy_unmount, log, mount_entry, pid_alive, remove_tree, require_root,
-                    run_cmd, wait_until)
+                    run_cmd, start_guardian, wait_until)
 from host import Host
 import rvgdata
+
+__all__ = ['BUILD', 'RVGADM', 'RVGD', 'HERE', 'Env', 'Host', 'TestFailure', 'TestSkipped',
+           'assert_images_identical', 'check', 'check_status_shape', 'free_port', 'lazy_unmount',
+           'log', 'mount_entry', 'read_durable', 'require_root', 'run', 'run_cmd', 'wait_until']
 
 
 # ---------------------------------------------------------------------- env
@@ -51,8 +59,11 @@ class Env:
         self.loops = []        # loop devices we attached
         self.fs_mounts = []    # ext4 (or other) mounts we made
         self.users = []        # users we created
+        self.restores = []     # (what, fn): undo a change to the machine
         self._cleaned = False
+        self.users_file = os.path.join(self.root, 'users')
         log(f'temp dir {self.root}')
+        start_guardian(self.root, self.users_file)
 
     # -- things a test makes
 
@@ -128,11 +139,27 @@ class Env:
         self.fs_mounts.remove(target)
 
     def add_user(self, prefix='rvgtest'):
-        name = prefix + os.urandom(3).hex()
-        run_cmd(['useradd', '-M', '-s', '/usr/sbin/nologin', name])
+        """A new user with no home and no shell, deleted by cleanup."""
+        while True:
+            name = prefix + os.urandom(3).hex()
+            try:
+                pwd.getpwnam(name)
+            except KeyError:
+                break
+        with open(self.users_file, 'a') as f:  # before useradd, for the guardian
+            f.write(name + '\n')
+        cp = run_cmd(['useradd', '-M', '-s', '/usr/sbin/nologin', name], check_rc=False)
+        if cp.returncode != 0:
+            with open(self.users_file, 'w') as f:
+                f.write(''.join(u + '\n' for u in self.users))
+            raise TestFailure(f'useradd {name} failed: {cp.stderr.strip()}')
         self.users.append(name)
         log(f'created user {name}')
         return name
+
+    def on_cleanup(self, what, fn):
+        """fn() runs at cleanup, after the daemons stopped and users went."""
+        self.restores.append((what, fn))
 
     # -- failure reports and cleanup
 
@@ -178,6 +205,8 @@ class Env:
                 problems.append(f'host {h.name}: {problem}')
         for user in self.users:
             attempt(f'userdel {user}', lambda: _userdel(user))
+        for what, fn in reversed(self.restores):
+            attempt(what, fn)
         attempt(f'remove {self.root}', lambda: remove_tree(self.root))
         for p in problems:
             log(f'cleanup: {p}')

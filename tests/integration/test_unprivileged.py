@@ -36,8 +36,22 @@ def reachable_binaries(env, user, paths):
     return out
 
 
+def open_dev_fuse(env):
+    """libfuse opens /dev/fuse itself before it mounts through fusermount3,
+    so users need rw on it: Debian's udev rule makes it 0666. Some
+    containers leave it 0600; open it for this test and restore it after."""
+    mode = os.stat('/dev/fuse').st_mode & 0o777
+    if mode & 0o006 == 0o006:
+        return
+    log(f'/dev/fuse is mode {mode:o} here, not 0666 as on a standard Debian system; '
+        'making it 0666 for this test')
+    os.chmod('/dev/fuse', 0o666)
+    env.on_cleanup('restore the mode of /dev/fuse', lambda: os.chmod('/dev/fuse', mode))
+
+
 def main(env):
     rvgtest.require_root('creating a user needs root')
+    open_dev_fuse(env)
     user = env.add_user()
     os.chmod(env.root, 0o755)
     uid = int(rvgtest.run_cmd(['id', '-u', user]).stdout)

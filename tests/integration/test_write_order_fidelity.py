@@ -126,7 +126,7 @@ def main(env):
     log(f'highest write visible in each snapshot: {seen}')
     check(writer.poll() is None, 'the writer finished before the snapshots did: '
           'the snapshots did not race with writes (raise MAX_WRITES)')
-    check(len(set(seen)) >= SNAPSHOTS // 2,
+    check(len(set(seen)) >= SNAPSHOTS // 4,
           f'the secondary hardly moved between snapshots: {seen}')
 
     with open(stop_file, 'w'):

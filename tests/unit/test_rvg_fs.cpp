@@ -163,6 +163,7 @@ class MountedRvg {
   const rvg::VolumeSpec& spec(size_t i) const { return specs_[i]; }
   RecordingIo& io() { return *io_; }
   rvg::RvgFs& fs() { return *fs_; }
+  void DestroyFs() { fs_.reset(); }
 
  private:
   TempDir dir_;
@@ -424,6 +425,17 @@ TEST_CASE("unmount is refused while a volume is open and succeeds once it is clo
   CHECK(::stat(rvg.Volume("a").c_str(), &st) == -1);
   CHECK(errno == ENOENT);
   CHECK(rvg.fs().Unmount().ok());  // a second call has nothing to do
+}
+
+TEST_CASE("destroying a mount in use detaches it and fails what still held it") {
+  MountedRvg rvg;
+  Fd fd(rvg.Volume("a"), O_RDWR);
+  rvg.DestroyFs();
+  CHECK_FALSE(IsMounted(rvg.mountpoint()));
+  char byte = 0;
+  errno = 0;
+  CHECK(::pread(fd.get(), &byte, 1, 0) == -1);
+  CHECK(errno == ENOTCONN);
 }
 
 TEST_CASE("mounting refuses a mountpoint that is not an empty directory") {

@@ -1,8 +1,5 @@
 // Srl: what survives a reopen, what a crash leaves behind, and the errors an
 // administrator sees.
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cstdlib>
@@ -46,14 +43,9 @@ rvg::WriteRecord MakeRecord(uint64_t seq, uint32_t length, uint32_t variant = 0)
   std::mt19937 rng(static_cast<uint32_t>(seq * 7919 + length * 31 + variant));
   auto buffer = std::make_shared<rvg::DataBuffer>(length);
   for (uint32_t i = 0; i < length; ++i) buffer->data()[i] = static_cast<uint8_t>(rng());
-  rvg::WriteRecord r;
-  r.seq = seq;
-  r.volume = static_cast<uint32_t>(seq % 3);
-  r.offset = seq * 4096;
-  r.length = length;
-  r.data_crc = rvg::Crc32c(buffer->data(), length);
-  r.data = std::move(buffer);
-  return r;
+  uint32_t crc = rvg::Crc32c(buffer->data(), length);
+  return rvg::WriteRecord{seq, static_cast<uint32_t>(seq % 3), seq * 4096, length, crc,
+                          std::move(buffer)};
 }
 
 bool SameRecord(const rvg::WriteRecord& a, const rvg::WriteRecord& b) {
@@ -109,6 +101,15 @@ void CheckSameRecords(const std::vector<rvg::WriteRecord>& got,
   }
 }
 
+// Closes `srl`, then reopens and recovers it: the scan must yield `want`.
+void Reopen(std::unique_ptr<rvg::Srl>* srl, const std::string& path,
+            const std::vector<rvg::WriteRecord>& want) {
+  srl->reset();
+  std::vector<rvg::WriteRecord> recovered;
+  *srl = OpenAndRecover(path, &recovered);
+  CheckSameRecords(recovered, want);
+}
+
 // File offset of records[index] in a log written from LSN 0 without wrapping.
 uint64_t FileOffsetOf(const std::vector<rvg::WriteRecord>& records, size_t index) {
   uint64_t offset = sf::kDataStart;
@@ -116,30 +117,23 @@ uint64_t FileOffsetOf(const std::vector<rvg::WriteRecord>& records, size_t index
   return offset;
 }
 
+std::vector<uint8_t> ReadFileAt(const std::string& path, uint64_t offset, size_t n) {
+  std::vector<uint8_t> bytes(n);
+  std::ifstream in(path, std::ios::binary);
+  in.seekg(static_cast<std::streamoff>(offset));
+  REQUIRE(in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(n)));
+  return bytes;
+}
+
 void PatchFile(const std::string& path, uint64_t offset, const void* bytes, size_t n) {
-  int fd = open(path.c_str(), O_WRONLY);
-  REQUIRE(fd >= 0);
-  REQUIRE(pwrite(fd, bytes, n, static_cast<off_t>(offset)) == static_cast<ssize_t>(n));
-  close(fd);
+  std::fstream out(path, std::ios::binary | std::ios::in | std::ios::out);
+  out.seekp(static_cast<std::streamoff>(offset));
+  REQUIRE(out.write(static_cast<const char*>(bytes), static_cast<std::streamsize>(n)));
 }
 
 void FlipByte(const std::string& path, uint64_t offset) {
-  int fd = open(path.c_str(), O_RDWR);
-  REQUIRE(fd >= 0);
-  uint8_t b = 0;
-  REQUIRE(pread(fd, &b, 1, static_cast<off_t>(offset)) == 1);
-  b ^= 0x5a;
-  REQUIRE(pwrite(fd, &b, 1, static_cast<off_t>(offset)) == 1);
-  close(fd);
-}
-
-uint32_t ReadU32(const std::string& path, uint64_t offset) {
-  int fd = open(path.c_str(), O_RDONLY);
-  REQUIRE(fd >= 0);
-  uint8_t bytes[4];
-  REQUIRE(pread(fd, bytes, 4, static_cast<off_t>(offset)) == 4);
-  close(fd);
-  return static_cast<uint32_t>(sf::GetLe(bytes, 4));
+  uint8_t b = ReadFileAt(path, offset, 1)[0] ^ 0x5a;
+  PatchFile(path, offset, &b, 1);
 }
 
 std::string OpenError(const std::string& path, const std::string& uuid = kUuid) {
@@ -181,10 +175,7 @@ TEST_CASE("Appended records read back and survive a reopen byte for byte") {
     CHECK(SameRecord(*read, r));
   }
 
-  srl.reset();
-  std::vector<rvg::WriteRecord> recovered;
-  srl = OpenAndRecover(path, &recovered);
-  CheckSameRecords(recovered, records);
+  Reopen(&srl, path, records);
   CHECK(srl->next_seq() == 10);
   CHECK(srl->used_bytes() == used);
 }
@@ -205,10 +196,7 @@ TEST_CASE("Recovery after many appends and tail moves starts at the last checkpo
     retained.erase(retained.begin(), retained.begin() + static_cast<long>(drop));
     REQUIRE(srl->AdvanceTail(retained.empty() ? seq : retained.front().seq).ok());
     if (round % 10 == 9) {
-      srl.reset();
-      std::vector<rvg::WriteRecord> recovered;
-      srl = OpenAndRecover(path, &recovered);
-      CheckSameRecords(recovered, {retained.begin(), retained.end()});
+      Reopen(&srl, path, {retained.begin(), retained.end()});
       CHECK(srl->next_seq() == seq);
     }
   }
@@ -252,10 +240,7 @@ TEST_CASE("The log wraps over many laps and keeps its data intact across reopens
       }
     }
     if (iteration % 20 == 19) {
-      srl.reset();
-      std::vector<rvg::WriteRecord> recovered;
-      srl = OpenAndRecover(path, &recovered);
-      CheckSameRecords(recovered, {retained.begin(), retained.end()});
+      Reopen(&srl, path, {retained.begin(), retained.end()});
       REQUIRE(srl->next_seq() == seq);
       for (const auto& r : retained) {
         auto read = srl->Read(r.seq);
@@ -264,10 +249,7 @@ TEST_CASE("The log wraps over many laps and keeps its data intact across reopens
       }
     }
   }
-  srl.reset();
-  std::vector<rvg::WriteRecord> recovered;
-  srl = OpenAndRecover(path, &recovered);
-  CheckSameRecords(recovered, {retained.begin(), retained.end()});
+  Reopen(&srl, path, {retained.begin(), retained.end()});
 }
 
 TEST_CASE("A tail placed right after a WRAP record recovers with the right chain seed") {
@@ -286,17 +268,11 @@ TEST_CASE("A tail placed right after a WRAP record recovers with the right chain
   REQUIRE(srl->AdvanceTail(4).ok());
   CHECK(srl->used_bytes() == rvg::Srl::RecordBytes(big));
 
-  srl.reset();
-  std::vector<rvg::WriteRecord> recovered;
-  srl = OpenAndRecover(path, &recovered);
-  CheckSameRecords(recovered, fourth);
+  Reopen(&srl, path, fourth);
   auto fifth = MakeRecords(5, {1000});
   AppendAll(*srl, fifth);
 
-  srl.reset();
-  recovered.clear();
-  srl = OpenAndRecover(path, &recovered);
-  CheckSameRecords(recovered, {fourth[0], fifth[0]});
+  Reopen(&srl, path, {fourth[0], fifth[0]});
   auto read = srl->Read(4);
   REQUIRE(read.ok());
   CHECK(SameRecord(*read, fourth[0]));
@@ -337,19 +313,6 @@ TEST_CASE("Append rejects records that can never be logged") {
   CHECK(srl->next_seq() == 1);
 }
 
-TEST_CASE("One batch larger than IOV_MAX iovecs is written completely") {
-  TempDir dir;
-  const std::string path = dir.File("srl");
-  auto srl = CreateAndRecover(path);
-  std::vector<uint32_t> lengths(3000, 100);  // header, data, padding: 9000 iovecs
-  auto records = MakeRecords(1, lengths);
-  AppendAll(*srl, records);
-  srl.reset();
-  std::vector<rvg::WriteRecord> recovered;
-  srl = OpenAndRecover(path, &recovered);
-  CheckSameRecords(recovered, records);
-}
-
 TEST_CASE("Recovery stops before a torn record and keeps everything before it") {
   TempDir dir;
   const std::string path = dir.File("srl");
@@ -366,7 +329,7 @@ TEST_CASE("Recovery stops before a torn record and keeps everything before it") 
   }
   SECTION("a header field of a middle record") {
     torn = 3;
-    damage_at = FileOffsetOf(records, torn) + 24;  // the volume offset
+    damage_at = FileOffsetOf(records, torn) + 24;  // offset of the write
   }
   SECTION("the magic of a middle record") {
     torn = 2;
@@ -374,20 +337,15 @@ TEST_CASE("Recovery stops before a torn record and keeps everything before it") 
   }
   FlipByte(path, damage_at);
 
-  std::vector<rvg::WriteRecord> recovered;
-  srl = OpenAndRecover(path, &recovered);
-  CheckSameRecords(recovered, {records.begin(), records.begin() + static_cast<long>(torn)});
+  Reopen(&srl, path, {records.begin(), records.begin() + static_cast<long>(torn)});
   CHECK(srl->next_seq() == torn + 1);
 
   // The log goes on from the torn point.
   auto more = MakeRecords(torn + 1, {777, 888}, 1);
   AppendAll(*srl, more);
-  srl.reset();
-  recovered.clear();
-  srl = OpenAndRecover(path, &recovered);
   std::vector<rvg::WriteRecord> want(records.begin(), records.begin() + static_cast<long>(torn));
   want.insert(want.end(), more.begin(), more.end());
-  CheckSameRecords(recovered, want);
+  Reopen(&srl, path, want);
 }
 
 TEST_CASE("A record left behind a rewrite in the same lap does not validate") {
@@ -401,29 +359,21 @@ TEST_CASE("A record left behind a rewrite in the same lap does not validate") {
 
   // Crash with record 5 torn: recovery keeps 1..4.
   FlipByte(path, FileOffsetOf(old, 4) + sf::kHeaderBytes + 10);
-  std::vector<rvg::WriteRecord> recovered;
-  srl = OpenAndRecover(path, &recovered);
-  CheckSameRecords(recovered, {old.begin(), old.begin() + 4});
+  Reopen(&srl, path, {old.begin(), old.begin() + 4});
 
   // A new record 5 of the same size: old 6.. still sit exactly where
   // record 6 would go, in the same lap.
   auto fresh = MakeRecords(5, {5000}, 1);
   AppendAll(*srl, fresh);
-  srl.reset();
-  recovered.clear();
-  srl = OpenAndRecover(path, &recovered);
   std::vector<rvg::WriteRecord> want(old.begin(), old.begin() + 4);
   want.push_back(fresh[0]);
-  CheckSameRecords(recovered, want);
+  Reopen(&srl, path, want);
   CHECK(srl->next_seq() == 6);
 
   auto more = MakeRecords(6, {6000, 7000}, 1);
   AppendAll(*srl, more);
-  srl.reset();
-  recovered.clear();
-  srl = OpenAndRecover(path, &recovered);
   want.insert(want.end(), more.begin(), more.end());
-  CheckSameRecords(recovered, want);
+  Reopen(&srl, path, want);
   CHECK(srl->next_seq() == 8);
 }
 
@@ -431,8 +381,9 @@ TEST_CASE("A record carrying the salt of an earlier lap is not taken") {
   TempDir dir;
   const std::string path = dir.File("srl");
   auto srl = CreateAndRecover(path);
-  // Fill lap 0 exactly with 512-byte records, then release them all: the
-  // head sits at the start of lap 1.
+  // Fill lap 0 exactly with 512-byte records, in one batch of far more
+  // than IOV_MAX iovecs, then release them all: the head sits at the start
+  // of lap 1.
   const uint64_t count = srl->capacity_bytes() / 512;
   AppendAll(*srl, MakeRecords(1, std::vector<uint32_t>(count, 448)));
   REQUIRE(srl->AdvanceTail(count + 1).ok());
@@ -440,20 +391,15 @@ TEST_CASE("A record carrying the salt of an earlier lap is not taken") {
 
   // Forge record count+1 at the start of the area, correctly chained from
   // the last record; only its salt decides.
-  const uint32_t last_crc =
-      ReadU32(path, sf::kDataStart + (count - 1) * 512 + sf::kHeaderCrcOffset);
+  const auto last_crc = static_cast<uint32_t>(sf::GetLe(
+      ReadFileAt(path, sf::kDataStart + (count - 1) * 512 + sf::kHeaderCrcOffset, 4).data(), 4));
   auto record = MakeRecord(count + 1, 448, 1);
   sf::UuidField uuid{};
   std::memcpy(uuid.data(), kUuid.data(), kUuid.size());
   auto forge = [&](uint64_t lap) {
-    sf::RecordHeader h;
-    h.salt = sf::LapSalt(uuid, lap);
-    h.volume = record.volume;
-    h.seq = record.seq;
-    h.offset = record.offset;
-    h.length = record.length;
-    h.data_crc = record.data_crc;
-    h.record_bytes = 512;
+    sf::RecordHeader h{.salt = sf::LapSalt(uuid, lap), .volume = record.volume, .seq = record.seq,
+                       .offset = record.offset, .length = record.length,
+                       .data_crc = record.data_crc, .record_bytes = 512};
     uint8_t raw[sf::kHeaderBytes];
     sf::EncodeRecordHeader(h, last_crc, raw);
     PatchFile(path, sf::kDataStart, raw, sizeof(raw));
@@ -461,15 +407,12 @@ TEST_CASE("A record carrying the salt of an earlier lap is not taken") {
   };
 
   forge(0);
-  std::vector<rvg::WriteRecord> recovered;
-  srl = OpenAndRecover(path, &recovered);
-  CHECK(recovered.empty());
+  Reopen(&srl, path, {});
   CHECK(srl->next_seq() == count + 1);
   srl.reset();
 
   forge(1);  // the same record with the right salt is accepted
-  srl = OpenAndRecover(path, &recovered);
-  CheckSameRecords(recovered, {record});
+  Reopen(&srl, path, {record});
 }
 
 TEST_CASE("Read fails cleanly once the tail has moved past the record") {
@@ -487,13 +430,15 @@ TEST_CASE("Reads racing appends and tail moves return the right bytes or a clean
   TempDir dir;
   auto srl = CreateAndRecover(dir.File("srl"));
   const uint64_t total = 3000;
+  auto length_of = [](uint64_t seq) { return static_cast<uint32_t>(4000 + seq % 3000); };
+  std::atomic<bool> stop{false};
   std::atomic<bool> done{false};
   rvg::Status writer_status;
   std::thread writer([&] {
     // A full 4 MiB log holds over 500 of these records, so keeping the
     // newest 100 always frees space.
-    for (uint64_t seq = 1; seq <= total && writer_status.ok(); ++seq) {
-      auto record = MakeRecord(seq, 4000 + seq % 3000);
+    for (uint64_t seq = 1; seq <= total && writer_status.ok() && !stop; ++seq) {
+      auto record = MakeRecord(seq, length_of(seq));
       for (;;) {
         auto n = srl->Append(&record, 1);
         if (!n.ok()) writer_status = n.status();
@@ -504,6 +449,15 @@ TEST_CASE("Reads racing appends and tail moves return the right bytes or a clean
     }
     done = true;
   });
+  struct Joiner {
+    std::thread& thread;
+    std::atomic<bool>& stop;
+    ~Joiner() {
+      stop = true;
+      thread.join();
+    }
+  } joiner{writer, stop};
+
   std::mt19937 rng(13);
   uint64_t good = 0;
   while (!done) {
@@ -513,13 +467,12 @@ TEST_CASE("Reads racing appends and tail moves return the right bytes or a clean
     uint64_t seq = tail + rng() % (next - tail);
     auto read = srl->Read(seq);
     if (read.ok()) {
-      REQUIRE(SameRecord(*read, MakeRecord(seq, 4000 + seq % 3000)));
+      REQUIRE(SameRecord(*read, MakeRecord(seq, length_of(seq))));
       ++good;
     } else {
       REQUIRE_THAT(read.status().message(), Catch::Contains("no longer in the SRL"));
     }
   }
-  writer.join();
   INFO(writer_status.ToString());
   REQUIRE(writer_status.ok());
   CHECK(srl->next_seq() == total + 1);
@@ -537,10 +490,8 @@ TEST_CASE("A torn checkpoint write falls back to the previous checkpoint") {
   srl.reset();
   FlipByte(path, 110);  // inside slot 0's tail_seq
 
-  std::vector<rvg::WriteRecord> recovered;
-  srl = OpenAndRecover(path, &recovered);
+  Reopen(&srl, path, {records.begin() + 3, records.end()});
   CHECK(srl->tail_seq() == 4);
-  CheckSameRecords(recovered, {records.begin() + 3, records.end()});
 }
 
 TEST_CASE("Opening an unusable SRL says why") {
