@@ -24,7 +24,6 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,7 +36,6 @@
 #include <cstdio>
 #include <cstring>
 #include <mutex>
-#include <set>
 #include <thread>
 #include <vector>
 
@@ -108,10 +106,8 @@ bool FillAttr(const FsState& state, fuse_ino_t ino, struct stat* st) {
   return true;
 }
 
-int ErrnoOf(const Status& status) { return status.code() > 0 ? status.code() : EIO; }
-
 void ReplyStatus(fuse_req_t req, const Status& status) {
-  fuse_reply_err(req, status.ok() ? 0 : ErrnoOf(status));
+  fuse_reply_err(req, status.ok() ? 0 : status.code() > 0 ? status.code() : EIO);
 }
 
 // Replies for an inode that is not a volume.
@@ -235,11 +231,7 @@ void OnRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     ReplyNotAVolume(req, ino);
     return;
   }
-  if (off < 0) {
-    fuse_reply_err(req, EINVAL);
-    return;
-  }
-  uint64_t offset = static_cast<uint64_t>(off);
+  uint64_t offset = static_cast<uint64_t>(off);  // never negative for a regular file
   if (offset >= volume->size) {
     fuse_reply_buf(req, nullptr, 0);
     return;
@@ -264,10 +256,6 @@ void OnWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t
     ReplyNotAVolume(req, ino);
     return;
   }
-  if (off < 0) {
-    fuse_reply_err(req, EINVAL);
-    return;
-  }
   // A volume stands for a disk of fixed size that cannot grow. A request
   // that does not fit is refused whole with ENOSPC rather than cut short:
   // a partial answer would leave the caller's block half written at the
@@ -275,18 +263,14 @@ void OnWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t
   // splits a buffered write at a page it does not cache, so a write() that
   // straddles the end from an unaligned offset may first be answered
   // short, up to that page, and fail with ENOSPC only when retried.)
-  uint64_t offset = static_cast<uint64_t>(off);
+  uint64_t offset = static_cast<uint64_t>(off);  // never negative for a regular file
   if (offset > volume->size || size > volume->size - offset) {
     fuse_reply_err(req, ENOSPC);
     return;
   }
-  if (size == 0) {
-    fuse_reply_write(req, 0);
-    return;
-  }
   // The kernel never sends more than the max_write negotiated in OnInit.
-  if (size > kMaxWriteBytes) {
-    fuse_reply_err(req, EINVAL);
+  if (size == 0 || size > kMaxWriteBytes) {
+    fuse_reply_err(req, size == 0 ? 0 : EINVAL);
     return;
   }
   // The write's own flags carry O_DSYNC for pwritev2(RWF_DSYNC) as well.
@@ -327,6 +311,8 @@ void OnStatfs(fuse_req_t req, fuse_ino_t /*ino*/) {
 }
 
 // The set of files is the RVG's configuration; it does not change here.
+void Refuse(fuse_req_t req) { fuse_reply_err(req, EPERM); }
+
 const struct fuse_lowlevel_ops kOps = [] {
   struct fuse_lowlevel_ops ops = {};
   ops.init = OnInit;
@@ -341,23 +327,15 @@ const struct fuse_lowlevel_ops kOps = [] {
   ops.flush = OnNoOp;
   ops.release = OnNoOp;
   ops.statfs = OnStatfs;
-  ops.create = [](fuse_req_t req, fuse_ino_t, const char*, mode_t, struct fuse_file_info*) {
-    fuse_reply_err(req, EPERM);
-  };
-  ops.mknod = [](fuse_req_t req, fuse_ino_t, const char*, mode_t, dev_t) {
-    fuse_reply_err(req, EPERM);
-  };
-  ops.mkdir = [](fuse_req_t req, fuse_ino_t, const char*, mode_t) { fuse_reply_err(req, EPERM); };
-  ops.unlink = [](fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, EPERM); };
-  ops.rmdir = [](fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, EPERM); };
-  ops.symlink = [](fuse_req_t req, const char*, fuse_ino_t, const char*) {
-    fuse_reply_err(req, EPERM);
-  };
-  ops.link = [](fuse_req_t req, fuse_ino_t, fuse_ino_t, const char*) {
-    fuse_reply_err(req, EPERM);
-  };
-  ops.rename = [](fuse_req_t req, fuse_ino_t, const char*, fuse_ino_t, const char*, unsigned) {
-    fuse_reply_err(req, EPERM);
+  ops.create = [](fuse_req_t r, fuse_ino_t, const char*, mode_t, fuse_file_info*) { Refuse(r); };
+  ops.mknod = [](fuse_req_t r, fuse_ino_t, const char*, mode_t, dev_t) { Refuse(r); };
+  ops.mkdir = [](fuse_req_t r, fuse_ino_t, const char*, mode_t) { Refuse(r); };
+  ops.unlink = [](fuse_req_t r, fuse_ino_t, const char*) { Refuse(r); };
+  ops.rmdir = [](fuse_req_t r, fuse_ino_t, const char*) { Refuse(r); };
+  ops.symlink = [](fuse_req_t r, const char*, fuse_ino_t, const char*) { Refuse(r); };
+  ops.link = [](fuse_req_t r, fuse_ino_t, fuse_ino_t, const char*) { Refuse(r); };
+  ops.rename = [](fuse_req_t r, fuse_ino_t, const char*, fuse_ino_t, const char*, unsigned) {
+    Refuse(r);
   };
   return ops;
 }();
@@ -374,24 +352,6 @@ void LogFromLibfuse(enum fuse_log_level level, const char* fmt, va_list ap) {
                                         : level <= FUSE_LOG_INFO    ? spdlog::level::info
                                                                     : spdlog::level::debug;
   spdlog::log(spd_level, "libfuse: {}", line);
-}
-
-Status CheckVolumes(const std::vector<VolumeSpec>& volumes) {
-  std::set<std::string> names;
-  for (const VolumeSpec& volume : volumes) {
-    const std::string& name = volume.name;
-    if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos ||
-        name.size() > 255) {
-      return Status::Error("volume name '" + name + "' cannot be a file name in the mount; " +
-                               "rename the volume",
-                           EINVAL);
-    }
-    if (!names.insert(name).second) {
-      return Status::Error("two volumes are named '" + name + "'; volume names must be unique",
-                           EINVAL);
-    }
-  }
-  return Status::Ok();
 }
 
 // Returns the device of the directory before anything is mounted on it,
@@ -427,78 +387,52 @@ Result<dev_t> CheckMountpoint(const std::string& mountpoint) {
   return st.st_dev;
 }
 
-// Mount option values are comma-separated; libfuse unescapes "\,".
-std::string EscapeOptionValue(const std::string& value) {
-  std::string escaped;
-  for (char c : value) {
-    if (c == ',' || c == '\\') escaped += '\\';
-    escaped += c;
-  }
-  return escaped;
-}
-
 Status BusyError(const std::string& mountpoint) {
   return Status::Error("cannot unmount " + mountpoint + ": a volume is in use (loop device " +
                            "or open file); detach it first",
                        EBUSY);
 }
 
-// Reads what a child wrote to the pipe until it closes its end.
-std::string ReadAll(int fd) {
-  std::string text;
-  char chunk[512];
-  for (;;) {
-    ssize_t n = ::read(fd, chunk, sizeof(chunk));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    text.append(chunk, static_cast<size_t>(n));
-  }
-  return text;
-}
-
-// Unprivileged path: fusermount3 is setuid root and unmounts what the same
-// user mounted. Its only answer is an exit status and a line on stderr.
-Status UnmountWithFusermount(const std::string& mountpoint, bool* gone) {
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return Status::FromErrno(errno, "creating a pipe");
+// The unprivileged path: fusermount3 (setuid root) unmounts what the same
+// user mounted. Returns whether it did; an error only if it did not run.
+// Its stderr would only repeat what KernelUnmount reports.
+Result<bool> RunFusermountUnmount(const std::string& mountpoint) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
   const char* argv[] = {"fusermount3", "-u", "--", mountpoint.c_str(), nullptr};
   pid_t pid = 0;
   int rc = posix_spawnp(&pid, "fusermount3", &actions, nullptr, const_cast<char* const*>(argv),
                         environ);
   posix_spawn_file_actions_destroy(&actions);
-  ::close(pipe_fds[1]);
-  if (rc != 0) {
-    ::close(pipe_fds[0]);
-    return Status::FromErrno(rc, "cannot unmount " + mountpoint + ": running fusermount3");
-  }
-  std::string output = ReadAll(pipe_fds[0]);
-  ::close(pipe_fds[0]);
+  if (rc != 0) return Status::FromErrno(rc, "cannot unmount " + mountpoint + ": running fusermount3");
   int wait_status = 0;
   while (::waitpid(pid, &wait_status, 0) < 0 && errno == EINTR) {
   }
-  if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0) return Status::Ok();
-  if (output.find("busy") != std::string::npos) return BusyError(mountpoint);
-  if (output.find("not found") != std::string::npos) {
-    *gone = true;
-    return Status::Ok();
-  }
-  output.erase(std::find(output.begin(), output.end(), '\n'), output.end());
-  return Status::Error("cannot unmount " + mountpoint + ": fusermount3 failed: " + output);
+  return WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0;
 }
 
-// Removes the kernel mount unless a volume is busy. `*gone` is set when
-// the mount had already been removed behind our back.
-Status KernelUnmount(const std::string& mountpoint, bool* gone) {
-  *gone = false;
+bool StillMounted(const std::string& mountpoint, dev_t connection) {
+  struct stat st;
+  return ::stat(mountpoint.c_str(), &st) == 0 && st.st_dev == connection;
+}
+
+// Removes the kernel mount unless a volume is busy. A mount that someone
+// else removed already counts as removed.
+Status KernelUnmount(const std::string& mountpoint, dev_t connection) {
   if (::umount2(mountpoint.c_str(), UMOUNT_NOFOLLOW) == 0) return Status::Ok();
   int err = errno;
+  if (err == EPERM) {
+    Result<bool> unmounted = RunFusermountUnmount(mountpoint);
+    if (!unmounted.ok()) return unmounted.status();
+    if (unmounted.value()) return Status::Ok();
+    // fusermount3 refuses to unmount a live mount of the same user only
+    // when it is busy.
+    err = StillMounted(mountpoint, connection) ? EBUSY : EINVAL;
+  }
   if (err == EBUSY) return BusyError(mountpoint);
-  if (err == EPERM) return UnmountWithFusermount(mountpoint, gone);
-  if (err == EINVAL) {
-    *gone = true;
+  if (err == EINVAL && !StillMounted(mountpoint, connection)) {
+    spdlog::warn("FUSE mount at {} had already been unmounted", mountpoint);
     return Status::Ok();
   }
   return Status::FromErrno(err, "cannot unmount " + mountpoint);
@@ -514,19 +448,6 @@ void PokeAsync(const std::string& mountpoint) {
     struct statvfs sv;
     ::statvfs(mountpoint.c_str(), &sv);
   }).detach();
-}
-
-// Last resort when no request can reach the session (the mount was
-// detached while still in use): fusectl's abort ends the connection, and
-// with it every blocked read. Only works where fusectl is mounted.
-void AbortConnection(dev_t connection) {
-  std::string path = "/sys/fs/fuse/connections/" + std::to_string(minor(connection)) + "/abort";
-  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  if (::write(fd, "1", 1) < 0) {
-    spdlog::warn("aborting FUSE connection through {} failed: {}", path, strerror(errno));
-  }
-  ::close(fd);
 }
 
 }  // namespace
@@ -572,14 +493,16 @@ struct RvgFs::Impl {
 
   // Ends the session loop and joins it. A loop whose kernel mount is gone
   // has seen ENODEV and ends by itself; one still mounted is woken by a
-  // request. Blocks until the loop has ended: its workers use `state`.
+  // request. Blocks until the loop has ended, since its workers use
+  // `state`: a mount detached by someone else while in use keeps it going
+  // until its users let go.
   void StopLoop() {
     if (!loop.joinable()) return;
     fuse_session_exit(session);
     if (mounted) PokeAsync(mountpoint);
     while (!WaitLoopEnded(kLoopEndPatience)) {
-      spdlog::warn("FUSE session at {} does not end; aborting its connection", mountpoint);
-      AbortConnection(connection);
+      spdlog::warn("FUSE session at {} is still serving a detached mount; waiting for its "
+                   "users to close it", mountpoint);
     }
     loop.join();
   }
@@ -618,8 +541,6 @@ RvgFs::RvgFs(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Result<std::unique_ptr<RvgFs>> RvgFs::Mount(VolumeIo* io, const std::string& mountpoint,
                                             const std::string& fsname) {
-  Status status = CheckVolumes(io->Volumes());
-  if (!status.ok()) return status.Annotate("cannot mount at " + mountpoint);
   Result<dev_t> underlying = CheckMountpoint(mountpoint);
   if (!underlying.ok()) return underlying.status();
   char* absolute = ::realpath(mountpoint.c_str(), nullptr);
@@ -642,7 +563,8 @@ Result<std::unique_ptr<RvgFs>> RvgFs::Mount(VolumeIo* io, const std::string& mou
   // user's. default_permissions lets the kernel apply the modes we report.
   std::string program = "rvg";
   std::string dash_o = "-o";
-  std::string options = "fsname=" + EscapeOptionValue(fsname) + ",subtype=rvg,default_permissions";
+  // fsname is "rvg:" + an RVG name, which holds no comma.
+  std::string options = "fsname=" + fsname + ",subtype=rvg,default_permissions";
   char* argv[] = {program.data(), dash_o.data(), options.data(), nullptr};
   struct fuse_args args = FUSE_ARGS_INIT(3, argv);
   impl->session = fuse_session_new(&args, &kOps, sizeof(kOps), &impl->state);
@@ -658,7 +580,7 @@ Result<std::unique_ptr<RvgFs>> RvgFs::Mount(VolumeIo* io, const std::string& mou
   }
   impl->mounted = true;
   impl->StartLoop();
-  status = impl->WaitUntilLive(underlying.value());
+  Status status = impl->WaitUntilLive(underlying.value());
   std::unique_ptr<RvgFs> fs(new RvgFs(std::move(impl)));
   if (!status.ok()) return status;  // ~RvgFs tears the half-started mount down
   return fs;
@@ -668,11 +590,9 @@ Status RvgFs::Unmount() {
   Impl& impl = *impl_;
   if (impl.session == nullptr) return Status::Ok();
   if (impl.mounted) {
-    bool gone = false;
-    Status status = KernelUnmount(impl.mountpoint, &gone);
+    Status status = KernelUnmount(impl.mountpoint, impl.connection);
     if (!status.ok()) return status;
     impl.mounted = false;
-    if (gone) spdlog::warn("FUSE mount at {} had already been unmounted", impl.mountpoint);
   }
   impl.StopLoop();
   impl.DestroySession();

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -68,14 +69,18 @@ Status LazyUnmount(const std::string& dir) {
 }  // namespace
 
 Status PrepareMountpoint(const std::string& dir) {
-  struct stat st;
-  if (stat(dir.c_str(), &st) != 0) {
+  // stat() of a FUSE root can be answered from the kernel's attribute cache
+  // even after the daemon died; statfs() always asks the daemon, so it is
+  // the reliable probe for a dead connection.
+  struct statvfs vfs;
+  if (statvfs(dir.c_str(), &vfs) != 0) {
     if (errno != ENOTCONN) return Status::FromErrno(errno, "mountpoint " + dir);
     spdlog::warn("{} is a dead FUSE mount (an earlier rvgd died); detaching it", dir);
     Status s = LazyUnmount(dir);
     if (!s.ok()) return s;
-    if (stat(dir.c_str(), &st) != 0) return Status::FromErrno(errno, "mountpoint " + dir);
   }
+  struct stat st;
+  if (stat(dir.c_str(), &st) != 0) return Status::FromErrno(errno, "mountpoint " + dir);
   if (!S_ISDIR(st.st_mode)) return Status::Error("mountpoint " + dir + " is not a directory");
   std::string fstype;
   if (IsMountpoint(dir, &fstype)) {

@@ -90,6 +90,19 @@ std::vector<zmq::message_t> ReceiveAll(zmq::socket_t& socket) {
   return frames;
 }
 
+// A REP socket that fails to send stays in its sending state and would
+// never read another request: a send interrupted by a signal is retried.
+void SendReply(zmq::socket_t& socket, zmq::message_t& reply) {
+  for (;;) {
+    try {
+      socket.send(reply, zmq::send_flags::none);
+      return;
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EINTR) throw;
+    }
+  }
+}
+
 nlohmann::json Answer(const std::vector<zmq::message_t>& frames,
                       const ControlServer::Handler& handler) {
   if (frames.size() != 1) {
@@ -187,7 +200,7 @@ void ControlServer::Serve(const Handler& handler) {
       std::vector<zmq::message_t> frames = ReceiveAll(socket);
       if (frames.empty()) continue;
       zmq::message_t reply = Encode(Answer(frames, handler));
-      socket.send(reply, zmq::send_flags::none);
+      SendReply(socket, reply);
     } catch (const zmq::error_t& e) {
       // EINTR (a signal) and a peer vanishing mid-reply are not fatal: the
       // REP socket resets to its receiving state and serving goes on.

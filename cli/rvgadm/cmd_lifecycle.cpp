@@ -99,10 +99,10 @@ int RunStart(const Context& context, const ParsedArgs& args) {
     return ReportError("RVG " + rvg + " is already running (rvgd pid " +
                        std::to_string(state->pid) + "); stop it first: rvgadm stop " + rvg);
   }
-  Result<std::string> mount = MountFor(*config, args);
-  if (!mount.ok()) return ReportError(mount.status());
   Result<std::string> rvgd = FindRvgd();
   if (!rvgd.ok()) return ReportError(rvgd.status());
+  Result<std::string> mount = MountFor(*config, args);
+  if (!mount.ok()) return ReportError(mount.status());
   Status status = context.home.Prepare();
   if (!status.ok()) return ReportError(status);
 
