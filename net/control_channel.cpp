@@ -193,7 +193,9 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Bind(const std::string& en
 
 void ControlServer::Serve(const Handler& handler) {
   zmq::socket_t& socket = impl_->socket;
-  while (!impl_->stop_requested.load()) {
+  // exchange(): each Stop() ends exactly one Serve(), so the caller may
+  // serve again (rvgd does when a signalled stop was refused).
+  while (!impl_->stop_requested.exchange(false)) {
     zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
     try {
       if (zmq::poll(&item, 1, std::chrono::milliseconds(kServePollMs)) == 0) continue;

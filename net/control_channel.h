@@ -29,7 +29,8 @@ class ControlServer {
   static Result<std::unique_ptr<ControlServer>> Bind(const std::string& endpoint);
   ~ControlServer();
 
-  // Returns after Stop(). Malformed requests get an error reply.
+  // Returns after Stop(); each Stop() ends one Serve() call, and Serve()
+  // may be called again. Malformed requests get an error reply.
   void Serve(const Handler& handler);
   void Stop();
 

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
+#include <thread>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -51,6 +53,17 @@ inline std::vector<uint8_t> ReadAll(const VolumeSet& set, uint32_t volume) {
   Status st = set.Read(volume, 0, out.data(), out.size());
   if (!st.ok()) out.clear();
   return out;
+}
+
+// Polls `pred` until it holds or `limit` passes; returns whether it held.
+template <typename Pred>
+bool WaitFor(Pred pred, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
 }
 
 }  // namespace rvg::testing

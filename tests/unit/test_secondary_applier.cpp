@@ -75,11 +75,8 @@ TEST_CASE("shuffled and duplicated arrivals are applied once each, in seq order"
   }
   CHECK(duplicates == 100);
   CHECK(applier.received_seq() == 500);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (applier.applied_seq() < 500 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  REQUIRE(applier.applied_seq() == 500);
+  REQUIRE(WaitFor([&] { return applier.applied_seq() >= 500; }));
+  CHECK(applier.applied_seq() == 500);
   CHECK(store.saved == 500);
   CHECK(notified > 0);
   REQUIRE(applier.Stop().ok());
@@ -98,10 +95,7 @@ TEST_CASE("nothing past a gap is applied") {
   applier.Start();
   applier.Offer(MakeRecord(11, 1, 0, 512));
   applier.Offer(MakeRecord(13, 1, 4096, 512));  // 12 is missing
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (applier.applied_seq() < 11 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
+  REQUIRE(WaitFor([&] { return applier.applied_seq() >= 11; }));
   CHECK(applier.applied_seq() == 11);
   CHECK(applier.received_seq() == 11);
   auto gap = applier.FirstGap();
