@@ -40,9 +40,10 @@ struct RlinkConfig {
   std::string rvg;
   std::string name;         // the secondary's name
   std::string address;      // its ZeroMQ endpoint
-  // Replication attributes (DESIGN.md), stored as given and validated by the
-  // caller: synchronous, sync_ack, ack_timeout, latencyprot,
-  // latency_high_mark, latency_low_mark, srlprot, bandwidth_limit.
+  // Replication attributes (DESIGN.md): synchronous, sync_ack, ack_timeout,
+  // latencyprot, latency_high_mark, latency_low_mark, srlprot,
+  // bandwidth_limit. AddRlink and SetRlinkAttribute validate them
+  // (state/config_check.h), so bad values never reach the database.
   std::string synchronous = "off";
   std::string sync_ack = "received";
   double ack_timeout = 5.0;
