@@ -74,10 +74,12 @@ for test in json.load(sys.stdin):
 }
 
 # Sanitizer build: unit tests only (the daemons under ASan are too slow
-# for the timing of the integration tests' crash scenarios).
+# for the timing of the integration tests' crash scenarios). Not -Werror:
+# GCC 12 with -fsanitize=address reports false -Wmaybe-uninitialized inside
+# libstdc++ (<regex>, via catch.hpp); the main build enforces warnings.
 if [[ "${RVG_SKIP_ASAN:-0}" != 1 ]]; then
   step "building the unit tests with -Db_sanitize=address,undefined in $ASAN_BUILD_DIR"
-  if setup "$ASAN_BUILD_DIR" -Db_sanitize=address,undefined -Db_lundef=false \
+  if setup "$ASAN_BUILD_DIR" -Db_sanitize=address,undefined -Db_lundef=false -Dwerror=false \
       && mapfile -t targets < <(unit_test_targets "$ASAN_BUILD_DIR") \
       && [[ ${#targets[@]} -gt 0 ]] && ninja -C "$ASAN_BUILD_DIR" "${targets[@]}"; then
     step "running unit tests under AddressSanitizer + UBSan"
