@@ -83,6 +83,17 @@ void RlinkReceiver::Run() {
     SendAck();
     MaybeNack();
   }
+  // Tell the primary at once, so its RLINK shows disconnected now rather
+  // than after its dead timeout; linger lets the REJECT leave before close.
+  Session s;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    s = session_;
+  }
+  if (s.id != 0) {
+    Reject(s.identity, s.id, "secondary is stopping", true);
+    socket_->set(zmq::sockopt::linger, 500);
+  }
 }
 
 void RlinkReceiver::Drop(const std::string& why) {
