@@ -191,6 +191,21 @@ class Host:
     def mounted(self, volume):
         return os.path.join(self.mountpoint, volume)
 
+    def write_plan(self, model, plan):
+        """Writes `plan` (rvgdata writes, contents from `model`) through this
+        primary's mount, each write whole, then fsyncs every volume."""
+        fds = [os.open(self.mounted(n), os.O_RDWR) for n, _, _ in self.volumes]
+        try:
+            for w in plan:
+                data = model.apply(w)
+                n = os.pwrite(fds[w.volume], data, w.offset)
+                check(n == len(data), f'{w}: pwrite wrote {n} of {len(data)} bytes')
+            for fd in fds:
+                os.fsync(fd)
+        finally:
+            for fd in fds:
+                os.close(fd)
+
     def log_tail(self, lines=60):
         try:
             with open(self.log_path, errors='replace') as f:

@@ -6,8 +6,6 @@ again, new writes continue the seq numbering (last_seq grows past its
 value before the stop) and replicate: drain, images identical.
 """
 
-import os
-
 import rvgdata
 import rvgtest
 from rvgtest import check, log
@@ -16,25 +14,13 @@ VOLUMES = [('data', '16M'), ('logs', '16M')]
 SEED = 99
 
 
-def write_batch(p, model, plan):
-    fds = [os.open(p.mounted(n), os.O_RDWR) for n, _, _ in p.volumes]
-    try:
-        for w in plan:
-            os.pwrite(fds[w.volume], model.apply(w), w.offset)
-        for fd in fds:
-            os.fsync(fd)
-    finally:
-        for fd in fds:
-            os.close(fd)
-
-
 def main(env):
     p, s = env.pair(VOLUMES, srl='64M')
     sizes = [size for _, _, size in p.volumes]
     model = rvgdata.Model(sizes, SEED)
     plan = rvgdata.scatter_plan(SEED, 80, sizes)
     first, second = plan[:40], plan[40:]
-    write_batch(p, model, first)
+    p.write_plan(model, first)
     p.drain()
     before = p.status()
     seq = before['last_seq']
@@ -64,7 +50,7 @@ def main(env):
           f'it was {seq} at the stop')
     check(after_start['generation'] == generation, 'a clean restart changed the generation '
           f'from {generation} to {after_start["generation"]}')
-    write_batch(p, model, second)
+    p.write_plan(model, second)
     p.drain()
     after = p.status()
     check(after['last_seq'] >= seq + len(second),

@@ -5,8 +5,6 @@ comes back, while the other keeps replicating. `drain RVG SEC` waits for
 one secondary only. In the end all three hosts hold identical images.
 """
 
-import os
-
 import rvgdata
 import rvgtest
 from rvgsys import free_port
@@ -14,20 +12,6 @@ from rvgtest import check, log, wait_until
 
 VOLUMES = [('data', '32M'), ('logs', '16M')]
 SEED = 23
-
-
-def write_plan(primary, model, plan):
-    fds = [os.open(primary.mounted(name), os.O_RDWR) for name, _, _ in primary.volumes]
-    try:
-        for write in plan:
-            data = model.apply(write)
-            check(os.pwrite(fds[write.volume], data, write.offset) == len(data),
-                  f'{write}: short write')
-        for fd in fds:
-            os.fsync(fd)
-    finally:
-        for fd in fds:
-            os.close(fd)
 
 
 def main(env):
@@ -44,12 +28,12 @@ def main(env):
 
     sizes = [size for _, _, size in p.volumes]
     model = rvgdata.Model(sizes, SEED)
-    write_plan(p, model, rvgdata.scatter_plan(SEED, 60, sizes))
+    p.write_plan(model, rvgdata.scatter_plan(SEED, 60, sizes))
     p.drain(timeout=120)
 
     log('stopping secondary s2; writes go on')
     s2.stop()
-    write_plan(p, model, rvgdata.scatter_plan(SEED + 1, 80, sizes))
+    p.write_plan(model, rvgdata.scatter_plan(SEED + 1, 80, sizes))
     p.rvgadm('drain', p.rvg, s1.name, '--timeout', 120, timeout=180)
     # A secondary that stops cleanly tells its primary, which shows the
     # RLINK disconnected without waiting for its dead timeout.
