@@ -105,6 +105,15 @@ class Env:
         proc.output_path = out_path
         return proc
 
+    def block_writer(self, primary, seed, rate=1500):
+        """writer.py in 'blocks' mode on every volume of `primary`'s mount:
+        non-overlapping numbered blocks, recording how far they are durable.
+        Returns (Popen, path of the durable-count file)."""
+        durable_file = os.path.join(self.root, 'durable')
+        proc = self.writer('blocks', seed, '--rate', rate, '--durable', durable_file,
+                           *[primary.mounted(n) for n, _, _ in primary.volumes])
+        return proc, durable_file
+
     def wait_writer(self, proc, timeout):
         """Waits for a writer.py process; returns (exit status, writes done)."""
         try:

@@ -46,9 +46,7 @@ def check_blocks(host, durable, written, through_mount):
 
 def main(env):
     p, s = env.pair(VOLUMES, srl='128M')
-    durable_file = os.path.join(env.root, 'durable')
-    writer = env.writer('blocks', SEED, '--rate', 1500, '--durable', durable_file,
-                        *[p.mounted(n) for n, _, _ in p.volumes])
+    writer, durable_file = env.block_writer(p, SEED)
     wait_until(lambda: rvgtest.read_durable(durable_file) >= 1024, 60,
                'the writer has recorded 1024 durable writes',
                state=lambda: f'{rvgtest.read_durable(durable_file)} durable, '

@@ -35,9 +35,7 @@ def check_all_blocks(host, written):
 
 def main(env):
     p, s = env.pair(VOLUMES, srl='128M')
-    durable_file = os.path.join(env.root, 'durable')
-    writer = env.writer('blocks', SEED, '--rate', 1500, '--durable', durable_file,
-                        *[p.mounted(n) for n, _, _ in p.volumes])
+    writer, durable_file = env.block_writer(p, SEED)
     wait_until(lambda: rvgtest.read_durable(durable_file) >= 1024 and s.status()['applied_seq'] > 0,
                60, 'the writer has 1024 durable writes and the secondary has applied some',
                interval=0.2, state=lambda: f'{rvgtest.read_durable(durable_file)} durable')
