@@ -1,12 +1,7 @@
 #include "core/srl.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <limits.h>
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
-#include <sys/uio.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -46,36 +41,6 @@ struct WriteRun {
   uint64_t end_offset;
 };
 
-// Reads (or writes) every byte described by iov[0..count) at `offset`,
-// retrying after EINTR and short transfers. Consumes `iov` as it goes.
-Status TransferFully(int fd, iovec* iov, size_t count, uint64_t offset, bool is_write) {
-  size_t done = 0;  // bytes of iov[0] already transferred
-  for (;;) {
-    while (count > 0 && done >= iov->iov_len) {  // also skips empty iovecs
-      done -= iov->iov_len;
-      ++iov;
-      --count;
-    }
-    if (count == 0) return Status::Ok();
-    iov->iov_base = static_cast<uint8_t*>(iov->iov_base) + done;
-    iov->iov_len -= done;
-    int batch = static_cast<int>(std::min<size_t>(count, IOV_MAX));
-    ssize_t n = is_write ? pwritev(fd, iov, batch, static_cast<off_t>(offset))
-                         : preadv(fd, iov, batch, static_cast<off_t>(offset));
-    if (n < 0 && errno != EINTR) {
-      return Status::FromErrno(errno, fmt::format("at file offset {}", offset));
-    }
-    if (n == 0) return Status::Error(fmt::format("end of file at offset {}", offset));
-    done = n < 0 ? 0 : static_cast<size_t>(n);  // EINTR: nothing done, try again
-    offset += done;
-  }
-}
-
-Status TransferBuffer(int fd, void* bytes, size_t n, uint64_t offset, bool is_write) {
-  iovec iov{bytes, n};
-  return TransferFully(fd, &iov, 1, offset, is_write);
-}
-
 Status CheckUuid(const std::string& uuid, UuidField* field) {
   if (MakeUuidField(uuid, field)) return Status::Ok();
   return Status::Error(
@@ -83,52 +48,39 @@ Status CheckUuid(const std::string& uuid, UuidField* field) {
       EINVAL);
 }
 
-Status WriteSlot(int fd, int slot, const Superblock& sb) {
+Status WriteSlot(File& file, int slot, const Superblock& sb) {
   uint8_t bytes[kSlotBytes];
   EncodeSuperblock(sb, bytes);
-  return TransferBuffer(fd, bytes, sizeof(bytes), slot * kSlotBytes, true);
+  return file.WriteAt(slot * kSlotBytes, bytes, sizeof(bytes));
 }
 
-// Makes the directory entry of a new file durable. Best effort: some
-// filesystems refuse fsync on a directory, and the file itself is synced.
-void SyncParentDirectory(const std::string& path) {
-  size_t slash = path.rfind('/');
-  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-  int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  (void)fsync(fd);
-  close(fd);
-}
-
-Status InitializeFile(int fd, const std::string& path, uint64_t size, Superblock sb) {
-  int err = posix_fallocate(fd, 0, static_cast<off_t>(size));
-  if (err == ENOSPC) {
+Status InitializeFile(File& file, uint64_t size, Superblock sb) {
+  const std::string& path = file.path();
+  Status alloc = file.Allocate(size);
+  if (alloc.code() == ENOSPC) {
     return Status::Error(fmt::format("the disk is full: cannot preallocate the SRL {} of {} bytes "
                                      "({} MiB); free space or choose a smaller SRL",
                                      path, size, size >> 20),
                          ENOSPC);
   }
-  if (err != 0) {
-    return Status::FromErrno(err, fmt::format("preallocating the SRL {} of {} bytes", path, size));
-  }
+  if (!alloc.ok()) return alloc.Annotate("preallocating the SRL");
   sb.file_size = size;
   sb.area_size = AreaSizeFor(size);
   // Two valid slots from the start; slot 0 wins, so the first checkpoint
   // goes to slot 1.
   sb.counter = 1;
-  Status st = WriteSlot(fd, 0, sb);
+  Status st = WriteSlot(file, 0, sb);
   sb.counter = 0;
-  if (st.ok()) st = WriteSlot(fd, 1, sb);
+  if (st.ok()) st = WriteSlot(file, 1, sb);
   if (!st.ok()) return st.Annotate("writing the superblocks of SRL " + path);
-  if (fsync(fd) != 0) return Status::FromErrno(errno, "syncing SRL " + path);
-  return Status::Ok();
+  return file.Sync();
 }
 
 }  // namespace
 
 struct Srl::Impl {
   std::string path;
-  int fd = -1;
+  std::unique_ptr<File> file;
   UuidField uuid{};
   uint64_t file_size = 0;
   uint64_t area_size = 0;
@@ -154,10 +106,6 @@ struct Srl::Impl {
   std::vector<iovec> iovecs;
   std::vector<WriteRun> runs;
   std::vector<IndexEntry> appended;
-
-  ~Impl() {
-    if (fd >= 0) close(fd);
-  }
 
   uint64_t FileOffset(uint64_t lsn) const { return kDataStart + lsn % area_size; }
   uint64_t BytesToLapEnd(uint64_t lsn) const { return area_size - lsn % area_size; }
@@ -236,8 +184,8 @@ Status Srl::Impl::WriteCheckpoint(const ChainPosition& new_tail) {
   Superblock sb{.counter = slot_counter + 1, .file_size = file_size, .area_size = area_size,
                 .uuid = uuid, .tail = new_tail};
   int slot = 1 - winner_slot;
-  Status st = WriteSlot(fd, slot, sb);
-  if (st.ok() && fdatasync(fd) != 0) st = Status::FromErrno(errno, "fdatasync");
+  Status st = WriteSlot(*file, slot, sb);
+  if (st.ok()) st = file->Sync();
   if (!st.ok()) return st.Annotate("writing the checkpoint of SRL " + path);
   winner_slot = slot;
   slot_counter = sb.counter;
@@ -249,7 +197,8 @@ Srl::~Srl() = default;
 
 uint64_t Srl::RecordBytes(uint32_t data_length) { return RecordBytesFor(data_length); }
 
-Status Srl::Create(const std::string& path, uint64_t size, const std::string& rvg_uuid) {
+Status Srl::Create(const std::string& path, uint64_t size, const std::string& rvg_uuid,
+                   FileEnv* env) {
   if (size < kMinSize) {
     return Status::Error(
         fmt::format("SRL size {} bytes is below the minimum of {} bytes (4 MiB)", size, kMinSize),
@@ -260,48 +209,48 @@ Status Srl::Create(const std::string& path, uint64_t size, const std::string& rv
   if (!st.ok()) return st;
 
   bool created = true;
-  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0 && errno == EEXIST) {
+  Result<std::unique_ptr<File>> file = env->Create(path);
+  if (!file.ok() && file.status().code() == EEXIST) {
     created = false;
-    fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+    file = env->Open(path);
   }
-  if (fd < 0) return Status::FromErrno(errno, "creating SRL " + path);
-  struct stat info;
-  if (fstat(fd, &info) != 0) {
-    st = Status::FromErrno(errno, "examining SRL " + path);
-  } else if (!created && info.st_size > 0) {
-    st = Status::Error(fmt::format("SRL {} already exists and is not empty; refusing to "
-                                   "overwrite it (remove it first if it is no longer needed)",
-                                   path),
-                       EEXIST);
-  } else {
-    st = InitializeFile(fd, path, size, sb);
+  if (!file.ok()) return file.status().Annotate("creating SRL");
+  if (!created) {
+    Result<uint64_t> existing = (*file)->Size();
+    if (!existing.ok()) return existing.status().Annotate("examining SRL");
+    if (*existing > 0) {
+      return Status::Error(fmt::format("SRL {} already exists and is not empty; refusing to "
+                                       "overwrite it (remove it first if it is no longer needed)",
+                                       path),
+                           EEXIST);
+    }
   }
-  close(fd);
-  if (!st.ok()) {
-    if (created) unlink(path.c_str());
-    return st;
-  }
-  SyncParentDirectory(path);
-  return Status::Ok();
+  st = InitializeFile(**file, size, sb);
+  // The directory entry last: the file it names is complete and synced.
+  if (st.ok()) st = env->SyncDirOf(path).Annotate("creating SRL " + path);
+  file->reset();
+  if (!st.ok() && created) (void)env->Remove(path);
+  return st;
 }
 
-Result<std::unique_ptr<Srl>> Srl::Open(const std::string& path, const std::string& rvg_uuid) {
+Result<std::unique_ptr<Srl>> Srl::Open(const std::string& path, const std::string& rvg_uuid,
+                                       FileEnv* env) {
   auto s = std::make_unique<Impl>();
   s->path = path;
   Status st = CheckUuid(rvg_uuid, &s->uuid);
   if (!st.ok()) return st;
-  s->fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
-  if (s->fd < 0) return Status::FromErrno(errno, "opening SRL " + path);
-  struct stat info;
-  if (fstat(s->fd, &info) != 0) return Status::FromErrno(errno, "examining SRL " + path);
+  Result<std::unique_ptr<File>> file = env->Open(path);
+  if (!file.ok()) return file.status().Annotate("opening SRL");
+  s->file = std::move(*file);
+  Result<uint64_t> size = s->file->Size();
+  if (!size.ok()) return size.status().Annotate("examining SRL");
   const Status damaged = Status::Error(
       fmt::format("SRL {} is damaged: no valid superblock (restore it or create a new SRL)", path));
-  const auto file_size = static_cast<uint64_t>(info.st_size);
+  const uint64_t file_size = *size;
   if (file_size < kDataStart) return damaged;
 
   uint8_t slots[2 * kSlotBytes];
-  st = TransferBuffer(s->fd, slots, sizeof(slots), 0, false);
+  st = s->file->ReadAt(0, slots, sizeof(slots));
   if (!st.ok()) return st.Annotate("reading the superblocks of SRL " + path);
   Superblock best;
   int winner = -1;
@@ -363,7 +312,7 @@ Status Srl::Recover(const std::function<Status(const WriteRecord&)>& visit) {
       end_reason = "the log is full";
       break;
     }
-    Status st = TransferBuffer(s.fd, raw, sizeof(raw), s.FileOffset(at.lsn), false);
+    Status st = s.file->ReadAt(s.FileOffset(at.lsn), raw, sizeof(raw));
     if (!st.ok()) return st.Annotate("recovering SRL " + s.path);
     end_reason = s.HeaderProblem(raw, at, &h, &header_crc);
     if (end_reason == nullptr && at.lsn + h.record_bytes - start.lsn > s.area_size) {
@@ -375,7 +324,7 @@ Status Srl::Recover(const std::function<Status(const WriteRecord&)>& visit) {
       continue;
     }
     auto data = std::make_shared<DataBuffer>(h.length);
-    st = TransferBuffer(s.fd, data->data(), h.length, s.FileOffset(at.lsn + kHeaderBytes), false);
+    st = s.file->ReadAt(s.FileOffset(at.lsn + kHeaderBytes), data->data(), h.length);
     if (!st.ok()) return st.Annotate("recovering SRL " + s.path);
     if (Crc32c(data->data(), h.length) != h.data_crc) {
       end_reason = "data CRC mismatch";
@@ -446,8 +395,7 @@ Result<size_t> Srl::Append(const WriteRecord* records, size_t count) {
   if (n == 0) return size_t{0};
 
   for (const WriteRun& run : s.runs) {
-    Status st = TransferFully(s.fd, &s.iovecs[run.first_iovec], run.iovec_count,
-                              run.file_offset, true);
+    Status st = s.file->WriteAt(run.file_offset, &s.iovecs[run.first_iovec], run.iovec_count);
     if (!st.ok()) return st.Annotate("writing to SRL " + s.path);
   }
   std::lock_guard<std::mutex> lock(s.mu);
@@ -456,10 +404,7 @@ Result<size_t> Srl::Append(const WriteRecord* records, size_t count) {
   return n;
 }
 
-Status Srl::Sync() {
-  if (fdatasync(impl_->fd) != 0) return Status::FromErrno(errno, "syncing SRL " + impl_->path);
-  return Status::Ok();
-}
+Status Srl::Sync() { return impl_->file->Sync(); }
 
 Result<WriteRecord> Srl::Read(uint64_t seq) const {
   const Impl& s = *impl_;
@@ -478,7 +423,7 @@ Result<WriteRecord> Srl::Read(uint64_t seq) const {
   uint8_t raw[kHeaderBytes];
   auto data = std::make_shared<DataBuffer>(e.length);
   iovec iov[2] = {{raw, kHeaderBytes}, {data->data(), e.length}};
-  Status st = TransferFully(s.fd, iov, 2, s.FileOffset(e.at.lsn), false);
+  Status st = s.file->ReadAt(s.FileOffset(e.at.lsn), iov, 2);
   if (!st.ok()) return st.Annotate(fmt::format("reading record {} from SRL {}", seq, s.path));
 
   RecordHeader h;

@@ -25,6 +25,7 @@
 #include <memory>
 #include <string>
 
+#include "core/file_env.h"
 #include "core/record.h"
 #include "core/status.h"
 
@@ -36,11 +37,15 @@ class Srl {
   // preallocates the whole file (a full disk is a clear ENOSPC error) and
   // writes an empty checkpoint whose first seq is 1. Refuses to overwrite a
   // non-empty existing file. `size` must be at least kMinSize.
-  static Status Create(const std::string& path, uint64_t size, const std::string& rvg_uuid);
+  // When it returns OK the SRL survives a power cut (file and directory
+  // synced).
+  static Status Create(const std::string& path, uint64_t size, const std::string& rvg_uuid,
+                       FileEnv* env = FileEnv::Posix());
 
   // Opens an SRL; checks magic, format version (a newer format is a clear
   // error) and that it belongs to `rvg_uuid`. Recover() must follow.
-  static Result<std::unique_ptr<Srl>> Open(const std::string& path, const std::string& rvg_uuid);
+  static Result<std::unique_ptr<Srl>> Open(const std::string& path, const std::string& rvg_uuid,
+                                           FileEnv* env = FileEnv::Posix());
 
   static constexpr uint64_t kMinSize = 4ull << 20;
 

@@ -1,13 +1,14 @@
 // VolumeSet: the image files that back the volumes of one RVG on this host.
 //
-// Plain POSIX file I/O (pread/pwrite/fdatasync) on already-validated
-// ranges. Thread-safe: every call is a positioned system call on an fd that
+// Positioned I/O through a FileEnv (POSIX in production) on already-validated
+// ranges. Thread-safe: every call is a positioned operation on a file that
 // does not change while the set is open.
 #pragma once
 
 #include <memory>
 #include <vector>
 
+#include "core/file_env.h"
 #include "core/status.h"
 #include "core/volume.h"
 
@@ -18,10 +19,14 @@ class VolumeSet {
   // Creates each image as a sparse file of the volume's size. An existing
   // file of exactly that size is accepted as is (an administrator's own
   // image); any other existing file is an error, so nothing is clobbered.
-  static Status CreateImages(const std::vector<VolumeSpec>& specs);
+  // When it returns OK, the new images and their sizes survive a power cut
+  // (file and directory synced).
+  static Status CreateImages(const std::vector<VolumeSpec>& specs,
+                             FileEnv* env = FileEnv::Posix());
 
   // Opens every image read-write and checks that its size matches.
-  static Result<std::unique_ptr<VolumeSet>> Open(const std::vector<VolumeSpec>& specs);
+  static Result<std::unique_ptr<VolumeSet>> Open(const std::vector<VolumeSpec>& specs,
+                                                 FileEnv* env = FileEnv::Posix());
 
   ~VolumeSet();
   VolumeSet(const VolumeSet&) = delete;
@@ -40,14 +45,16 @@ class VolumeSet {
   Status Write(uint32_t volume, uint64_t offset, const void* data, size_t length);
   // Short reads do not happen on a correctly sized image; they are errors.
   Status Read(uint32_t volume, uint64_t offset, void* buf, size_t length) const;
+  // fdatasync of every image. After a failure, what was written since the
+  // last good sync must be taken as lost (see file_env.h).
   Status SyncAll();
 
  private:
-  VolumeSet(std::vector<VolumeSpec> specs, std::vector<int> fds);
-  int FdOf(uint32_t volume) const;
+  VolumeSet(std::vector<VolumeSpec> specs, std::vector<std::unique_ptr<File>> files);
+  File* FileOf(uint32_t volume) const;
 
   std::vector<VolumeSpec> specs_;
-  std::vector<int> fds_;  // parallel to specs_
+  std::vector<std::unique_ptr<File>> files_;  // parallel to specs_
 };
 
 }  // namespace rvg
