@@ -13,7 +13,10 @@
 
 namespace rvg {
 
-enum class RlinkState { kDisconnected, kConnected, kPaused, kStale, kDcm, kResyncing };
+// kFailed: replication stopped on an error that retrying cannot cure (the
+// secondary's applier failed, or a record read back from the SRL is
+// damaged); the reason is in the RLINK's last error and the log.
+enum class RlinkState { kDisconnected, kConnected, kPaused, kStale, kDcm, kResyncing, kFailed };
 
 inline const char* RlinkStateName(RlinkState s) {
   switch (s) {
@@ -23,6 +26,7 @@ inline const char* RlinkStateName(RlinkState s) {
     case RlinkState::kStale: return "stale";
     case RlinkState::kDcm: return "dcm";
     case RlinkState::kResyncing: return "resyncing";
+    case RlinkState::kFailed: return "failed";
   }
   return "disconnected";
 }

@@ -90,6 +90,7 @@ struct Srl::Impl {
   std::mutex checkpoint_mu;
   int winner_slot = 0;
   uint64_t slot_counter = 0;
+  uint64_t checkpoint_synced_seq = 0;  // synced_seq of the newest checkpoint
 
   // Guards the bookkeeping below. `head` is where the next record goes.
   // Invariants: `index` holds exactly the WRITE records tail.seq ..
@@ -123,7 +124,7 @@ struct Srl::Impl {
   uint8_t* HeaderSlot(size_t i) { return headers.data() + i * kHeaderBytes; }
   const char* HeaderProblem(const uint8_t* raw, const ChainPosition& at, RecordHeader* h,
                             uint32_t* header_crc) const;
-  Status WriteCheckpoint(const ChainPosition& new_tail);
+  Status WriteCheckpoint(const ChainPosition& new_tail, uint64_t synced_seq);
 };
 
 Status Srl::Impl::CheckAppendable(const WriteRecord& r, uint64_t expected_seq) const {
@@ -180,15 +181,16 @@ const char* Srl::Impl::HeaderProblem(const uint8_t* raw, const ChainPosition& at
   return nullptr;
 }
 
-Status Srl::Impl::WriteCheckpoint(const ChainPosition& new_tail) {
+Status Srl::Impl::WriteCheckpoint(const ChainPosition& new_tail, uint64_t synced_seq) {
   Superblock sb{.counter = slot_counter + 1, .file_size = file_size, .area_size = area_size,
-                .uuid = uuid, .tail = new_tail};
+                .uuid = uuid, .tail = new_tail, .synced_seq = synced_seq};
   int slot = 1 - winner_slot;
   Status st = WriteSlot(*file, slot, sb);
   if (st.ok()) st = file->Sync();
   if (!st.ok()) return st.Annotate("writing the checkpoint of SRL " + path);
   winner_slot = slot;
   slot_counter = sb.counter;
+  checkpoint_synced_seq = synced_seq;
   return Status::Ok();
 }
 
@@ -287,12 +289,14 @@ Result<std::unique_ptr<Srl>> Srl::Open(const std::string& path, const std::strin
   s->area_size = best.area_size;
   s->winner_slot = winner;
   s->slot_counter = best.counter;
+  s->checkpoint_synced_seq = best.synced_seq;
   s->tail = best.tail;
   s->head = best.tail;
   return std::unique_ptr<Srl>(new Srl(std::move(s)));
 }
 
-Status Srl::Recover(const std::function<Status(const WriteRecord&)>& visit) {
+Status Srl::Recover(const std::function<Status(const WriteRecord&)>& visit,
+                    uint64_t durable_seq) {
   Impl& s = *impl_;
   ChainPosition start;
   {
@@ -335,8 +339,20 @@ Status Srl::Recover(const std::function<Status(const WriteRecord&)>& visit) {
     index.push_back(IndexEntry{at, h.length, header_crc});
     at = ChainPosition{at.lsn + h.record_bytes, at.seq + 1, header_crc};
   }
-  spdlog::debug("SRL {}: recovered seqs {}..{}; the log ends at LSN {}: {}", s.path, start.seq,
-                at.seq - 1, at.lsn, end_reason);
+  // A record that was durable once cannot be the torn end of the log: it is
+  // damage, and appending from here would reuse seqs that a secondary or
+  // the images may hold.
+  const uint64_t floor = std::max(durable_seq, s.checkpoint_synced_seq);
+  if (at.seq <= floor) {
+    return Status::Error(fmt::format(
+        "SRL {} is damaged: record seq {} at file offset {} is unreadable ({}), but seqs up to {} "
+        "were already durable{}; refusing to start rather than lose or reuse them. Keep the file "
+        "for analysis; restore the SRL from a backup, or rebuild this host from a secondary",
+        s.path, at.seq, s.FileOffset(at.lsn), end_reason, floor,
+        floor > s.checkpoint_synced_seq ? " (and possibly replicated)" : ""));
+  }
+  spdlog::info("SRL {}: recovered seqs {}..{}; the log ends at file offset {}: {}", s.path,
+               start.seq, at.seq - 1, s.FileOffset(at.lsn), end_reason);
   std::lock_guard<std::mutex> lock(s.mu);
   s.index = std::move(index);
   s.head = at;
@@ -442,7 +458,7 @@ Result<WriteRecord> Srl::Read(uint64_t seq) const {
   return WriteRecord{seq, h.volume, h.offset, h.length, h.data_crc, std::move(data)};
 }
 
-Status Srl::AdvanceTail(uint64_t new_tail_seq) {
+Status Srl::AdvanceTail(uint64_t new_tail_seq, uint64_t synced_seq) {
   Impl& s = *impl_;
   std::lock_guard<std::mutex> checkpoint_lock(s.checkpoint_mu);
   ChainPosition target;
@@ -455,11 +471,17 @@ Status Srl::AdvanceTail(uint64_t new_tail_seq) {
                                        s.path, new_tail_seq, s.tail.seq, s.head.seq - 1),
                            EINVAL);
     }
-    if (new_tail_seq == s.tail.seq) return Status::Ok();
+    if (synced_seq >= s.head.seq) {
+      return Status::Error(fmt::format("internal: SRL {} cannot have synced seq {} (next seq {})",
+                                       s.path, synced_seq, s.head.seq),
+                           EINVAL);
+    }
+    synced_seq = std::max(synced_seq, s.checkpoint_synced_seq);
+    if (new_tail_seq == s.tail.seq && synced_seq == s.checkpoint_synced_seq) return Status::Ok();
     target = new_tail_seq == s.head.seq ? s.head : s.index[new_tail_seq - s.tail.seq].at;
   }
   // Durable first: only then may Append() overwrite the released space.
-  Status st = s.WriteCheckpoint(target);
+  Status st = s.WriteCheckpoint(target, synced_seq);
   if (!st.ok()) return st;
   std::lock_guard<std::mutex> lock(s.mu);
   while (!s.index.empty() && s.index.front().at.seq < new_tail_seq) s.index.pop_front();

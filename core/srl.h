@@ -57,12 +57,18 @@ class Srl {
   Srl& operator=(const Srl&) = delete;
 
   // Recovery scan: starting at the checkpoint, calls `visit` for every valid
-  // record in seq order and stops, without error, at the first record that is
-  // torn, fails a checksum, belongs to another lap or breaks the seq chain.
-  // Afterwards the head sits right after the last valid record, and
-  // Read()/Append() work. An error from `visit` stops the scan and is
-  // returned. Call exactly once, before anything else.
-  Status Recover(const std::function<Status(const WriteRecord&)>& visit);
+  // record in seq order and stops at the first record that is torn, fails a
+  // checksum, belongs to another lap or breaks the seq chain. That is the
+  // end of the log — unless it lies at or below a seq known to have been
+  // durable: `durable_seq` from the caller (e.g. the highest seq any
+  // secondary was sent) or the synced_seq of the last checkpoint. Then the
+  // log is damaged and Recover fails with a message naming the record's seq
+  // and file offset; nothing may be appended. Afterwards the head sits right
+  // after the last valid record, and Read()/Append() work. An error from
+  // `visit` stops the scan and is returned. Call exactly once, before
+  // anything else.
+  Status Recover(const std::function<Status(const WriteRecord&)>& visit,
+                 uint64_t durable_seq = 0);
 
   // Appends records from the front of `records[0..count)`, whose seqs must
   // be next_seq(), next_seq()+1, ... , in at most two pwritev calls (two when
@@ -79,9 +85,11 @@ class Srl {
   Result<WriteRecord> Read(uint64_t seq) const;
 
   // Releases every record before `new_tail_seq` (tail_seq() <= new_tail_seq
-  // <= next_seq()): writes and fdatasyncs the checkpoint first, so that the
-  // space is reused only once the new tail is durable.
-  Status AdvanceTail(uint64_t new_tail_seq);
+  // <= next_seq()) and records `synced_seq` (every record up to it was made
+  // durable by Sync(); 0 = unknown) as the recovery floor: writes and
+  // fdatasyncs the checkpoint, so that the space is reused only once the
+  // new tail is durable. Writes nothing when neither moved.
+  Status AdvanceTail(uint64_t new_tail_seq, uint64_t synced_seq = 0);
 
   uint64_t tail_seq() const;        // oldest retained record
   uint64_t next_seq() const;        // seq of the next appended record

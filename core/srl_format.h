@@ -1,4 +1,4 @@
-// The on-disk format of the SRL (Storage Replicator Log), version 1.
+// The on-disk format of the SRL (Storage Replicator Log), version 2.
 // Internal to core/srl.cpp and its tests; doc/srl-format.md says the same
 // for readers who do not read C++.
 //
@@ -19,7 +19,7 @@
 // is zero.
 //
 //     0    8  magic "RVGSRL\0\0"
-//     8    4  format version (1)
+//     8    4  format version (2; 1 is still read, see below)
 //     12   8  slot counter: the slot with the higher counter is newer
 //     20   8  file size in bytes
 //     28   8  data area size in bytes
@@ -29,8 +29,17 @@
 //             written if the log is empty)
 //     116  4  chain_seed: header CRC of the record just before tail_lsn
 //             (0 in a new log)
-//     120  4  CRC-32C of bytes 0..119
+//     120  8  synced_seq: every record up to this seq was durable in the
+//             log when the checkpoint was written (version 2 only)
+//     128  4  CRC-32C of bytes 0..127
 //
+// Version 1 had no synced_seq and its CRC at offset 120 over bytes 0..119;
+// such a slot is read with synced_seq = 0, and the next checkpoint writes
+// version 2.
+//
+// synced_seq is the floor of recovery: a log whose scan ends below it has
+// lost a record that was once durable (and may have been sent to a
+// secondary), which is damage, not a torn tail.
 // A checkpoint is written into the slot that does NOT hold the current
 // winner, with the winner's counter + 1, and made durable with fdatasync
 // before any space it frees is reused. A torn checkpoint write therefore
@@ -96,6 +105,8 @@
 // RECOVERY
 //
 // Starting at (tail_lsn, tail_seq, chain_seed), read header after header.
+// (The end found this way must not lie below the checkpoint's synced_seq,
+// nor below any seq the owner knows was durable — see srl.h.)
 // The log ends, without error, at the first header with a wrong magic,
 // version, salt, chained CRC or seq (each record must carry the next seq;
 // a WRAP the seq of the record after it), an unknown type, a record_bytes
@@ -118,10 +129,11 @@ namespace rvg::srl_format {
 inline constexpr uint64_t kSlotBytes = 4096;
 inline constexpr uint64_t kDataStart = 2 * kSlotBytes;
 inline constexpr uint64_t kAlignment = 512;
-inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kFormatVersion = 2;
 inline constexpr char kSuperblockMagic[8] = {'R', 'V', 'G', 'S', 'R', 'L', '\0', '\0'};
 inline constexpr size_t kUuidBytes = 64;
-inline constexpr size_t kSuperblockCrcOffset = 120;
+inline constexpr size_t kSuperblockCrcOffset = 128;
+inline constexpr size_t kSuperblockCrcOffsetV1 = 120;
 
 inline constexpr uint32_t kRecordMagic = 0x52564752;
 inline constexpr uint16_t kRecordVersion = 1;
@@ -184,6 +196,7 @@ struct Superblock {
   uint64_t area_size = 0;
   UuidField uuid{};
   ChainPosition tail;
+  uint64_t synced_seq = 0;
 };
 
 // Fills the kSlotBytes bytes at `slot`.
@@ -198,6 +211,7 @@ inline void EncodeSuperblock(const Superblock& sb, uint8_t* slot) {
   PutLe(slot + 100, sb.tail.lsn, 8);
   PutLe(slot + 108, sb.tail.seq, 8);
   PutLe(slot + 116, sb.tail.prev_crc, 4);
+  PutLe(slot + 120, sb.synced_seq, 8);
   PutLe(slot + kSuperblockCrcOffset, Crc32c(slot, kSuperblockCrcOffset), 4);
 }
 
@@ -211,10 +225,10 @@ inline SlotState DecodeSuperblock(const uint8_t* slot, Superblock* sb) {
   }
   sb->version = static_cast<uint32_t>(GetLe(slot + 8, 4));
   if (sb->version > kFormatVersion) return SlotState::kNewerVersion;
-  if (sb->version != kFormatVersion ||
-      GetLe(slot + kSuperblockCrcOffset, 4) != Crc32c(slot, kSuperblockCrcOffset)) {
-    return SlotState::kDamaged;
-  }
+  if (sb->version < 1) return SlotState::kDamaged;
+  const size_t crc_offset = sb->version == 1 ? kSuperblockCrcOffsetV1 : kSuperblockCrcOffset;
+  if (GetLe(slot + crc_offset, 4) != Crc32c(slot, crc_offset)) return SlotState::kDamaged;
+  sb->synced_seq = sb->version == 1 ? 0 : GetLe(slot + 120, 8);
   sb->counter = GetLe(slot + 12, 8);
   sb->file_size = GetLe(slot + 20, 8);
   sb->area_size = GetLe(slot + 28, 8);

@@ -505,7 +505,7 @@ TEST_CASE("Opening an unusable SRL says why") {
   }
   SECTION("a newer format") {
     sf::Superblock sb;
-    sb.version = 2;
+    sb.version = sf::kFormatVersion + 1;
     uint8_t slot[sf::kSlotBytes];
     sf::EncodeSuperblock(sb, slot);
     PatchFile(path, 0, slot, sizeof(slot));
