@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 
 #include "core/crc32c.h"
 
@@ -44,22 +45,30 @@ PrimaryRvg::~PrimaryRvg() {
 }
 
 Status PrimaryRvg::Recover() {
-  bytes_base_seq_ = srl_->tail_seq();
+  // Any seq an RLINK was sent must still be in the log, or the log is
+  // damaged: Srl::Recover refuses to end below it.
+  uint64_t durable_floor = 0;
+  for (const auto& r : rlinks_) {
+    durable_floor = std::max({durable_floor, r->sent_seq.load(), r->net_acked_seq.load(),
+                              r->data_acked_seq.load()});
+  }
   uint64_t replayed = 0;
   uint64_t first = 0;
-  Status st = srl_->Recover([&](const WriteRecord& r) -> Status {
-    Status range = volumes_->CheckRange(r.volume, r.offset, r.length);
-    if (!range.ok()) {
-      return Status::Error("SRL record seq " + std::to_string(r.seq) +
-                           " does not fit this RVG's volumes (" + range.message() +
-                           "); the SRL belongs to a different volume layout");
-    }
-    Status w = volumes_->Write(r.volume, r.offset, r.data->data(), r.length);
-    if (!w.ok()) return w;
-    if (replayed++ == 0) first = r.seq;
-    RecordBytesLocked(r.seq, r.length);
-    return Status::Ok();
-  });
+  Status st = srl_->Recover(
+      [&](const WriteRecord& r) -> Status {
+        Status range = volumes_->CheckRange(r.volume, r.offset, r.length);
+        if (!range.ok()) {
+          return Status::Error("SRL record seq " + std::to_string(r.seq) +
+                               " does not fit this RVG's volumes (" + range.message() +
+                               "); the SRL belongs to a different volume layout");
+        }
+        Status w = volumes_->Write(r.volume, r.offset, r.data->data(), r.length);
+        if (!w.ok()) return w;
+        if (replayed++ == 0) first = r.seq;
+        RecordBytesLocked(r.seq, r.length);
+        return Status::Ok();
+      },
+      durable_floor);
   if (!st.ok()) return st.Annotate("replaying the SRL " + srl_->path());
   if (replayed > 0) {
     Status sync = volumes_->SyncAll();
@@ -70,6 +79,7 @@ Status PrimaryRvg::Recover() {
   next_seq_ = srl_->next_seq();
   written_seq_ = next_seq_ - 1;
   synced_seq_ = written_seq_;
+  applied_seq_ = written_seq_;
   bytes_base_seq_ = srl_->tail_seq();
   return Status::Ok();
 }
@@ -80,10 +90,28 @@ void PrimaryRvg::RecordBytesLocked(uint64_t seq, uint32_t length) {
   bytes_total_ += length;
 }
 
+void PrimaryRvg::FailLocked(const Status& st, const std::string& context) {
+  if (!failure_.ok()) return;
+  failure_ = st.Annotate("write pipeline stopped: " + context);
+  spdlog::error("{}; every further write fails until rvgd is restarted (the restart replays "
+                "the SRL)",
+                failure_.message());
+  queue_cv_.notify_all();
+  synced_cv_.notify_all();
+  space_cv_.notify_all();
+  flusher_cv_.notify_all();
+}
+
 Status PrimaryRvg::Read(uint32_t volume, uint64_t offset, void* buf, size_t length) {
   Status st = volumes_->CheckRange(volume, offset, length);
   if (!st.ok()) return st;
-  return volumes_->Read(volume, offset, buf, length);
+  // Snapshot first, image second: see the invariant in unapplied_writes.h.
+  thread_local std::vector<WriteRecord> newer;
+  unapplied_.CollectOverlapping(volume, offset, length, &newer);
+  st = volumes_->Read(volume, offset, buf, length);
+  if (st.ok()) UnappliedWrites::LayOver(newer, offset, static_cast<uint8_t*>(buf), length);
+  newer.clear();
+  return st;
 }
 
 Status PrimaryRvg::Write(uint32_t volume, uint64_t offset, const void* data, size_t length,
@@ -112,6 +140,7 @@ Status PrimaryRvg::Write(uint32_t volume, uint64_t offset, const void* data, siz
   if (!failure_.ok()) return failure_;
   if (closing_) return Status::Error("the RVG is stopping; write refused", EIO);
   w.record.seq = next_seq_++;
+  if (options_.on_sequenced) options_.on_sequenced(w.record);
   queue_.push_back(&w);
   while (!w.done && queue_.front() != &w) queue_cv_.wait(lock);
   if (!w.done) LeadBatch(lock);
@@ -125,69 +154,76 @@ void PrimaryRvg::LeadBatch(std::unique_lock<std::mutex>& lock) {
   // group commit does not hold everyone behind it for too long.
   batch_.clear();
   uint64_t bytes = 0;
-  size_t count = 0;
   for (PendingWrite* p : queue_) {
-    if (count > 0 && (count >= options_.max_batch_records ||
-                      bytes + p->record.length > options_.max_batch_bytes)) {
+    if (!batch_.empty() && (batch_.size() >= options_.max_batch_records ||
+                            bytes + p->record.length > options_.max_batch_bytes)) {
       break;
     }
     batch_.push_back(p->record);
     bytes += p->record.length;
-    ++count;
   }
-
-  Status st = failure_;
-  if (st.ok()) {
-    lock.unlock();
-    st = AppendToSrl(batch_);
-    for (size_t i = 0; st.ok() && i < batch_.size(); ++i) {
-      const WriteRecord& r = batch_[i];
-      st = volumes_->Write(r.volume, r.offset, r.data->data(), r.length);
-    }
-    lock.lock();
-    if (st.ok()) {
-      written_seq_ = batch_.back().seq;
-      for (const WriteRecord& r : batch_) {
-        RecordBytesLocked(r.seq, r.length);
-        inflight_.Add(r);
-      }
-      flusher_cv_.notify_one();
-    } else if (failure_.ok()) {
-      failure_ = st.Annotate("write pipeline stopped");
-      spdlog::error("{}; every further write fails until rvgd is restarted", failure_.message());
-    }
-  }
-  for (size_t i = 0; i < count; ++i) {
+  Status st = failure_.ok() ? AppendToSrl(lock) : failure_;
+  for (size_t i = 0; i < batch_.size(); ++i) {
     PendingWrite* p = queue_.front();
-    p->status = st.ok() ? Status::Ok() : failure_;
+    p->status = st;
     p->done = true;
     queue_.pop_front();
   }
   queue_cv_.notify_all();
 }
 
-Status PrimaryRvg::AppendToSrl(std::vector<WriteRecord>& batch) {
+// Appends batch_ to the SRL; called and returns with `lock` held, drops it
+// around the I/O. Whatever part of the batch was appended is published
+// before waiting for space, because only published records can be synced,
+// applied and checkpointed away — waiting on our own records is the
+// deadlock of a batch larger than the free space.
+Status PrimaryRvg::AppendToSrl(std::unique_lock<std::mutex>& lock) {
   size_t done = 0;
-  while (done < batch.size()) {
-    Result<size_t> n = srl_->Append(batch.data() + done, batch.size() - done);
-    if (!n.ok()) return n.status().Annotate("appending to the SRL");
+  while (done < batch_.size()) {
+    lock.unlock();
+    Result<size_t> n = srl_->Append(batch_.data() + done, batch_.size() - done);
+    lock.lock();
+    if (!n.ok()) {
+      FailLocked(n.status(), "appending to the SRL");
+      return failure_;
+    }
+    PublishAppendedLocked(done, *n);
     done += *n;
-    if (done == batch.size()) break;
+    if (done == batch_.size()) break;
     if (*n > 0) continue;
-    // The SRL is full: wait until the checkpointer frees space. With
-    // srlprot and DCM not built yet, waiting is the only safe answer.
-    std::unique_lock<std::mutex> lock(mu_);
-    if (!srl_full_logged_) {
+    // The SRL is full. With srlprot and DCM not built yet, waiting is the
+    // only safe answer; BeginClose() and failures end the wait.
+    if (!srl_full_) {
       spdlog::warn("SRL {} is full; writes wait until the secondaries catch up",
                    srl_->path());
-      srl_full_logged_ = true;
+      srl_full_ = true;
     }
-    if (closing_) return Status::Error("the RVG is stopping while the SRL is full", EIO);
-    checkpoint_wanted_ = true;
-    checkpoint_cv_.notify_one();
-    space_cv_.wait_for(lock, std::chrono::milliseconds(100));
+    while (srl_full_ && failure_.ok() && !closing_) {
+      checkpoint_wanted_ = true;
+      checkpoint_cv_.notify_one();
+      space_cv_.wait_for(lock, std::chrono::milliseconds(100));
+    }
+    if (!failure_.ok()) return failure_;
+    if (closing_) {
+      srl_full_ = false;
+      return Status::Error("the RVG is stopping while this write waited for SRL space; "
+                           "the write was not done",
+                           EIO);
+    }
   }
   return Status::Ok();
+}
+
+void PrimaryRvg::PublishAppendedLocked(size_t first, size_t count) {
+  if (count == 0) return;
+  for (size_t i = first; i < first + count; ++i) {
+    const WriteRecord& r = batch_[i];
+    RecordBytesLocked(r.seq, r.length);
+    inflight_.Add(r);
+    unapplied_.Add(r);
+  }
+  written_seq_ = batch_[first + count - 1].seq;
+  flusher_cv_.notify_one();
 }
 
 Status PrimaryRvg::WaitSynced(std::unique_lock<std::mutex>& lock, uint64_t seq) {
@@ -198,6 +234,7 @@ Status PrimaryRvg::WaitSynced(std::unique_lock<std::mutex>& lock, uint64_t seq) 
 
 Status PrimaryRvg::Flush() {
   std::unique_lock<std::mutex> lock(mu_);
+  if (!failure_.ok()) return failure_;
   return WaitSynced(lock, written_seq_);
 }
 
@@ -205,28 +242,59 @@ void PrimaryRvg::FlusherLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     flusher_cv_.wait(lock, [&] {
-      return (written_seq_ > synced_seq_.load() && failure_.ok()) || closed_;
+      return closed_ || (failure_.ok() && (written_seq_ > synced_seq_.load() ||
+                                           synced_seq_.load() > applied_seq_));
     });
-    if (written_seq_ <= synced_seq_.load() || !failure_.ok()) {
+    if (!failure_.ok() || (written_seq_ == synced_seq_.load() &&
+                           synced_seq_.load() == applied_seq_)) {
       if (closed_) return;
       continue;
     }
-    uint64_t target = written_seq_;
-    lock.unlock();
-    Status st = srl_->Sync();
-    lock.lock();
-    if (st.ok()) {
-      synced_seq_ = target;
-    } else if (failure_.ok()) {
-      failure_ = st.Annotate("syncing the SRL");
-      spdlog::error("{}; every further write fails until rvgd is restarted", failure_.message());
-    }
-    synced_cv_.notify_all();
-    std::vector<std::function<void()>> listeners = sync_listeners_;
-    lock.unlock();
-    for (auto& l : listeners) l();
-    lock.lock();
+    if (written_seq_ > synced_seq_.load() && !SyncSrl(lock)) continue;
+    ApplySynced(lock);
   }
+}
+
+// fdatasync of the SRL; publishes synced_seq and tells the senders.
+bool PrimaryRvg::SyncSrl(std::unique_lock<std::mutex>& lock) {
+  uint64_t target = written_seq_;
+  lock.unlock();
+  Status st = srl_->Sync();
+  lock.lock();
+  if (!st.ok()) {
+    FailLocked(st, "syncing the SRL");
+    return false;
+  }
+  synced_seq_ = target;
+  synced_cv_.notify_all();
+  std::vector<std::function<void()>> listeners = sync_listeners_;
+  lock.unlock();
+  for (auto& l : listeners) l();
+  lock.lock();
+  return true;
+}
+
+// Writes the synced, not yet applied records to the images in seq order.
+void PrimaryRvg::ApplySynced(std::unique_lock<std::mutex>& lock) {
+  const uint64_t target = synced_seq_.load();
+  if (target <= applied_seq_) return;
+  std::vector<WriteRecord> records;
+  unapplied_.CollectUpTo(target, &records);
+  lock.unlock();
+  Status st;
+  uint64_t applied = 0;
+  for (const WriteRecord& r : records) {
+    st = volumes_->Write(r.volume, r.offset, r.data->data(), r.length);
+    if (!st.ok()) {
+      st = st.Annotate("applying seq " + std::to_string(r.seq) + " to its image");
+      break;
+    }
+    applied = r.seq;
+  }
+  if (applied > 0) unapplied_.RemoveUpTo(applied);
+  lock.lock();
+  if (applied > applied_seq_) applied_seq_ = applied;
+  if (!st.ok()) FailLocked(st, "writing an image");
 }
 
 void PrimaryRvg::AddSyncListener(std::function<void()> listener) {
@@ -241,23 +309,33 @@ void PrimaryRvg::CheckpointerLoop() {
                             [&] { return checkpoint_wanted_ || closed_; });
     if (closed_) break;
     checkpoint_wanted_ = false;
+    if (!failure_.ok()) continue;
     lock.unlock();
     Status st = Checkpoint();
-    if (!st.ok()) spdlog::error("checkpoint failed (will retry): {}", st.message());
+    if (!st.ok()) spdlog::warn("checkpoint not taken: {}", st.message());
     lock.lock();
   }
 }
 
 Status PrimaryRvg::Checkpoint() {
   uint64_t applied;
+  uint64_t synced;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    applied = written_seq_;
+    // After a failure nothing is vouched for: above all, a retried image
+    // sync could "succeed" for pages the kernel dropped.
+    if (!failure_.ok()) return failure_;
+    applied = applied_seq_;
+    synced = synced_seq_.load();
   }
   // Order matters: images durable first, then the RLINKs' acks durable, and
   // only then may the SRL forget records before the new tail.
   Status st = volumes_->SyncAll();
-  if (!st.ok()) return st.Annotate("syncing images");
+  if (!st.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    FailLocked(st, "syncing the images");
+    return failure_;
+  }
 
   std::vector<RlinkSnapshot> snaps;
   snaps.reserve(rlinks_.size());
@@ -271,6 +349,8 @@ Status PrimaryRvg::Checkpoint() {
     snaps.push_back(s);
   }
   if (listener_ != nullptr) {
+    // A database error (busy, say) is not an I/O failure of the data: the
+    // tail just stays where it is until a later checkpoint persists.
     st = listener_->PersistRlinkProgress(snaps);
     if (!st.ok()) return st.Annotate("persisting RLINK progress");
   }
@@ -282,18 +362,28 @@ Status PrimaryRvg::Checkpoint() {
     if (s.state == RlinkState::kStale) continue;
     new_tail = std::min(new_tail, s.data_acked_seq + 1);
   }
-  if (new_tail <= srl_->tail_seq()) return Status::Ok();
-  st = srl_->AdvanceTail(new_tail);
-  if (!st.ok()) return st.Annotate("advancing the SRL tail");
+  new_tail = std::max(new_tail, srl_->tail_seq());
+  st = srl_->AdvanceTail(new_tail, synced);
+  if (!st.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    FailLocked(st, "writing the SRL checkpoint");
+    return failure_;
+  }
 
   std::lock_guard<std::mutex> lock(mu_);
   while (!bytes_before_.empty() && bytes_base_seq_ + 1 < new_tail) {
     bytes_before_.pop_front();
     ++bytes_base_seq_;
   }
-  srl_full_logged_ = false;
+  srl_full_ = false;
   space_cv_.notify_all();
   return Status::Ok();
+}
+
+void PrimaryRvg::BeginClose() {
+  std::lock_guard<std::mutex> lock(mu_);
+  closing_ = true;
+  space_cv_.notify_all();
 }
 
 Status PrimaryRvg::Close() {
@@ -301,22 +391,27 @@ Status PrimaryRvg::Close() {
     std::unique_lock<std::mutex> lock(mu_);
     if (closed_) return failure_;
     closing_ = true;
-    // Writes already queued complete (their leaders are running); new ones
-    // are refused above.
+    space_cv_.notify_all();
+    // Writes already queued complete (their leaders are running, and one
+    // that waits for SRL space gives up); new ones are refused above.
     queue_cv_.wait(lock, [&] { return queue_.empty(); });
-  }
-  Status st = Flush();
-  {
-    std::lock_guard<std::mutex> lock(mu_);
+    // Everything appended is synced (and, by the flusher before it exits,
+    // applied) before the last checkpoint.
+    (void)WaitSynced(lock, written_seq_);
     closed_ = true;
   }
   flusher_cv_.notify_all();
   checkpoint_cv_.notify_all();
   if (flusher_.joinable()) flusher_.join();
   if (checkpointer_.joinable()) checkpointer_.join();
-  Status cp = Checkpoint();
-  if (st.ok()) st = cp;
-  return st;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    // The flusher exits only with nothing left to sync and apply, or after a
+    // failure; ApplySynced covers what it may not have reached.
+    if (failure_.ok() && synced_seq_.load() > applied_seq_) ApplySynced(lock);
+    if (!failure_.ok()) return failure_;
+  }
+  return Checkpoint();
 }
 
 uint64_t PrimaryRvg::last_seq() const {
@@ -325,6 +420,11 @@ uint64_t PrimaryRvg::last_seq() const {
 }
 
 uint64_t PrimaryRvg::srl_tail_seq() const { return srl_->tail_seq(); }
+
+bool PrimaryRvg::srl_full() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return srl_full_;
+}
 
 Result<WriteRecord> PrimaryRvg::GetRecord(uint64_t seq) const {
   std::optional<WriteRecord> r = inflight_.Find(seq);

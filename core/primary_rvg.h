@@ -4,31 +4,48 @@
 // Write path (DESIGN.md "Write path on the primary"):
 //   1. A write gets the next seq as it joins the writer queue; the queue
 //      order is the seq order.
-//   2. The writer at the head of the queue becomes the leader and commits a
-//      batch for everyone queued behind it: one SRL append (one pwritev, or
-//      two when the log wraps), then each record is applied to its image
-//      with pwrite in seq order. Applying in the leader is what keeps the
-//      local images in exactly the SRL's order even for overlapping writes.
+//   2. The writer at the head of the queue becomes the leader and appends a
+//      batch for everyone queued behind it to the SRL: one pwritev, or two
+//      when the log wraps. The records join the in-memory UnappliedWrites,
+//      so reads see them at once. When the SRL cannot take the whole batch,
+//      the leader publishes what it did append (so the flusher and the
+//      checkpointer can make room) and waits for space; that wait ends on
+//      space, on a failure, or on Close()/BeginClose().
 //   3. A background flusher fdatasyncs the SRL whenever something was
-//      appended since the last sync, and publishes synced_seq(). Only synced
-//      records are handed to RLINK senders, so no secondary can hold a write
-//      the primary could lose in a crash.
+//      appended since the last sync and publishes synced_seq(); then it
+//      applies the newly synced records to the images with pwrite, in seq
+//      order, and only then drops them from UnappliedWrites. Only synced
+//      records are handed to RLINK senders, so no secondary can hold a
+//      write the primary could lose in a crash.
 //   4. A write is answered when appended (durability "flush"), or when
 //      synced (durability "strict", or a handle opened O_SYNC/O_DSYNC).
 //      Flush() waits until everything answered before it is synced.
 //   5. A checkpointer periodically (and whenever the SRL is full) fdatasyncs
 //      the images, persists the RLINKs' progress through the
 //      CheckpointListener, and then moves the SRL tail up to the oldest
-//      record that the images or some RLINK (by its persisted data ack)
-//      still need. A full SRL makes writers wait for that.
+//      record that the images (by what was applied before that sync) or some
+//      RLINK (by its persisted data ack) still need, recording synced_seq()
+//      in the SRL checkpoint as the floor of recovery.
 //
-// Failure: an I/O error on the SRL or an image makes the engine fail every
-// later write with the same error (sticky), because the order of the log and
-// the images can no longer be vouched for; a restart replays the SRL.
+// CRASH INVARIANTS (kept after a power cut, not only after SIGKILL):
+//   - An image never holds a write that the SRL could lose: a record is
+//     pwritten to an image only after the SRL fdatasync that covers it
+//     returned OK. So after any crash, the local images equal the replay of
+//     the recovered SRL onto the images as they were at the last checkpoint.
+//   - Everything before the SRL tail is durable on the images: the tail
+//     moves only after an image fdatasync that followed the records' apply.
+//   - Recovery (in Open()) replays every valid record from the tail on,
+//     in order, and syncs the images before the first new write. A log that
+//     ends below a seq known to have been durable — the checkpoint's
+//     synced_seq, or a seq some RLINK was sent — is damage: Open() fails
+//     naming the record, and no seq is ever reused that a secondary may hold.
 //
-// Crash recovery happens in Open(): every valid SRL record from the last
-// checkpoint on is re-applied to the images, in order, and the images are
-// synced before the first new write is accepted.
+// Failure: an I/O error on the SRL or an image (write or fdatasync) makes
+// the engine fail every later write with that error, code included (ENOSPC
+// stays ENOSPC), because after a failed fdatasync the kernel may have
+// dropped the data it could not write: retrying would report success for
+// lost data. The tail never moves again; Close() still returns. A restart
+// replays the SRL.
 #pragma once
 
 #include <chrono>
@@ -47,6 +64,7 @@
 #include "core/rlink_progress.h"
 #include "core/srl.h"
 #include "core/status.h"
+#include "core/unapplied_writes.h"
 #include "core/volume_io.h"
 #include "core/volume_set.h"
 
@@ -58,6 +76,9 @@ struct PrimaryOptions {
   uint64_t max_batch_bytes = 8ull << 20;           // one group commit at most
   size_t max_batch_records = 512;
   std::chrono::milliseconds checkpoint_interval{500};
+  // Called with each write as it gets its seq, under the engine's lock
+  // (keep it quick). Tests record the write history with it.
+  std::function<void(const WriteRecord&)> on_sequenced;
 };
 
 // A consistent copy of one RLINK's progress, taken for a checkpoint.
@@ -96,13 +117,19 @@ class PrimaryRvg : public VolumeIo {
                bool strict) override;
   Status Flush() override;
 
-  // Stops accepting writes, waits for the queued ones, syncs, takes a final
-  // checkpoint and stops the background threads. Idempotent.
+  // Stops accepting writes and ends every wait for SRL space (those writes
+  // fail with EIO). Returns at once; for a stop that must not hang on a
+  // full SRL. Close() does it too.
+  void BeginClose();
+
+  // Stops accepting writes, waits for the queued ones, syncs, applies, takes
+  // a final checkpoint (unless the engine has failed) and stops the
+  // background threads. Returns the sticky failure, if any. Idempotent.
   Status Close();
 
   // For RLINK senders. Records up to synced_seq() may be sent.
   uint64_t synced_seq() const { return synced_seq_.load(); }
-  uint64_t last_seq() const;      // newest record appended and applied
+  uint64_t last_seq() const;      // newest record appended to the SRL
   uint64_t srl_tail_seq() const;  // oldest record the SRL still holds
   // From memory when recent, else read back from the SRL.
   Result<WriteRecord> GetRecord(uint64_t seq) const;
@@ -118,6 +145,9 @@ class PrimaryRvg : public VolumeIo {
   uint64_t BytesAfter(uint64_t seq) const;
   // The sticky failure, OK while healthy.
   Status health() const;
+  // Writes are waiting because the SRL is full (until the secondaries
+  // catch up and a checkpoint frees space).
+  bool srl_full() const;
 
  private:
   struct PendingWrite;
@@ -127,9 +157,13 @@ class PrimaryRvg : public VolumeIo {
              PrimaryOptions options);
   Status Recover();
   void LeadBatch(std::unique_lock<std::mutex>& lock);
-  Status AppendToSrl(std::vector<WriteRecord>& batch);
+  Status AppendToSrl(std::unique_lock<std::mutex>& lock);
+  void PublishAppendedLocked(size_t first, size_t count);
+  void FailLocked(const Status& st, const std::string& context);
   Status WaitSynced(std::unique_lock<std::mutex>& lock, uint64_t seq);
   void FlusherLoop();
+  bool SyncSrl(std::unique_lock<std::mutex>& lock);
+  void ApplySynced(std::unique_lock<std::mutex>& lock);
   void CheckpointerLoop();
   Status Checkpoint();
   void RecordBytesLocked(uint64_t seq, uint32_t length);
@@ -140,6 +174,7 @@ class PrimaryRvg : public VolumeIo {
   CheckpointListener* const listener_;
   const PrimaryOptions options_;
   InflightBuffer inflight_;
+  UnappliedWrites unapplied_;
 
   mutable std::mutex mu_;
   std::condition_variable queue_cv_;       // leader hand-off and completion
@@ -149,14 +184,16 @@ class PrimaryRvg : public VolumeIo {
   std::condition_variable checkpoint_cv_;  // a checkpoint is wanted now
   std::deque<PendingWrite*> queue_;        // seq order; front is the leader
   std::vector<WriteRecord> batch_;         // the leader's, reused
+  // Invariant: applied_seq_ <= synced_seq_ <= written_seq_ < next_seq_.
   uint64_t next_seq_ = 1;                  // next seq to hand out
-  uint64_t written_seq_ = 0;               // appended and applied
-  std::atomic<uint64_t> synced_seq_{0};
+  uint64_t written_seq_ = 0;               // appended to the SRL
+  std::atomic<uint64_t> synced_seq_{0};    // durable in the SRL
+  uint64_t applied_seq_ = 0;               // written to the images
   Status failure_;                         // sticky
   bool closing_ = false;
   bool closed_ = false;
   bool checkpoint_wanted_ = false;
-  bool srl_full_logged_ = false;
+  bool srl_full_ = false;                  // a leader waits for SRL space
   std::vector<std::function<void()>> sync_listeners_;
 
   // bytes_before_[i] = data bytes written before seq (bytes_base_seq_ + i);
