@@ -292,7 +292,7 @@ Result<std::unique_ptr<RvgFs>> RvgFs::Mount(VolumeIo* io, const std::string& mou
   return fs;
 }
 
-Status RvgFs::Unmount() {
+Status RvgFs::Unmount(const std::function<void()>& on_detached) {
   Impl& impl = *impl_;
   if (impl.session == nullptr) return Status::Ok();
   if (impl.mounted) {
@@ -300,6 +300,7 @@ Status RvgFs::Unmount() {
     if (!status.ok()) return status;
     impl.mounted = false;
   }
+  if (on_detached) on_detached();
   impl.StopLoop();
   impl.DestroySession();
   return Status::Ok();

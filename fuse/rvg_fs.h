@@ -10,6 +10,7 @@
 // The session is multi-threaded with max_write = 1 MiB.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -28,7 +29,10 @@ class RvgFs {
 
   // Unmounts (refusing with a clear error, and staying mounted, while a
   // volume is busy, e.g. held by a loop device) and stops the session.
-  Status Unmount();
+  // `on_detached` runs once the kernel mount is gone and before the session
+  // waits for its worker threads: the place to end engine waits (a full
+  // SRL) that would otherwise keep a worker, and so the stop, blocked.
+  Status Unmount(const std::function<void()>& on_detached = {});
 
   // Unmounts lazily whatever the state; used on fatal paths and in the
   // destructor if Unmount() did not succeed.

@@ -50,6 +50,11 @@ void RlinkSender::SetError(const std::string& error) {
   last_error_ = error;
 }
 
+void RlinkSender::Fail(const std::string& error) {
+  SetError(error);
+  progress_->state = RlinkState::kFailed;
+}
+
 void RlinkSender::OpenSocket() {
   socket_ = std::make_unique<zmq::socket_t>(*context_, zmq::socket_type::dealer);
   socket_->set(zmq::sockopt::linger, 0);
@@ -92,6 +97,12 @@ void RlinkSender::SendHello() {
 void RlinkSender::Run() {
   std::vector<zmq::message_t> frames;
   while (!stop_) {
+    if (halted_ || Clock::now() < retry_after_) {
+      zmq::pollitem_t idle{nullptr, wakeup_->fd(), ZMQ_POLLIN, 0};
+      zmq::poll(&idle, 1, std::chrono::milliseconds(200));
+      if (idle.revents & ZMQ_POLLIN) wakeup_->Drain();
+      continue;
+    }
     if (!socket_) OpenSocket();
     auto now = Clock::now();
     if (!connected_ && now - hello_sent_ >= config_.hello_retry) SendHello();
@@ -157,11 +168,13 @@ void RlinkSender::HandleMessage(std::vector<zmq::message_t>& frames) {
     }
   } else if (auto* r = std::get_if<RejectMsg>(&msg)) {
     if (r->session_id != session_id_ && r->session_id != 0) return;
-    SetError("secondary refused the session: " + r->reason);
     CloseSession(r->reason);
-    if (!r->retry) {
-      // Wait longer before asking again: only an administrator can fix it.
-      for (int i = 0; i < 50 && !stop_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (r->retry) {
+      SetError("secondary refused the session: " + r->reason);
+    } else {
+      // Only an administrator can fix it: say so, and ask again seldom.
+      Fail("secondary refused replication: " + r->reason);
+      retry_after_ = Clock::now() + std::chrono::seconds(5);
     }
   } else {
     spdlog::warn("rlink {}: dropped an unexpected message type from the secondary",
@@ -213,9 +226,18 @@ void RlinkSender::SendRecords() {
 
     Result<WriteRecord> rec = engine_->GetRecord(next_send_);
     if (!rec.ok()) {
-      SetError("cannot read seq " + std::to_string(next_send_) + " back: " +
-               rec.status().message());
-      CloseSession("read-back failed");
+      std::string why = "cannot read seq " + std::to_string(next_send_) + " back: " +
+                        rec.status().message();
+      if (rec.status().code() == ENOENT) {
+        // The tail moved past it (the RLINK was stale): a new session
+        // finds out where the secondary is and whether the SRL covers it.
+        SetError(why);
+        CloseSession("read-back failed");
+        return;
+      }
+      Fail(why + "; replication on this RLINK is halted until rvgd is restarted");
+      CloseSession("damaged SRL record");
+      halted_ = true;
       return;
     }
     WriteMsg m;

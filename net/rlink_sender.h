@@ -6,6 +6,14 @@
 // bytes. ACKs move the RLINK's net-acked and data-acked seqs; a NACK rewinds
 // the stream; silence longer than the dead timeout, or a REJECT, drops the
 // session and starts a new one.
+//
+// Failures that retrying cannot cure put the RLINK in state `failed` with
+// the reason in last_error(): a REJECT that says not to retry (the
+// secondary's applier failed, or it belongs elsewhere) — HELLOs then go out
+// only every few seconds and a WELCOME clears the state once an
+// administrator has fixed the secondary — and a record that fails its
+// checksums when read back from the SRL, after which this RLINK sends
+// nothing until rvgd is restarted (resending would only loop).
 #pragma once
 
 #include <atomic>
@@ -60,6 +68,7 @@ class RlinkSender {
   void OnWelcome(const WelcomeMsg& m);
   void SendRecords();
   void SetError(const std::string& error);
+  void Fail(const std::string& error);
 
   const RlinkSenderConfig config_;
   PrimaryRvg* const engine_;
@@ -75,6 +84,8 @@ class RlinkSender {
   uint64_t session_id_ = 0;
   bool connected_ = false;
   bool blocked_ = false;  // the socket refused a send; wait for POLLOUT
+  bool halted_ = false;   // a damaged record: send nothing until restart
+  std::chrono::steady_clock::time_point retry_after_;  // after a no-retry REJECT
   uint64_t next_send_ = 0;
   std::chrono::steady_clock::time_point last_heard_;
   std::chrono::steady_clock::time_point last_sent_;

@@ -103,8 +103,17 @@ std::string ProgressLine(const json& status) {
 std::string SrlLine(const json& status) {
   auto srl = status.find("srl");
   if (srl == status.end() || !srl->is_object()) return "";
-  return "  SRL " + Text(*srl, "path") + "  " + Size(*srl, "size") + ", " + Size(*srl, "used") +
-         " used\n";
+  std::string line = "  SRL " + Text(*srl, "path") + "  " + Size(*srl, "size") + ", " +
+                     Size(*srl, "used") + " used";
+  if (srl->value("full", false)) line += "  FULL: writes wait until the secondaries catch up";
+  return line + "\n";
+}
+
+// Only when something is wrong: the sticky failure of the engine or applier.
+std::string HealthLine(const json& status) {
+  auto health = status.find("health");
+  if (health == status.end() || !health->is_string() || *health == "ok") return "";
+  return "  HEALTH  FAILED: " + health->get<std::string>() + "\n";
 }
 
 std::string VolumeTable(const json& status) {
@@ -138,6 +147,10 @@ std::string RlinkTable(const json& status) {
       uint64_t percent = total == 0 ? 100 : done * 100 / total;
       resync_lines += "  RESYNC " + Text(rlink, "name") + "  " + FormatSize(done) + " of " +
                       FormatSize(total) + " (" + std::to_string(percent) + "%)\n";
+    }
+    auto error = rlink.find("last_error");
+    if (error != rlink.end() && error->is_string() && !error->get<std::string>().empty()) {
+      resync_lines += "  ERROR " + Text(rlink, "name") + "  " + error->get<std::string>() + "\n";
     }
   }
   return Columns(rows) + resync_lines;
@@ -186,7 +199,8 @@ json StatusJson(const RvgLive& live) {
 
 std::string StatusTable(const json& status) {
   if (!status.is_object()) return "(no status)\n";
-  return HeadLine(status) + ProgressLine(status) + SrlLine(status) + VolumeTable(status) +
+  return HeadLine(status) + HealthLine(status) + ProgressLine(status) + SrlLine(status) +
+         VolumeTable(status) +
          RlinkTable(status) + FlagLine(status);
 }
 

@@ -86,14 +86,27 @@ Status PrimaryDaemon::Start() {
   return Status::Ok();
 }
 
+// Stop refuses only while a volume is busy (the kernel mount cannot go);
+// everything else — writers waiting for SRL space, a failed engine — ends,
+// and a failure is reported in the log rather than keeping rvgd running.
 Status PrimaryDaemon::Stop() {
   if (fs_) {
-    Status st = fs_->Unmount();
-    if (!st.ok()) return st;
+    Status st = fs_->Unmount([this] {
+      if (engine_) engine_->BeginClose();
+    });
+    if (!st.ok()) {
+      if (engine_ && engine_->srl_full()) {
+        st = st.Annotate("writes are also waiting for SRL space (the SRL is full until the "
+                         "secondaries catch up)");
+      }
+      return st;
+    }
     fs_.reset();
   }
   Shutdown();
-  return engine_ ? engine_->health() : Status::Ok();
+  Status health = engine_ ? engine_->health() : Status::Ok();
+  if (!health.ok()) spdlog::error("stopped after a failure: {}", health.message());
+  return Status::Ok();
 }
 
 void PrimaryDaemon::Shutdown() {
@@ -158,6 +171,8 @@ nlohmann::json PrimaryDaemon::StatusJson() {
   }
   Status health = engine_->health();
   j["health"] = health.ok() ? "ok" : health.message();
+  j["srl_full"] = engine_->srl_full();
+  j["srl"]["full"] = engine_->srl_full();
   return j;
 }
 
