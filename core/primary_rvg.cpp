@@ -192,25 +192,29 @@ Status PrimaryRvg::AppendToSrl(std::unique_lock<std::mutex>& lock) {
     if (done == batch_.size()) break;
     if (*n > 0) continue;
     // The SRL is full. With srlprot and DCM not built yet, waiting is the
-    // only safe answer; BeginClose() and failures end the wait.
-    if (!srl_full_) {
+    // only safe answer; a checkpoint that frees space, a failure,
+    // BeginClose() and AbortSpaceWaits() end the wait.
+    if (!srl_full_logged_) {
       spdlog::warn("SRL {} is full; writes wait until the secondaries catch up",
                    srl_->path());
-      srl_full_ = true;
+      srl_full_logged_ = true;
     }
-    while (srl_full_ && failure_.ok() && !closing_) {
+    srl_full_ = true;
+    const uint64_t epoch = space_abort_epoch_;
+    while (srl_full_ && failure_.ok() && !closing_ && epoch == space_abort_epoch_) {
       checkpoint_wanted_ = true;
       checkpoint_cv_.notify_one();
       space_cv_.wait_for(lock, std::chrono::milliseconds(100));
     }
     if (!failure_.ok()) return failure_;
-    if (closing_) {
+    if (closing_ || epoch != space_abort_epoch_) {
       srl_full_ = false;
-      return Status::Error("the RVG is stopping while this write waited for SRL space; "
-                           "the write was not done",
+      return Status::Error("the write waited for space in a full SRL and was abandoned by "
+                           "rvgadm stop; it was not done",
                            EIO);
     }
   }
+  srl_full_logged_ = false;
   return Status::Ok();
 }
 
@@ -362,7 +366,8 @@ Status PrimaryRvg::Checkpoint() {
     if (s.state == RlinkState::kStale) continue;
     new_tail = std::min(new_tail, s.data_acked_seq + 1);
   }
-  new_tail = std::max(new_tail, srl_->tail_seq());
+  const uint64_t old_tail = srl_->tail_seq();
+  new_tail = std::max(new_tail, old_tail);
   st = srl_->AdvanceTail(new_tail, synced);
   if (!st.ok()) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -375,9 +380,17 @@ Status PrimaryRvg::Checkpoint() {
     bytes_before_.pop_front();
     ++bytes_base_seq_;
   }
-  srl_full_ = false;
-  space_cv_.notify_all();
+  if (srl_->tail_seq() > old_tail) {
+    srl_full_ = false;
+    space_cv_.notify_all();
+  }
   return Status::Ok();
+}
+
+void PrimaryRvg::AbortSpaceWaits() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++space_abort_epoch_;
+  space_cv_.notify_all();
 }
 
 void PrimaryRvg::BeginClose() {

@@ -122,6 +122,12 @@ class PrimaryRvg : public VolumeIo {
   // full SRL. Close() does it too.
   void BeginClose();
 
+  // Fails, with EIO, the writes waiting for space in a full SRL right now
+  // (never acknowledged, so nothing is lost); later writes may wait again.
+  // rvgadm stop uses it so that writers blocked in the kernel can let go of
+  // the mount.
+  void AbortSpaceWaits();
+
   // Stops accepting writes, waits for the queued ones, syncs, applies, takes
   // a final checkpoint (unless the engine has failed) and stops the
   // background threads. Returns the sticky failure, if any. Idempotent.
@@ -194,6 +200,8 @@ class PrimaryRvg : public VolumeIo {
   bool closed_ = false;
   bool checkpoint_wanted_ = false;
   bool srl_full_ = false;                  // a leader waits for SRL space
+  bool srl_full_logged_ = false;           // said so once per episode
+  uint64_t space_abort_epoch_ = 0;         // AbortSpaceWaits() calls
   std::vector<std::function<void()>> sync_listeners_;
 
   // bytes_before_[i] = data bytes written before seq (bytes_base_seq_ + i);

@@ -89,18 +89,29 @@ Status PrimaryDaemon::Start() {
 // Stop refuses only while a volume is busy (the kernel mount cannot go);
 // everything else — writers waiting for SRL space, a failed engine — ends,
 // and a failure is reported in the log rather than keeping rvgd running.
+// A writer waiting for SRL space holds the volume open and cannot even be
+// killed (the kernel waits for the FUSE answer), so stop fails those
+// writes with EIO — they were never acknowledged — and gives their owners
+// a few seconds to let go.
 Status PrimaryDaemon::Stop() {
   if (fs_) {
-    Status st = fs_->Unmount([this] {
+    auto detached = [this] {
       if (engine_) engine_->BeginClose();
-    });
-    if (!st.ok()) {
-      if (engine_ && engine_->srl_full()) {
-        st = st.Annotate("writes are also waiting for SRL space (the SRL is full until the "
-                         "secondaries catch up)");
+    };
+    Status st = fs_->Unmount(detached);
+    if (!st.ok() && engine_ && engine_->srl_full()) {
+      spdlog::warn("stop: failing the writes that wait for space in the full SRL");
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      while (!st.ok() && std::chrono::steady_clock::now() < deadline) {
+        engine_->AbortSpaceWaits();
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        st = fs_->Unmount(detached);
       }
-      return st;
+      if (!st.ok()) {
+        st = st.Annotate("the writes that waited for space in the full SRL were failed, but");
+      }
     }
+    if (!st.ok()) return st;
     fs_.reset();
   }
   Shutdown();
