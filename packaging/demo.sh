@@ -85,7 +85,7 @@ EOF
 
 say "create the RVG 'demo' on both hosts: volumes data (64M) and logs (32M)"
 rvgadm_s create demo --volume "data=$S/data.img:64M" --volume "logs=$S/logs.img:32M" \
-  --role secondary --listen "tcp://127.0.0.1:$PORT"
+  --srl "$S/srl:128M" --role secondary --listen "tcp://127.0.0.1:$PORT"
 rvgadm_p create demo --volume "data=$P/data.img:64M" --volume "logs=$P/logs.img:32M" \
   --srl "$P/srl:128M" --role primary
 rvgadm_p addsec demo backup --address "tcp://127.0.0.1:$PORT"

@@ -84,6 +84,11 @@ Status CheckRvgConfig(const RvgConfig& config) {
   Status status = CheckRvgName(config.name);
   if (status.ok()) status = CheckChoice("role", config.role, {"primary", "secondary"});
   if (status.ok()) status = CheckDurability(config.durability);
+  if (status.ok() && (config.srl_path.empty() || config.srl_uuid.empty())) {
+    status = Status::Error("RVG " + config.name + " needs an SRL (path and identity): every RVG, "
+                           "a secondary too, logs its writes in one",
+                           EINVAL);
+  }
   if (status.ok() && config.region_size == 0) {
     status = Status::Error("region size of RVG " + config.name + " must not be 0", EINVAL);
   }

@@ -13,7 +13,8 @@
 namespace rvg {
 
 // The name (it becomes a file name and a command argument), role,
-// durability, region size and volume names of a new RVG.
+// durability, SRL (path and srl_uuid set), region size and volume names of
+// a new RVG.
 Status CheckRvgConfig(const RvgConfig& config);
 
 // "flush" or "strict".

@@ -1,8 +1,19 @@
-// The table layout of state.db, format 1 (StateDb::kFormatVersion).
+// The table layout of state.db, format 2 (StateDb::kFormatVersion).
 //
 // Any change to this text is a new format: bump kFormatVersion and teach
-// StateDb::Open to upgrade older files, because a host's state.db outlives
-// the rvg build that wrote it.
+// StateDb::Open to upgrade older files (state/state_format.cpp), because a
+// host's state.db outlives the rvg build that wrote it. An upgraded file
+// must end up with exactly this layout, which is why a column added by an
+// upgrade sits at the end of its table and carries the DEFAULT that ALTER
+// TABLE ADD COLUMN needs.
+//
+// History:
+//   1  first format.
+//   2  rvgs.srl_uuid: the identity written into the RVG's SRL. Every RVG
+//      has an SRL now, a secondary too, and a secondary's uuid is "" until
+//      its primary binds it, so the SRL needs an identity of its own. The
+//      upgrade sets srl_uuid = uuid, which is what format-1 primaries
+//      created their SRLs with.
 //
 // Invariants the layout enforces:
 // - everything belongs to an RVG and goes when the RVG goes (ON DELETE
@@ -34,7 +45,8 @@ CREATE TABLE rvgs (
   srl_path    TEXT NOT NULL,
   srl_size    INTEGER NOT NULL,
   generation  TEXT NOT NULL,
-  created_at  INTEGER NOT NULL
+  created_at  INTEGER NOT NULL,
+  srl_uuid    TEXT NOT NULL DEFAULT ''
 );
 
 CREATE TABLE volumes (

@@ -4,6 +4,25 @@
 
 namespace rvg {
 
+namespace {
+
+// The errno a caller can act on: EBUSY when another connection held a lock
+// past the busy timeout (retrying later may work), ENOSPC for a full disk,
+// EIO for everything else.
+int ErrnoOf(int sqlite_rc) {
+  switch (sqlite_rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return EBUSY;
+    case SQLITE_FULL:
+      return ENOSPC;
+    default:
+      return EIO;
+  }
+}
+
+}  // namespace
+
 SqlStatement::SqlStatement(sqlite3* db, const std::string& sql) : db_(db) {
   rc_ = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &stmt_, nullptr);
   if (rc_ != SQLITE_OK) error_ = sqlite3_errmsg(db);
@@ -31,7 +50,7 @@ Result<bool> SqlStatement::Step(const std::string& what) {
     if (rc == SQLITE_DONE) return false;
     Check(sqlite3_extended_errcode(db_));
   }
-  return Status::Error(what + ": " + error_);
+  return Status::Error(what + ": " + error_, ErrnoOf(rc_));
 }
 
 Status SqlStatement::Run(const std::string& what) {
@@ -69,8 +88,9 @@ SqlStatement& SqlStatement::Check(int rc) {
 }
 
 Status SqlExec(sqlite3* db, const char* sql, const std::string& what) {
-  if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK) return Status::Ok();
-  return Status::Error(what + ": " + sqlite3_errmsg(db));
+  int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
+  if (rc == SQLITE_OK) return Status::Ok();
+  return Status::Error(what + ": " + sqlite3_errmsg(db), ErrnoOf(sqlite3_extended_errcode(db)));
 }
 
 SqlTransaction::~SqlTransaction() {

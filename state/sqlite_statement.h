@@ -4,7 +4,9 @@
 // (never spliced into SQL text). A failure to prepare or bind is remembered
 // and returned by the next Step or Run, so a call site reads as a straight
 // line: prepare, bind, run, check once. Every error message is "WHAT:
-// sqlite3_errmsg", WHAT being what the caller was doing.
+// sqlite3_errmsg", WHAT being what the caller was doing; its code() is
+// EBUSY for SQLITE_BUSY/SQLITE_LOCKED (a lock held past the busy timeout:
+// worth retrying), ENOSPC for SQLITE_FULL, EIO otherwise.
 //
 // uint64 values are bound as int64 and read back with a cast, so they
 // round-trip bit for bit even above INT64_MAX.

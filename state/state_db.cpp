@@ -12,7 +12,7 @@
 #include <ctime>
 
 #include "state/config_check.h"
-#include "state/schema.h"
+#include "state/state_format.h"
 #include "state/sqlite_statement.h"
 
 namespace rvg {
@@ -52,6 +52,18 @@ Status ChangeRvgRow(sqlite3* db, SqlStatement& st, const std::string& rvg,
   Status status = st.Run(what);
   if (!status.ok()) return status;
   return sqlite3_changes(db) == 0 ? NoRvg(rvg) : Status::Ok();
+}
+
+// One row of the generation history; the caller's transaction, if any.
+Status InsertGeneration(sqlite3* db, const std::string& rvg, const GenerationEntry& entry,
+                        const std::string& what) {
+  if (entry.uuid.empty()) return Status::Error("a generation needs a uuid", EINVAL);
+  SqlStatement st(db,
+                  "INSERT INTO generations (rvg, uuid, start_seq, created_at) VALUES (?, ?, ?, ?)");
+  st.BindText(rvg).BindText(entry.uuid).BindUint(entry.start_seq).BindInt(entry.created_at);
+  Status status = st.Run(what);
+  if (st.error_code() == SQLITE_CONSTRAINT_FOREIGNKEY) return NoRvg(rvg);
+  return status;
 }
 
 // ---- RLINK rows ----------------------------------------------------------
@@ -105,62 +117,6 @@ Result<RlinkConfig> ReadRlink(sqlite3* db, const std::string& rvg, const std::st
   return RlinkFromRow(st);
 }
 
-// ---- Opening -------------------------------------------------------------
-
-Status NotOurs(const std::string& path, const std::string& why) {
-  return Status::Error(
-      path + " is not an rvg state database (" + why + "): give rvg a home of its own", EINVAL);
-}
-
-// Looks at what the file holds without writing to it, so that a file that
-// is not ours is refused before anything (even WAL mode) touches it.
-// Sets *fresh when the database has no tables at all.
-Status CheckLayout(sqlite3* db, const std::string& path, bool* fresh) {
-  const std::string what = "reading state database " + path;
-  SqlStatement tables(db,
-                      "SELECT count(*), coalesce(sum(name = 'meta'), 0) FROM sqlite_master "
-                      "WHERE type = 'table'");
-  Result<bool> row = tables.Step(what);
-  if (!row.ok()) {
-    if ((tables.error_code() & 0xff) == SQLITE_NOTADB) return NotOurs(path, "not an SQLite file");
-    return row.status();
-  }
-  *fresh = tables.Int(0) == 0;
-  if (*fresh) return Status::Ok();
-  if (tables.Int(1) == 0) return NotOurs(path, "an SQLite database without rvg's meta table");
-
-  SqlStatement format(db, "SELECT value FROM meta WHERE key = 'format'");
-  row = format.Step(what);
-  if (!row.ok()) return row.status();
-  int64_t version = *row ? format.Int(0) : 0;
-  if (version < 1) return NotOurs(path, "its meta table has no format version");
-  if (version > StateDb::kFormatVersion) {
-    return Status::Error("state database " + path + " was written by a newer rvg (format " +
-                             std::to_string(version) + "; this rvg knows up to " +
-                             std::to_string(StateDb::kFormatVersion) + "): upgrade rvg",
-                         EINVAL);
-  }
-  return Status::Ok();
-}
-
-Status CreateSchemaIfFresh(sqlite3* db, const std::string& path) {
-  const std::string what = "creating state database " + path;
-  SqlTransaction tx(db, what);
-  Status status = tx.BeginWrite();
-  if (!status.ok()) return status;
-  // Again under the write lock: another process may have created it since.
-  bool fresh = false;
-  status = CheckLayout(db, path, &fresh);
-  if (!status.ok() || !fresh) return status;
-  status = SqlExec(db, kStateSchemaSql, what);
-  if (!status.ok()) return status;
-  SqlStatement format(db, "INSERT INTO meta (key, value) VALUES ('format', ?)");
-  format.BindInt(StateDb::kFormatVersion);
-  status = format.Run(what);
-  if (!status.ok()) return status;
-  return tx.Commit();
-}
-
 }  // namespace
 
 StateDb::StateDb(sqlite3* db) : db_(db) {}
@@ -179,15 +135,16 @@ Result<std::unique_ptr<StateDb>> StateDb::Open(const std::string& path) {
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
 
-  bool fresh = false;
-  Status status = CheckLayout(db, path, &fresh);
+  int version = 0;
+  Status status = ReadStateFormat(db, path, &version);
   if (!status.ok()) return status;
-  // synchronous=FULL: replication progress must survive a power loss.
+  // synchronous=FULL: replication progress must survive a power loss (in
+  // WAL mode every commit is fsynced).
   status = SqlExec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON",
                    "configuring state database " + path);
   if (!status.ok()) return status;
-  if (fresh) {
-    status = CreateSchemaIfFresh(db, path);
+  if (version != kFormatVersion) {
+    status = BringStateToCurrentFormat(db, path);
     if (!status.ok()) return status;
   }
   return state;
@@ -204,7 +161,8 @@ Status StateDb::CreateRvg(const RvgConfig& config) {
 
   SqlStatement rvg(db_,
                    "INSERT INTO rvgs (name, uuid, role, durability, listen, region_size, srl_path, "
-                   "srl_size, generation, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                   "srl_size, srl_uuid, generation, created_at) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   rvg.BindText(config.name)
       .BindText(config.uuid)
       .BindText(config.role)
@@ -213,6 +171,7 @@ Status StateDb::CreateRvg(const RvgConfig& config) {
       .BindUint(config.region_size)
       .BindText(config.srl_path)
       .BindUint(config.srl_size)
+      .BindText(config.srl_uuid)
       .BindText(config.generation)
       .BindInt(Now());
   status = rvg.Run(what);
@@ -241,6 +200,10 @@ Status StateDb::CreateRvg(const RvgConfig& config) {
     }
     if (!status.ok()) return status;
   }
+  if (!config.generation.empty()) {
+    status = InsertGeneration(db_, config.name, {config.generation, 1, Now()}, what);
+    if (!status.ok()) return status;
+  }
   return tx.Commit();
 }
 
@@ -251,7 +214,7 @@ Result<RvgConfig> StateDb::GetRvg(const std::string& name) {
 
   SqlStatement rvg(db_,
                    "SELECT uuid, role, durability, listen, region_size, srl_path, srl_size, "
-                   "generation FROM rvgs WHERE name = ?");
+                   "generation, srl_uuid FROM rvgs WHERE name = ?");
   rvg.BindText(name);
   Result<bool> row = rvg.Step(what);
   if (!row.ok()) return row.status();
@@ -266,6 +229,7 @@ Result<RvgConfig> StateDb::GetRvg(const std::string& name) {
   config.srl_path = rvg.Text(5);
   config.srl_size = rvg.Uint(6);
   config.generation = rvg.Text(7);
+  config.srl_uuid = rvg.Text(8);
 
   SqlStatement volumes(db_, "SELECT id, name, path, size FROM volumes WHERE rvg = ? ORDER BY id");
   volumes.BindText(name);
@@ -303,9 +267,19 @@ Status StateDb::DeleteRvg(const std::string& name) {
 
 Status StateDb::BindRvg(const std::string& name, const std::string& uuid,
                         const std::string& generation) {
+  if (uuid.empty() || generation.empty()) {
+    return Status::Error("binding RVG " + name + " needs a uuid and a generation", EINVAL);
+  }
+  const std::string what = "binding RVG " + name;
+  SqlTransaction tx(db_, what);
+  Status status = tx.BeginWrite();
+  if (!status.ok()) return status;
   SqlStatement st(db_, "UPDATE rvgs SET uuid = ?, generation = ? WHERE name = ?");
   st.BindText(uuid).BindText(generation).BindText(name);
-  return ChangeRvgRow(db_, st, name, "binding RVG " + name);
+  status = ChangeRvgRow(db_, st, name, what);
+  if (status.ok()) status = InsertGeneration(db_, name, {generation, 1, Now()}, what);
+  if (!status.ok()) return status;
+  return tx.Commit();
 }
 
 Status StateDb::SetDurability(const std::string& name, const std::string& durability) {
@@ -449,13 +423,7 @@ Result<uint64_t> StateDb::AppliedSeq(const std::string& rvg) {
 // ---- Generations ---------------------------------------------------------
 
 Status StateDb::AddGeneration(const std::string& rvg, const GenerationEntry& entry) {
-  if (entry.uuid.empty()) return Status::Error("a generation needs a uuid", EINVAL);
-  SqlStatement st(db_,
-                  "INSERT INTO generations (rvg, uuid, start_seq, created_at) VALUES (?, ?, ?, ?)");
-  st.BindText(rvg).BindText(entry.uuid).BindUint(entry.start_seq).BindInt(entry.created_at);
-  Status status = st.Run("adding generation " + entry.uuid + " to RVG " + rvg);
-  if (st.error_code() == SQLITE_CONSTRAINT_FOREIGNKEY) return NoRvg(rvg);
-  return status;
+  return InsertGeneration(db_, rvg, entry, "adding generation " + entry.uuid + " to RVG " + rvg);
 }
 
 Result<std::vector<GenerationEntry>> StateDb::Generations(const std::string& rvg) {

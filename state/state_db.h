@@ -4,8 +4,11 @@
 //
 // Several processes open the same file (rvgd per RVG, rvgadm); every method
 // is one transaction and waits (busy timeout) rather than failing when
-// another process holds the write lock. A database written by a newer
-// format than this build knows is refused with a clear error.
+// another process holds the write lock; when the lock stays taken past
+// that timeout the error's code() is EBUSY (try again later), as opposed to
+// EIO and the rest, which waiting will not cure. A database written by a
+// newer format than this build knows is refused with a clear error; an
+// older format is upgraded by Open (state/state_format.h).
 //
 // One StateDb object is used from one thread at a time; callers that share
 // it across threads serialize access.
@@ -30,8 +33,14 @@ struct RvgConfig {
   std::string durability = "flush";  // "flush" | "strict"
   std::string listen;       // ZeroMQ endpoint a secondary listens on ("" if none)
   uint64_t region_size = 64 * 1024;
-  std::string srl_path;     // primary only ("" on a secondary)
+  // Every RVG has an SRL, a secondary too (secondary logging, DESIGN.md).
+  // srl_uuid is the identity written into it at creation: a fresh uuid,
+  // independent of `uuid` because a secondary has none at creation. RVGs
+  // upgraded from format 1 have srl_uuid = uuid, and a format-1 secondary
+  // has no SRL (srl_path "").
+  std::string srl_path;
   uint64_t srl_size = 0;
+  std::string srl_uuid;
   std::string generation;   // current generation id ("" until known)
   std::vector<VolumeSpec> volumes;  // ordered by id
 };
@@ -73,22 +82,26 @@ struct FlagEntry {
 class StateDb {
  public:
   // The format version this build writes (table layout of state.db).
-  static constexpr int kFormatVersion = 1;
+  static constexpr int kFormatVersion = 2;
 
   // Opens (creating if missing) the database at `path`. Fails with a clear
   // message if the file is not an rvg state database or was written by a
-  // newer format.
+  // newer format. Upgrades an older format in place, in one transaction.
   static Result<std::unique_ptr<StateDb>> Open(const std::string& path);
   ~StateDb();
   StateDb(const StateDb&) = delete;
   StateDb& operator=(const StateDb&) = delete;
 
-  // RVGs. CreateRvg fails if the name exists.
+  // RVGs. CreateRvg fails if the name exists. In the same transaction it
+  // starts the generation history with config.generation (start seq 1)
+  // when that is set, so an RVG never exists half-made.
   Status CreateRvg(const RvgConfig& config);
   Result<RvgConfig> GetRvg(const std::string& name);  // error "no RVG named X"
   Result<std::vector<std::string>> ListRvgs();
   Status DeleteRvg(const std::string& name);  // with its volumes, rlinks, ...
-  // A secondary adopting the primary that first connects to it.
+  // A secondary adopting the primary that first connects to it: sets the
+  // RVG uuid and generation and appends the generation (start seq 1) to
+  // the history, in one transaction.
   Status BindRvg(const std::string& name, const std::string& uuid, const std::string& generation);
   Status SetDurability(const std::string& name, const std::string& durability);
 

@@ -2,13 +2,13 @@
 //
 // create checks every argument before touching anything, then creates the
 // images, the SRL and the state.db rows, undoing its own files if a later
-// step fails (images that existed before are never removed). delete forgets
+// step fails (images that existed before are never removed). Every RVG,
+// primary or secondary, gets an SRL. delete forgets
 // the RVG but leaves its images and SRL on disk: they hold data.
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
-#include <ctime>
 #include <random>
 #include <set>
 
@@ -78,14 +78,14 @@ Status ParseRoleAndPlacement(const ParsedArgs& args, RvgConfig* config) {
     Status status = CheckEndpoint("--listen", config->listen);
     if (!status.ok()) return status;
   }
-  if (config->role == "secondary") {
-    if (args.Has("--srl")) return Usage("create: a secondary has no SRL; drop --srl");
-    if (config->listen.empty()) {
-      return Usage("create: a secondary needs --listen ENDPOINT (e.g. tcp://0.0.0.0:7001)");
-    }
-    return Status::Ok();
+  if (config->role == "secondary" && config->listen.empty()) {
+    return Usage("create: a secondary needs --listen ENDPOINT (e.g. tcp://0.0.0.0:7001)");
   }
-  if (!args.Has("--srl")) return Usage("create: a primary needs --srl PATH:SIZE");
+  // Every RVG logs its writes in an SRL: the primary before it replicates
+  // them, a secondary before it applies them (and once it takes over).
+  if (!args.Has("--srl")) {
+    return Usage("create: a " + config->role + " needs --srl PATH:SIZE (every RVG has an SRL)");
+  }
   Result<PathAndSize> srl = ParsePathAndSize("--srl", args.Value("--srl"));
   if (!srl.ok()) return srl.status();
   if (srl->size < Srl::kMinSize) {
@@ -124,7 +124,9 @@ Result<RvgConfig> ConfigFromArgs(const ParsedArgs& args) {
     config.region_size = *region;
   }
   // A secondary is bound to its RVG identity by the first primary that
-  // connects to it, so only a primary gets an identity now.
+  // connects to it, so only a primary gets an identity now; every SRL gets
+  // one of its own.
+  config.srl_uuid = NewUuid();
   if (config.role == "primary") {
     config.uuid = NewUuid();
     config.generation = NewUuid();
@@ -154,6 +156,12 @@ class CreatedFiles {
 Status CreateEverything(const Home& home, const RvgConfig& config) {
   Result<std::unique_ptr<StateDb>> db = OpenStateForCreate(home);
   if (!db.ok()) return db.status();
+  // SQLite syncs the directory for its WAL but not for a new database
+  // file, nor does anyone for a new home: make both entries durable before
+  // the RVG's row relies on them.
+  Status synced = FileEnv::Posix()->SyncDirOf(home.dir());
+  if (synced.ok()) synced = FileEnv::Posix()->SyncDirOf(home.StateDbPath());
+  if (!synced.ok()) return synced;
   Result<bool> exists = RvgExists(**db, config.name);
   if (!exists.ok()) return exists.status();
   if (*exists) {
@@ -165,25 +173,17 @@ Status CreateEverything(const Home& home, const RvgConfig& config) {
 
   CreatedFiles created;
   for (const VolumeSpec& volume : config.volumes) created.NoteIfNew(volume.path);
-  if (!config.srl_path.empty()) created.NoteIfNew(config.srl_path);
+  created.NoteIfNew(config.srl_path);
 
+  // Durable order: the images and the SRL, each synced with its directory,
+  // then the one transaction that makes the RVG exist (its rows and first
+  // generation together; state.db runs with synchronous=FULL). A crash at
+  // any point leaves either no RVG (perhaps with files to remove) or a
+  // complete one.
   Status status = VolumeSet::CreateImages(config.volumes);
-  if (status.ok() && config.role == "primary") {
-    status = Srl::Create(config.srl_path, config.srl_size, config.uuid);
-  }
-  bool rvg_row_written = false;
-  if (status.ok()) {
-    status = (*db)->CreateRvg(config);
-    rvg_row_written = status.ok();
-  }
-  if (status.ok() && config.role == "primary") {
-    GenerationEntry first{config.generation, 1, static_cast<int64_t>(std::time(nullptr))};
-    status = (*db)->AddGeneration(config.name, first);
-  }
-  if (!status.ok()) {
-    if (rvg_row_written) (*db)->DeleteRvg(config.name);
-    created.RemoveAll();
-  }
+  if (status.ok()) status = Srl::Create(config.srl_path, config.srl_size, config.srl_uuid);
+  if (status.ok()) status = (*db)->CreateRvg(config);
+  if (!status.ok()) created.RemoveAll();
   return status;
 }
 
@@ -198,8 +198,8 @@ int RunCreate(const Context& context, const ParsedArgs& args) {
   size_t volumes = config->volumes.size();
   std::string summary = "RVG " + config->name + " created: " + config->role + ", " +
                         std::to_string(volumes) + (volumes == 1 ? " volume" : " volumes");
+  summary += ", SRL " + FormatSize(config->srl_size);
   if (config->role == "primary") {
-    summary += ", SRL " + FormatSize(config->srl_size);
     PrintLine(summary);
     PrintLine("next: rvgadm addsec " + config->name +
               " SEC --address ENDPOINT, then rvgadm start " + config->name + " --mount DIR");

@@ -23,7 +23,7 @@ const std::vector<Command>& Commands() {
         .value_options = {"--volume", "--srl", "--role", "--listen", "--region-size",
                           "--durability"},
         .repeatable = {"--volume"}},
-       "create an RVG on this host (a secondary takes --listen and no --srl)",
+       "create an RVG on this host (every RVG has an SRL; a secondary also takes --listen)",
        RunCreate},
       {{.name = "delete", .synopsis = "RVG", .required = {"RVG"}},
        "forget a stopped RVG (its images and SRL stay on disk)",

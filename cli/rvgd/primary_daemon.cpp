@@ -42,7 +42,7 @@ Status PrimaryDaemon::Start() {
   const RvgConfig& cfg = ctx_.config;
   Result<std::unique_ptr<VolumeSet>> volumes = VolumeSet::Open(cfg.volumes);
   if (!volumes.ok()) return volumes.status();
-  Result<std::unique_ptr<Srl>> srl = Srl::Open(cfg.srl_path, cfg.uuid);
+  Result<std::unique_ptr<Srl>> srl = Srl::Open(cfg.srl_path, cfg.srl_uuid);
   if (!srl.ok()) return srl.status();
   auto rlinks = ctx_.db->Run([&](StateDb& db) { return db.ListRlinks(cfg.name); });
   if (!rlinks.ok()) return rlinks.status();

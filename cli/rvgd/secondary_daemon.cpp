@@ -58,11 +58,7 @@ Status SecondaryDaemon::Start() {
   rc.generation = cfg.generation;
   rc.volumes = cfg.volumes;
   auto bind = [this](const std::string& uuid, const std::string& generation) {
-    return ctx_.db->Run([&](StateDb& db) {
-      Status st = db.BindRvg(ctx_.config.name, uuid, generation);
-      if (st.ok()) st = db.AddGeneration(ctx_.config.name, {generation, 1, time(nullptr)});
-      return st;
-    });
+    return ctx_.db->Run([&](StateDb& db) { return db.BindRvg(ctx_.config.name, uuid, generation); });
   };
   receiver_ = std::make_unique<RlinkReceiver>(rc, applier_.get(), bind, ctx_.zmq);
   applier_->Start();

@@ -6,7 +6,7 @@ limited to ~100 characters):
 
     ROOT/NAME/home/        --home of this host (state.db, run/, log/)
     ROOT/NAME/VOL.img      the volumes' image files
-    ROOT/NAME/srl          the SRL (primary)
+    ROOT/NAME/srl          the SRL (every RVG has one, a secondary too)
     ROOT/NAME/mnt/         the primary's FUSE mountpoint (mnt/VOL = volume)
 
 With `user`, every rvgadm command runs as that user through runuser.
@@ -78,10 +78,10 @@ class Host:
         self.rvgadm('create', self.rvg, *self._volume_args(volumes),
                     '--srl', f'{self.srl_path}:{srl}', '--role', 'primary')
 
-    def create_secondary(self, volumes, listen):
+    def create_secondary(self, volumes, listen, srl='64M'):
         self.listen = listen
         self.rvgadm('create', self.rvg, *self._volume_args(volumes),
-                    '--role', 'secondary', '--listen', listen)
+                    '--srl', f'{self.srl_path}:{srl}', '--role', 'secondary', '--listen', listen)
 
     def addsec(self, secondary):
         self.rvgadm('addsec', self.rvg, secondary.name, '--address', secondary.listen)

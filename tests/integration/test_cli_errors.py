@@ -68,18 +68,21 @@ def main(env):
     expect(h, 2, 'create', 'u1', '--volume', f'v={d}/u1.img:12X', '--srl', f'{d}/u1.srl:8M')
     expect(h, 2, 'create', 'u2', '--volume', f'v={d}/u2.img:1M', '--srl', f'{d}/u2.srl:lots')
     expect(h, 2, 'create', 'u3', '--volume', 'no-equals-sign', '--srl', f'{d}/u3.srl:8M')
-    expect(h, 2, 'create', 'u4', '--volume', f'v={d}/u4.img:1M', '--role', 'secondary',
-           '--listen', 'bogus://nowhere')
+    expect(h, 2, 'create', 'u4', '--volume', f'v={d}/u4.img:1M', '--srl', f'{d}/u4.srl:8M',
+           '--role', 'secondary', '--listen', 'bogus://nowhere')
     expect(h, 2, 'create', 'u5', '--volume', f'v={d}/u5.img:1M', '--srl', f'{d}/u5.srl:8M',
            '--role', 'boss')
-    for rvg in ('u1', 'u2', 'u3', 'u4', 'u5'):
+    # Every RVG has an SRL, a secondary too.
+    expect(h, 2, 'create', 'u6', '--volume', f'v={d}/u6.img:1M', '--role', 'secondary',
+           '--listen', f'tcp://127.0.0.1:{port}', mentions='--srl')
+    for rvg in ('u1', 'u2', 'u3', 'u4', 'u5', 'u6'):
         check_not_created(h, rvg, [f'{d}/{rvg}.img', f'{d}/{rvg}.srl'])
 
     # A good primary and a good secondary, then errors against them: exit 1.
     h.rvgadm('create', 'r1', '--volume', f'v={d}/r1.img:2M', '--srl', f'{d}/r1.srl:8M',
              '--role', 'primary')
-    h.rvgadm('create', 'sec', '--volume', f'v={d}/sec.img:2M', '--role', 'secondary',
-             '--listen', f'tcp://127.0.0.1:{port}')
+    h.rvgadm('create', 'sec', '--volume', f'v={d}/sec.img:2M', '--srl', f'{d}/sec.srl:8M',
+             '--role', 'secondary', '--listen', f'tcp://127.0.0.1:{port}')
     expect(h, 2, 'addsec', 'r1', 'far', '--address', 'not-an-endpoint')
     expect(h, 1, 'create', 'r1', '--volume', f'v={d}/r1b.img:2M', '--srl', f'{d}/r1b.srl:8M',
            '--role', 'primary')

@@ -83,6 +83,7 @@ inline RvgConfig PrimaryConfig(const std::string& name) {
   config.region_size = 128 * 1024;
   config.srl_path = "/srv/" + name + ".srl";
   config.srl_size = 1ull << 30;
+  config.srl_uuid = "srl-of-" + name;
   config.generation = "gen-1";
   // Given out of id order: GetRvg returns them ordered by id.
   config.volumes.push_back(VolumeSpec{2, "logs", "/srv/logs.img", 64ull << 20});

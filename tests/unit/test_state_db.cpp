@@ -18,6 +18,9 @@ TEST_CASE("RVGs round-trip through close and reopen", "[state_db]") {
     secondary.name = "app";
     secondary.role = "secondary";
     secondary.listen = "tcp://0.0.0.0:7001";
+    secondary.srl_path = "/srv/app.srl";
+    secondary.srl_size = 64ull << 20;
+    secondary.srl_uuid = "srl-of-app";
     secondary.volumes.push_back(VolumeSpec{1, "data", "/srv/app.img", 4096});
     REQUIRE(db->CreateRvg(secondary).ok());
   }
@@ -37,6 +40,7 @@ TEST_CASE("RVGs round-trip through close and reopen", "[state_db]") {
   CHECK(web->region_size == expected.region_size);
   CHECK(web->srl_path == expected.srl_path);
   CHECK(web->srl_size == expected.srl_size);
+  CHECK(web->srl_uuid == "srl-of-web");
   CHECK(web->generation == "gen-1");
   REQUIRE(web->volumes.size() == 2);
   CHECK(web->volumes[0].id == 1);
@@ -52,6 +56,10 @@ TEST_CASE("RVGs round-trip through close and reopen", "[state_db]") {
   CHECK(app->uuid == "");
   CHECK(app->durability == "flush");
   CHECK(app->listen == "tcp://0.0.0.0:7001");
+  CHECK(app->srl_path == "/srv/app.srl");
+  CHECK(app->srl_size == (64ull << 20));
+  CHECK(app->srl_uuid == "srl-of-app");
+  CHECK(app->generation == "");
 
   // A secondary adopts its primary; durability changes; both persist.
   REQUIRE(db->BindRvg("app", "uuid-of-web", "gen-7").ok());
@@ -63,9 +71,14 @@ TEST_CASE("RVGs round-trip through close and reopen", "[state_db]") {
   CHECK(app->uuid == "uuid-of-web");
   CHECK(app->generation == "gen-7");
   CHECK(app->durability == "strict");
+  auto history = db->Generations("app");  // bound in the same transaction
+  REQUIRE(history.ok());
+  REQUIRE(history->size() == 1);
+  CHECK((*history)[0].uuid == "gen-7");
+  CHECK((*history)[0].start_seq == 1);
 }
 
-TEST_CASE("the database file is in WAL mode with format 1", "[state_db]") {
+TEST_CASE("the database file is in WAL mode with the current format", "[state_db]") {
   TempDir dir;
   const std::string path = dir.File("state.db");
   OpenOk(path);
@@ -140,6 +153,13 @@ TEST_CASE("a bad RVG config is refused and leaves nothing behind", "[state_db]")
   config = PrimaryConfig("web");
   config.volumes[0].name = "x/y";
   CHECK_THAT(db->CreateRvg(config).message(), Contains("invalid volume name \"x/y\""));
+  for (bool no_path : {true, false}) {
+    config = PrimaryConfig("web");
+    config.role = "secondary";
+    (no_path ? config.srl_path : config.srl_uuid) = "";
+    RequireError(db->CreateRvg(config), "RVG web needs an SRL (path and identity): every RVG, "
+                                        "a secondary too, logs its writes in one");
+  }
 
   REQUIRE(db->CreateRvg(PrimaryConfig("web")).ok());
   RequireError(db->SetDurability("web", "sometimes"),
@@ -343,6 +363,7 @@ TEST_CASE("applied_seq, generations and flags round-trip", "[state_db]") {
     auto db = OpenOk(path);
     RvgConfig config = PrimaryConfig("web");
     config.role = "secondary";
+    config.uuid = config.generation = "";  // unbound
     REQUIRE(db->CreateRvg(config).ok());
     auto applied = db->AppliedSeq("web");
     REQUIRE(applied.ok());

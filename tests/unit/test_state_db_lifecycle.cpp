@@ -1,9 +1,137 @@
-// StateDb: deletion, format checks and several connections on one file.
+// StateDb: deletion, format checks and upgrades, several connections on
+// one file, busy errors.
 #include "state_db_fixture.h"
 
 namespace rvg {
 
 using namespace state_test;
+
+namespace {
+
+// The layout of format 1, verbatim from state/schema.h of the rvg builds
+// that wrote it, to make a real format-1 file.
+constexpr const char* kFormat1Schema = R"sql(
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value NOT NULL
+);
+
+CREATE TABLE rvgs (
+  name        TEXT PRIMARY KEY,
+  uuid        TEXT NOT NULL,
+  role        TEXT NOT NULL,
+  durability  TEXT NOT NULL,
+  listen      TEXT NOT NULL,
+  region_size INTEGER NOT NULL,
+  srl_path    TEXT NOT NULL,
+  srl_size    INTEGER NOT NULL,
+  generation  TEXT NOT NULL,
+  created_at  INTEGER NOT NULL
+);
+
+CREATE TABLE volumes (
+  rvg  TEXT NOT NULL REFERENCES rvgs(name) ON DELETE CASCADE,
+  id   INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  path TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  PRIMARY KEY (rvg, id),
+  UNIQUE (rvg, name)
+);
+
+CREATE TABLE rlinks (
+  rvg               TEXT NOT NULL REFERENCES rvgs(name) ON DELETE CASCADE,
+  name              TEXT NOT NULL,
+  address           TEXT NOT NULL,
+  synchronous       TEXT NOT NULL,
+  sync_ack          TEXT NOT NULL,
+  ack_timeout       REAL NOT NULL,
+  latencyprot       TEXT NOT NULL,
+  latency_high_mark INTEGER NOT NULL,
+  latency_low_mark  INTEGER NOT NULL,
+  srlprot           TEXT NOT NULL,
+  bandwidth_limit   INTEGER NOT NULL,
+  state             TEXT NOT NULL,
+  sent_seq          INTEGER NOT NULL,
+  net_acked_seq     INTEGER NOT NULL,
+  data_acked_seq    INTEGER NOT NULL,
+  PRIMARY KEY (rvg, name)
+);
+
+CREATE TABLE secondary_progress (
+  rvg         TEXT PRIMARY KEY REFERENCES rvgs(name) ON DELETE CASCADE,
+  applied_seq INTEGER NOT NULL
+);
+
+-- Oldest first is rowid order.
+CREATE TABLE generations (
+  rvg        TEXT NOT NULL REFERENCES rvgs(name) ON DELETE CASCADE,
+  uuid       TEXT NOT NULL,
+  start_seq  INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX generations_by_rvg ON generations (rvg);
+
+CREATE TABLE flags (
+  rvg    TEXT NOT NULL REFERENCES rvgs(name) ON DELETE CASCADE,
+  name   TEXT NOT NULL,
+  value  TEXT NOT NULL,
+  set_at INTEGER NOT NULL,
+  PRIMARY KEY (rvg, name)
+);
+
+CREATE TABLE bitmaps (
+  rvg         TEXT NOT NULL REFERENCES rvgs(name) ON DELETE CASCADE,
+  rlink       TEXT NOT NULL,
+  volume_id   INTEGER NOT NULL,
+  chunk_index INTEGER NOT NULL,
+  bits        BLOB NOT NULL,
+  PRIMARY KEY (rvg, rlink, volume_id, chunk_index)
+);
+)sql";
+
+// One line per column of `table`: name, type, not null, default, pk.
+std::vector<std::string> Columns(const std::string& path, const std::string& table) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  std::string sql = "SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info('" +
+                    table + "')";
+  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
+  std::vector<std::string> columns;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    std::string line;
+    for (int i = 0; i < 5; ++i) {
+      const unsigned char* text = sqlite3_column_text(st, i);
+      line += (text ? reinterpret_cast<const char*>(text) : "NULL") + std::string("|");
+    }
+    columns.push_back(line);
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return columns;
+}
+
+// Another connection's write lock on the file, held until Release().
+class WriteLock {
+ public:
+  explicit WriteLock(const std::string& path) {
+    REQUIRE(sqlite3_open(path.c_str(), &db_) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+  }
+  ~WriteLock() { Release(); }
+  void Release() {
+    if (db_ == nullptr) return;
+    sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+    sqlite3_close(db_);
+    db_ = nullptr;
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+}  // namespace
 
 TEST_CASE("deleting an RVG deletes everything that belongs to it", "[state_db]") {
   TempDir dir;
@@ -31,7 +159,10 @@ TEST_CASE("deleting an RVG deletes everything that belongs to it", "[state_db]")
   REQUIRE(db->CreateRvg(PrimaryConfig("web")).ok());
   CHECK(db->ListRlinks("web")->empty());
   CHECK(*db->AppliedSeq("web") == 0);
-  CHECK(db->Generations("web")->empty());
+  auto generations = db->Generations("web");
+  REQUIRE(generations.ok());
+  REQUIRE(generations->size() == 1);  // only the one CreateRvg starts with
+  CHECK((*generations)[0].uuid == "gen-1");
   CHECK(db->Flags("web")->empty());
 
   // Deleting an RLINK takes its bitmap with it, and only its bitmap.
@@ -49,8 +180,8 @@ TEST_CASE("a database from a newer rvg is refused", "[state_db]") {
   REQUIRE_FALSE(db.ok());
   CHECK_THAT(db.status().message(),
              Equals("state database " + path +
-                    " was written by a newer rvg (format 99; this rvg knows up to 1): "
-                    "upgrade rvg"));
+                    " was written by a newer rvg (format 99; this rvg knows up to " +
+                    std::to_string(StateDb::kFormatVersion) + "): upgrade rvg"));
 }
 
 TEST_CASE("a file that is not an rvg state database is refused untouched", "[state_db]") {
@@ -111,26 +242,87 @@ TEST_CASE("two StateDb objects on one file see each other's writes", "[state_db]
   RequireError(daemon->GetRvg("web").status(), "no RVG named web");
 }
 
-TEST_CASE("a write waits for another connection's write lock", "[state_db]") {
+TEST_CASE("a write waits for another connection's write lock, and is EBUSY past the busy timeout",
+          "[state_db]") {
   TempDir dir;
   const std::string path = dir.File("state.db");
   auto db = OpenOk(path);
   REQUIRE(db->CreateRvg(PrimaryConfig("web")).ok());
 
-  sqlite3* other = nullptr;
-  REQUIRE(sqlite3_open(path.c_str(), &other) == SQLITE_OK);
-  REQUIRE(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+  WriteLock other(path);
   // Holds the lock on purpose for a while, well under the 10 s busy timeout.
-  std::thread holder([other] {
+  std::thread holder([&other] {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr);
+    other.Release();
   });
   Status status = db->SaveAppliedSeq("web", 5);
   holder.join();
-  sqlite3_close(other);
   INFO(status.message());
   REQUIRE(status.ok());
   CHECK(*db->AppliedSeq("web") == 5);
+
+  // Past the busy timeout (10 s, on purpose) the error is EBUSY: the
+  // secondary applier retries on EBUSY and only on EBUSY.
+  WriteLock holder_for_good(path);
+  status = db->SaveAppliedSeq("web", 6);
+  holder_for_good.Release();
+  REQUIRE_FALSE(status.ok());
+  CHECK(status.code() == EBUSY);
+  CHECK_THAT(status.message(), Contains("saving applied_seq of RVG web"));
+  REQUIRE(db->SaveAppliedSeq("web", 6).ok());
+  // Other failures are not EBUSY: retrying them would not help.
+  Status missing = db->SaveAppliedSeq("nope", 5);
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.code() != EBUSY);
+}
+
+TEST_CASE("a format-1 database is upgraded in place, keeping everything", "[state_db]") {
+  TempDir dir;
+  const std::string path = dir.File("state.db");
+  RawExec(path, std::string("PRAGMA journal_mode=WAL;") + kFormat1Schema +
+                    "INSERT INTO meta VALUES ('format', 1);"
+                    "INSERT INTO rvgs VALUES ('web', 'uuid-web', 'primary', 'strict', '', 65536, "
+                    "'/srv/web.srl', 67108864, 'gen-1', 1000);"
+                    "INSERT INTO rvgs VALUES ('app', '', 'secondary', 'flush', 'tcp://0.0.0.0:7001', "
+                    "65536, '', 0, '', 1000);"
+                    "INSERT INTO volumes VALUES ('web', 1, 'data', '/srv/web.img', 1048576);"
+                    "INSERT INTO generations VALUES ('web', 'gen-1', 1, 1000);"
+                    "INSERT INTO secondary_progress VALUES ('app', 77);");
+
+  auto db = OpenOk(path);
+  auto web = db->GetRvg("web");
+  REQUIRE(web.ok());
+  // What a format-1 primary created its SRL with.
+  CHECK(web->srl_uuid == "uuid-web");
+  CHECK(web->srl_path == "/srv/web.srl");
+  CHECK(web->durability == "strict");
+  REQUIRE(web->volumes.size() == 1);
+  CHECK(web->volumes[0].path == "/srv/web.img");
+  CHECK(db->Generations("web")->size() == 1);
+  auto app = db->GetRvg("app");
+  REQUIRE(app.ok());
+  CHECK(app->srl_uuid == "");  // a format-1 secondary has no SRL
+  CHECK(app->srl_path == "");
+  CHECK(*db->AppliedSeq("app") == 77);
+  CHECK(RawCount(path, "meta WHERE key = 'format' AND value = " +
+                           std::to_string(StateDb::kFormatVersion)) == 1);
+
+  // The upgraded layout is exactly a fresh file's.
+  const std::string fresh = dir.File("fresh.db");
+  OpenOk(fresh);
+  for (const char* table : {"meta", "rvgs", "volumes", "rlinks", "secondary_progress",
+                            "generations", "flags", "bitmaps"}) {
+    INFO(table);
+    CHECK(Columns(path, table) == Columns(fresh, table));
+  }
+
+  // Opening again changes nothing, and the upgraded file works as usual.
+  db.reset();
+  db = OpenOk(path);
+  RvgConfig config = PrimaryConfig("new");
+  REQUIRE(db->CreateRvg(config).ok());
+  CHECK(db->GetRvg("new")->srl_uuid == config.srl_uuid);
+  CHECK(db->GetRvg("web")->srl_uuid == "uuid-web");
 }
 
 }  // namespace rvg
