@@ -1,33 +1,54 @@
 #include "core/secondary_applier.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <chrono>
+#include <algorithm>
+
+#include "core/srl_replay.h"
 
 namespace rvg {
 
 namespace {
-// Sync at least this often while writes keep coming, so the data ack (and
-// thus the primary's SRL tail) keeps moving under a steady stream.
-constexpr auto kMaxSyncDelay = std::chrono::milliseconds(200);
-constexpr uint64_t kMaxUnsyncedBytes = 32ull << 20;
+using Clock = std::chrono::steady_clock;
+constexpr std::chrono::milliseconds kMaxStoreRetryDelay{1000};
 }  // namespace
 
-SecondaryApplier::SecondaryApplier(VolumeSet* volumes, AppliedSeqStore* store,
-                                   uint64_t applied_seq, std::function<void()> on_applied)
+SecondaryApplier::SecondaryApplier(VolumeSet* volumes, Srl* srl, AppliedSeqStore* store,
+                                   std::function<void()> on_change,
+                                   SecondaryApplierOptions options)
     : volumes_(volumes),
+      srl_(srl),
       store_(store),
-      on_applied_(std::move(on_applied)),
-      reorder_(applied_seq + 1),
-      applied_seq_(applied_seq) {}
+      on_change_(std::move(on_change)),
+      options_(options),
+      reorder_(1) {}
 
 SecondaryApplier::~SecondaryApplier() {
   Status st = Stop();
   if (!st.ok()) spdlog::error("stopping the applier: {}", st.message());
 }
 
-void SecondaryApplier::Start() {
+Status SecondaryApplier::Start() {
+  Result<uint64_t> persisted = store_->LoadAppliedSeq();
+  if (!persisted.ok()) return persisted.status().Annotate("reading the persisted applied_seq");
+  // Everything the images may hold beyond the last checkpoint is in the SRL:
+  // redo it, so the images are exactly the recovered history.
+  Result<SrlReplayResult> replay = ReplaySrl(srl_, volumes_, *persisted);
+  if (!replay.ok()) return replay.status();
+  // The tail may lag the persisted value (a crash between the two steps of
+  // a checkpoint): the checkpoint below catches it up.
+  checkpointed_seq_ = srl_->tail_seq() - 1;
+  applied_seq_ = srl_->next_seq() - 1;
+  dirty_since_ = Clock::now();
+  Status st = Checkpoint();
+  if (!st.ok()) return st;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    reorder_.Reset(applied_seq_.load() + 1);
+  }
   thread_ = std::thread([this] { ApplyLoop(); });
+  return Status::Ok();
 }
 
 Status SecondaryApplier::Stop() {
@@ -70,63 +91,125 @@ Status SecondaryApplier::health() const {
   return failure_;
 }
 
-Status SecondaryApplier::SyncAndPersist(uint64_t seq) {
-  Status st = volumes_->SyncAll();
-  if (!st.ok()) return st.Annotate("syncing the images");
-  st = store_->SaveAppliedSeq(seq);
-  if (!st.ok()) return st.Annotate("persisting applied_seq");
+void SecondaryApplier::Publish(uint64_t seq) {
+  if (applied_seq_.load() == checkpointed_seq_) dirty_since_ = Clock::now();
   applied_seq_ = seq;
-  if (on_applied_) on_applied_();
+  if (on_change_) on_change_();
+}
+
+bool SecondaryApplier::CheckpointDue() const {
+  if (applied_seq_.load() == checkpointed_seq_) return false;
+  if (Clock::now() - dirty_since_ >= options_.checkpoint_interval) return true;
+  return static_cast<double>(srl_->used_bytes()) >=
+         options_.checkpoint_fill * static_cast<double>(srl_->capacity_bytes());
+}
+
+Status SecondaryApplier::PersistAppliedSeq(uint64_t seq) {
+  const Clock::time_point deadline = Clock::now() + options_.store_busy_timeout;
+  std::chrono::milliseconds delay = options_.store_retry_delay;
+  for (int attempt = 1;; ++attempt) {
+    Status st = store_->SaveAppliedSeq(seq);
+    if (st.ok()) return st;
+    if (st.code() != EBUSY) return st.Annotate("checkpoint: persisting applied_seq");
+    if (Clock::now() + delay > deadline) {
+      return Status::Error(
+          fmt::format("checkpoint: persisting applied_seq {}: the state database stayed busy for "
+                      "{} ms ({}); stop whatever holds it locked, then restart rvgd",
+                      seq, options_.store_busy_timeout.count(), st.message()),
+          EBUSY);
+    }
+    if (attempt == 1 || attempt % 10 == 0) {
+      spdlog::warn("persisting applied_seq {}: {} (attempt {}); retrying", seq, st.message(),
+                   attempt);
+    }
+    std::this_thread::sleep_for(delay);
+    delay = std::min(delay * 2, kMaxStoreRetryDelay);
+  }
+}
+
+Status SecondaryApplier::Checkpoint() {
+  const uint64_t applied = applied_seq_.load();
+  if (applied == checkpointed_seq_) return Status::Ok();
+  // Images first: the tail may pass a record only once the image holding
+  // it is durable, and the store may claim only what is.
+  Status st = volumes_->SyncAll();
+  if (!st.ok()) return st.Annotate("checkpoint: syncing the images");
+  st = PersistAppliedSeq(applied);
+  if (!st.ok()) return st;
+  st = srl_->AdvanceTail(applied + 1, applied);
+  if (!st.ok()) return st.Annotate("checkpoint: releasing the SRL");
+  checkpointed_seq_ = applied;
+  return Status::Ok();
+}
+
+Status SecondaryApplier::LogAndApply(const std::vector<WriteRecord>& records) {
+  size_t done = 0;
+  bool just_checkpointed = false;
+  while (done < records.size()) {
+    // One append and one sync for up to max_batch_bytes (at least a record).
+    size_t end = done + 1;
+    uint64_t bytes = records[done].length;
+    while (end < records.size() && bytes + records[end].length <= options_.max_batch_bytes) {
+      bytes += records[end++].length;
+    }
+    Result<size_t> appended = srl_->Append(&records[done], end - done);
+    if (!appended.ok()) return appended.status().Annotate("logging writes in the SRL");
+    if (*appended == 0) {
+      // Full. Every record in the SRL is already applied (each append is
+      // applied before the next one), so a checkpoint empties it.
+      if (just_checkpointed) {
+        return Status::Error(fmt::format("internal: SRL {} is still full after a checkpoint",
+                                         srl_->path()));
+      }
+      Status st = Checkpoint();
+      if (!st.ok()) return st;
+      just_checkpointed = true;
+      continue;
+    }
+    just_checkpointed = false;
+    Status st = srl_->Sync();
+    if (!st.ok()) return st.Annotate("logging writes in the SRL");
+    const size_t last = done + *appended;
+    for (; done < last; ++done) {
+      const WriteRecord& r = records[done];
+      st = volumes_->Write(r.volume, r.offset, r.data->data(), r.length);
+      if (!st.ok()) return st.Annotate(fmt::format("applying seq {}", r.seq));
+    }
+    Publish(records[last - 1].seq);
+    if (CheckpointDue()) {
+      st = Checkpoint();
+      if (!st.ok()) return st;
+    }
+  }
   return Status::Ok();
 }
 
 void SecondaryApplier::ApplyLoop() {
-  uint64_t written = applied_seq_.load();  // applied to the images, maybe not synced
-  auto first_unsynced = std::chrono::steady_clock::now();
-  uint64_t unsynced_bytes = 0;
+  auto has_work = [this] { return stopping_ || reorder_.contiguous_seq() >= reorder_.next_seq(); };
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     std::vector<WriteRecord> ready = reorder_.PopReady();
-    if (ready.empty()) {
-      if (written > applied_seq_.load()) {
-        // Nothing more to apply right now: the batch is complete.
-        lock.unlock();
-        Status st = SyncAndPersist(written);
-        lock.lock();
-        unsynced_bytes = 0;
-        if (!st.ok()) {
-          failure_ = st;
-          spdlog::error("applier stopped: {}", st.message());
-          return;
-        }
-        continue;
-      }
-      if (stopping_) return;
-      ready_cv_.wait(lock);
-      continue;
-    }
+    const bool last_round = ready.empty() && stopping_;
     lock.unlock();
     Status st;
-    for (const WriteRecord& r : ready) {
-      if (written == applied_seq_.load()) first_unsynced = std::chrono::steady_clock::now();
-      st = volumes_->Write(r.volume, r.offset, r.data->data(), r.length);
-      if (!st.ok()) break;
-      written = r.seq;
-      unsynced_bytes += r.length;
-    }
-    if (st.ok() && (unsynced_bytes >= kMaxUnsyncedBytes ||
-                    std::chrono::steady_clock::now() - first_unsynced >= kMaxSyncDelay)) {
-      st = SyncAndPersist(written);
-      unsynced_bytes = 0;
-    }
+    if (!ready.empty()) st = LogAndApply(ready);
+    if (st.ok() && (last_round || CheckpointDue())) st = Checkpoint();
     lock.lock();
     if (!st.ok()) {
-      // Applying out of order is never an option, so a failed image write
-      // stops the applier; the secondary stays a consistent prefix and the
-      // primary keeps the rest in its SRL.
-      failure_ = st.Annotate("applying writes");
-      spdlog::error("applier stopped: {}", failure_.message());
+      // Applying out of order or past a failed sync is never an option: the
+      // images stay the replay of the SRL, the primary keeps the rest.
+      failure_ = st;
+      lock.unlock();
+      spdlog::error("applier stopped: {}; restart rvgd to replay the SRL", st.message());
+      if (on_change_) on_change_();
       return;
+    }
+    if (last_round) return;
+    if (!ready.empty()) continue;
+    if (applied_seq_.load() > checkpointed_seq_) {
+      ready_cv_.wait_until(lock, dirty_since_ + options_.checkpoint_interval, has_work);
+    } else {
+      ready_cv_.wait(lock, has_work);
     }
   }
 }

@@ -1,75 +1,152 @@
-// SecondaryApplier: the secondary's engine. Writes arrive in any order
-// (Offer), are held in a ReorderBuffer, and a background thread applies them
-// to the images strictly in seq order, fdatasyncs the images once per batch,
-// persists applied_seq and only then reports it as the data-ack point.
+// SecondaryApplier: the secondary's engine, with secondary logging (VVR's
+// term). Writes arrive in any order (Offer) and are held in a ReorderBuffer;
+// one apply thread takes each run of consecutive seqs and
+//   1. appends it to the secondary's own SRL (the same Srl class, and the
+//      same file, the host uses once it becomes primary) and syncs the SRL;
+//   2. writes it to the images with pwrite (page cache, not synced);
+//   3. publishes applied_seq(): the data-ack point.
+// A checkpoint — at most options.checkpoint_interval after the first write
+// it covers, as soon as the SRL is options.checkpoint_fill full, whenever an
+// append finds the SRL full, and at Stop() — syncs the images, persists
+// applied_seq through the AppliedSeqStore, and only then moves the SRL tail
+// past it. A run larger than the whole SRL goes through in pieces, one
+// checkpoint between them.
 //
-// Invariant: the images always hold exactly the writes 1..k of the primary
-// for some k (a crash-consistent prefix), because a record is written only
-// after every earlier seq was written, and applied_seq() never claims more
-// than what is synced and persisted.
+// The data ack. DESIGN.md defines it as "the write is durably in the
+// secondary's image". Here it is sent once the write is durable in the
+// SRL, which is equivalent: Start() replays the SRL onto the images before
+// anything else happens, so a write durable in the SRL is in the image
+// after any crash. It keeps the image fdatasync off the ack path.
 //
-// Thread-safe: Offer() and the getters are called by the receiver thread,
-// the apply loop runs on its own thread.
+// Invariant: after any crash, including a power cut, the images equal the
+// replay of the recovered SRL onto them, which makes them a prefix 1..K of
+// the primary's history with K >= every data ack ever sent. Because:
+//   - records reach the SRL, and then the images, strictly in seq order,
+//     and an image write happens only after the SRL sync covering it;
+//   - applied_seq() counts only records synced in the SRL;
+//   - the SRL tail moves past a record only after the images holding it are
+//     synced and an applied_seq at least that high is persisted;
+//   - Start() recovers the SRL with the persisted applied_seq as its floor
+//     (a log that ends below it is damage: Start fails, rvgd does not
+//     start) and replays it from the tail.
+//
+// Failures are sticky: a failed SRL append or sync, image write or sync, or
+// a persistent store error stops the apply thread for good, with health()
+// saying why. Nothing is retried, since after a failed fdatasync the
+// unsynced data may be gone for good (file_env.h); a restart of rvgd replays
+// the SRL. The one exception is a store that is busy (EBUSY: the state
+// database locked by another process), which is retried with backoff for up
+// to options.store_busy_timeout.
+//
+// Every file access goes through the Srl and VolumeSet handed in, so a test
+// can run the applier over a fault-injecting FileEnv.
+//
+// Thread-safe: Offer() and the getters are called by the receiver thread;
+// the apply loop runs on its own thread. The owner calls Start() once, then
+// Stop() (again harmless: the destructor does).
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "core/record.h"
 #include "core/reorder_buffer.h"
+#include "core/srl.h"
 #include "core/status.h"
 #include "core/volume_set.h"
 
 namespace rvg {
 
-// Where applied_seq is persisted (SQLite on a real secondary).
+// Where applied_seq is persisted (SQLite on a real secondary): the highest
+// seq whose records are synced on the images, i.e. how far the SRL may be
+// released. An error with code() EBUSY means "try again later".
 class AppliedSeqStore {
  public:
   virtual ~AppliedSeqStore() = default;
   virtual Status SaveAppliedSeq(uint64_t applied_seq) = 0;
+  virtual Result<uint64_t> LoadAppliedSeq() = 0;  // 0 if never saved
+};
+
+struct SecondaryApplierOptions {
+  // A checkpoint follows the first write it covers by at most this long.
+  std::chrono::milliseconds checkpoint_interval{1000};
+  // ... and comes as soon as this fraction of the SRL is in use, so that
+  // appends rarely find the SRL full.
+  double checkpoint_fill = 0.5;
+  // The most data one SRL append and sync takes: bounds the delay of the
+  // data ack under a burst.
+  uint64_t max_batch_bytes = 32ull << 20;
+  // How long an EBUSY store is retried (first wait store_retry_delay,
+  // doubling up to 1 s) before it counts as a failure.
+  std::chrono::milliseconds store_busy_timeout{60000};
+  std::chrono::milliseconds store_retry_delay{10};
 };
 
 class SecondaryApplier {
  public:
-  // `applied_seq` is the persisted value; `on_applied` runs on the apply
-  // thread whenever applied_seq() advances (it should just wake someone).
-  SecondaryApplier(VolumeSet* volumes, AppliedSeqStore* store, uint64_t applied_seq,
-                   std::function<void()> on_applied);
+  // Borrows `volumes`, `srl` (opened, not yet recovered) and `store`, which
+  // must outlive the applier. `on_change` runs on the apply thread whenever
+  // applied_seq() advances or health() turns bad (it should just wake
+  // someone); it may be empty.
+  SecondaryApplier(VolumeSet* volumes, Srl* srl, AppliedSeqStore* store,
+                   std::function<void()> on_change, SecondaryApplierOptions options = {});
   ~SecondaryApplier();
+  SecondaryApplier(const SecondaryApplier&) = delete;
+  SecondaryApplier& operator=(const SecondaryApplier&) = delete;
 
-  void Start();
-  // Applies what is ready, syncs, persists, and stops the thread.
+  // Recovers (loads the persisted applied_seq, replays the SRL onto the
+  // images, syncs them, checkpoints) and starts the apply thread. On error
+  // nothing runs and the secondary must not serve.
+  Status Start();
+  // Logs and applies what is ready, checkpoints, and stops the thread.
+  // Returns health().
   Status Stop();
 
   // Takes a record that passed message validation.
   ReorderBuffer::Offer Offer(WriteRecord record);
 
   uint64_t received_seq() const;  // every seq up to it is in memory or applied
+  // The data-ack point: every seq up to it is synced in the SRL and written
+  // to the images.
   uint64_t applied_seq() const { return applied_seq_.load(); }
   std::optional<std::pair<uint64_t, uint64_t>> FirstGap() const;
   uint64_t held_bytes() const;
-  Status health() const;
+  Status health() const;  // OK, or why the apply thread stopped
 
  private:
   void ApplyLoop();
-  Status SyncAndPersist(uint64_t seq);
+  Status LogAndApply(const std::vector<WriteRecord>& records);
+  Status Checkpoint();
+  bool CheckpointDue() const;
+  Status PersistAppliedSeq(uint64_t seq);
+  void Publish(uint64_t seq);
 
   VolumeSet* const volumes_;
+  Srl* const srl_;
   AppliedSeqStore* const store_;
-  const std::function<void()> on_applied_;
+  const std::function<void()> on_change_;
+  const SecondaryApplierOptions options_;
 
   mutable std::mutex mu_;
   std::condition_variable ready_cv_;
   ReorderBuffer reorder_;
   bool stopping_ = false;
   Status failure_;
-  std::atomic<uint64_t> applied_seq_;
+  std::atomic<uint64_t> applied_seq_{0};
   std::thread thread_;
+
+  // Owned by the apply thread (by Start() before it runs). Invariant:
+  // checkpointed_seq_ <= applied_seq_, the images are synced and the store
+  // holds checkpointed_seq_, and the SRL tail is checkpointed_seq_ + 1.
+  uint64_t checkpointed_seq_ = 0;
+  std::chrono::steady_clock::time_point dirty_since_;  // first write after it
 };
 
 }  // namespace rvg

@@ -14,6 +14,13 @@ using Clock = std::chrono::steady_clock;
 std::string ToString(const zmq::message_t& m) {
   return std::string(static_cast<const char*>(m.data()), m.size());
 }
+
+// What the primary is told, in a REJECT with retry=false, once the applier
+// has stopped.
+std::string ApplierDownReason(const Status& health) {
+  return "secondary cannot apply writes: " + health.message() +
+         "; fix it and restart rvgd on the secondary";
+}
 }  // namespace
 
 RlinkReceiver::RlinkReceiver(RlinkReceiverConfig config, SecondaryApplier* applier,
@@ -80,6 +87,7 @@ void RlinkReceiver::Run() {
     // Take everything waiting before acking, so one ack covers a burst.
     int budget = 1024;
     while (budget-- > 0 && ReceiveMessage(*socket_, &frames)) HandleMessage(frames);
+    CheckApplier();
     SendAck();
     MaybeNack();
   }
@@ -120,6 +128,22 @@ void RlinkReceiver::Reject(const std::string& identity, uint64_t session_id,
   r.reason = why;
   r.retry = retry;
   Reply(identity, Encode(r));
+}
+
+void RlinkReceiver::CheckApplier() {
+  if (applier_failed_) return;
+  Status health = applier_->health();
+  if (health.ok()) return;
+  applier_failed_ = true;
+  const std::string why = ApplierDownReason(health);
+  Session s;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    s = session_;
+    session_ = Session{};
+  }
+  spdlog::error("{}; refusing the primary until then", why);
+  if (s.id != 0) Reject(s.identity, s.id, why, false);
 }
 
 void RlinkReceiver::HandleMessage(std::vector<zmq::message_t>& frames) {
@@ -192,7 +216,7 @@ Status RlinkReceiver::CheckHello(const HelloMsg& h) {
                          ": histories diverged (needs resolve)");
   }
   Status health = applier_->health();
-  if (!health.ok()) return Status::Error("secondary cannot apply writes: " + health.message());
+  if (!health.ok()) return Status::Error(ApplierDownReason(health));
   return Status::Ok();
 }
 

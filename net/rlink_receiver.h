@@ -11,6 +11,14 @@
 // The first primary to connect to a secondary that has never been bound
 // binds it: its RVG uuid and generation are persisted through the binder and
 // from then on only that RVG is accepted.
+//
+// When the applier stops for good (its health() turns bad: an I/O error on
+// the SRL or an image, a state database that cannot be written), the
+// receiver tells the primary at once: the current session gets a REJECT
+// with retry=false and the reason ("secondary cannot apply writes: WHY; fix
+// it and restart rvgd on the secondary") and is closed, and every later
+// HELLO gets the same answer. The primary marks its RLINK failed with that
+// reason rather than resending into a secondary that cannot take writes.
 #pragma once
 
 #include <atomic>
@@ -78,6 +86,7 @@ class RlinkReceiver {
   void Reject(const std::string& identity, uint64_t session_id, const std::string& why,
               bool retry);
   void Drop(const std::string& why);
+  void CheckApplier();
   void SendAck();
   void MaybeNack();
 
@@ -97,6 +106,7 @@ class RlinkReceiver {
 
   // Owned by the receiver thread.
   LogLimiter drop_log_{20, std::chrono::seconds(10)};
+  bool applier_failed_ = false;  // the session was refused for good
   uint64_t acked_received_ = 0;
   uint64_t acked_applied_ = 0;
   bool ack_due_ = false;

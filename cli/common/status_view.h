@@ -29,7 +29,8 @@ struct RvgLive {
   std::string mount;             // primary's mountpoint, "" if none
   bool consistent = true;        // false while a secondary is mid-resync
   uint64_t last_seq = 0;         // primary: newest seq; secondary: newest received
-  uint64_t applied_seq = 0;      // secondary: applied and synced; primary: = image-applied
+  uint64_t applied_seq = 0;      // secondary: synced in its SRL and applied (the data ack);
+                                 // primary: = image-applied
   uint64_t srl_used = 0;         // bytes
   std::vector<FlagEntry> flags;
   std::vector<RlinkLive> rlinks;
@@ -38,7 +39,8 @@ struct RvgLive {
 
 // The `status --json` object. Keys: rvg, role, running, pid, mount, listen,
 // durability, generation, consistent, last_seq, applied_seq,
-// volumes[{name,path,size}], srl{path,size,used} (null on a secondary),
+// volumes[{name,path,size}], srl{path,size,used} (null only for a secondary
+// created by an rvg older than state.db format 2, which has no SRL),
 // flags{name: value}, rlinks[{name, address, synchronous, sync_ack,
 // latencyprot, srlprot, state, sent_seq, net_acked_seq, data_acked_seq,
 // writes_behind, bytes_behind, resync{done,total}|null}].

@@ -24,8 +24,13 @@ class SecondaryDaemon : public Daemon, public AppliedSeqStore {
                          ctx_.config.name);
   }
 
+  // AppliedSeqStore. SQLite reports a lock held past its busy timeout as
+  // EBUSY, which the applier retries.
   Status SaveAppliedSeq(uint64_t applied_seq) override {
     return ctx_.db->Run([&](StateDb& db) { return db.SaveAppliedSeq(ctx_.config.name, applied_seq); });
+  }
+  Result<uint64_t> LoadAppliedSeq() override {
+    return ctx_.db->Run([&](StateDb& db) { return db.AppliedSeq(ctx_.config.name); });
   }
 
  private:
@@ -33,6 +38,7 @@ class SecondaryDaemon : public Daemon, public AppliedSeqStore {
 
   DaemonContext ctx_;
   std::unique_ptr<VolumeSet> volumes_;
+  std::unique_ptr<Srl> srl_;
   std::unique_ptr<SecondaryApplier> applier_;
   std::unique_ptr<RlinkReceiver> receiver_;
 };
@@ -42,14 +48,19 @@ Status SecondaryDaemon::Start() {
   if (cfg.listen.empty()) {
     return Status::Error("secondary RVG " + cfg.name + " has no listen endpoint; recreate it with --listen");
   }
+  if (cfg.srl_path.empty()) {
+    return Status::Error("secondary RVG " + cfg.name + " has no SRL (it was created by an older "
+                         "rvg); delete it and create it again with --srl PATH:SIZE");
+  }
   Result<std::unique_ptr<VolumeSet>> volumes = VolumeSet::Open(cfg.volumes);
   if (!volumes.ok()) return volumes.status();
   volumes_ = std::move(*volumes);
-  Result<uint64_t> applied = ctx_.db->Run([&](StateDb& db) { return db.AppliedSeq(cfg.name); });
-  if (!applied.ok()) return applied.status();
+  Result<std::unique_ptr<Srl>> srl = Srl::Open(cfg.srl_path, cfg.srl_uuid);
+  if (!srl.ok()) return srl.status();
+  srl_ = std::move(*srl);
 
-  applier_ = std::make_unique<SecondaryApplier>(volumes_.get(), this, *applied, [this] {
-    if (receiver_) receiver_->NotifyApplied();
+  applier_ = std::make_unique<SecondaryApplier>(volumes_.get(), srl_.get(), this, [this] {
+    receiver_->NotifyApplied();
   });
   RlinkReceiverConfig rc;
   rc.rvg_name = cfg.name;
@@ -60,12 +71,14 @@ Status SecondaryDaemon::Start() {
   auto bind = [this](const std::string& uuid, const std::string& generation) {
     return ctx_.db->Run([&](StateDb& db) { return db.BindRvg(ctx_.config.name, uuid, generation); });
   };
+  // The receiver exists before the apply thread starts, which calls it.
   receiver_ = std::make_unique<RlinkReceiver>(rc, applier_.get(), bind, ctx_.zmq);
-  applier_->Start();
-  Status st = receiver_->Start();
+  Status st = applier_->Start();
+  if (!st.ok()) return st;
+  st = receiver_->Start();
   if (!st.ok()) return st;
   spdlog::info("RVG {}: secondary listening on {} at applied seq {}", cfg.name, cfg.listen,
-               *applied);
+               applier_->applied_seq());
   return Status::Ok();
 }
 
@@ -76,7 +89,14 @@ Status SecondaryDaemon::Shutdown() {
   return st;
 }
 
-Status SecondaryDaemon::Stop() { return Shutdown(); }
+// A secondary has nothing that could make a stop fail (no mount): it always
+// stops, and a failed applier, already reported in status and to the
+// primary, is only logged. Stopping is how an administrator fixes it.
+Status SecondaryDaemon::Stop() {
+  Status health = Shutdown();
+  if (!health.ok()) spdlog::error("stopped after a failure: {}", health.message());
+  return Status::Ok();
+}
 
 nlohmann::json SecondaryDaemon::StatusJson() {
   RvgLive live;
@@ -87,6 +107,7 @@ nlohmann::json SecondaryDaemon::StatusJson() {
   live.pid = static_cast<int>(getpid());
   live.last_seq = applier_->received_seq();
   live.applied_seq = applier_->applied_seq();
+  live.srl_used = srl_->used_bytes();
   live.primary_peer = receiver_->peer();
   auto flags = ctx_.db->Run([&](StateDb& db) { return db.Flags(ctx_.config.name); });
   if (flags.ok()) live.flags = *flags;
