@@ -90,6 +90,11 @@ def main(env):
           f'secondary applied_seq {ss["applied_seq"]} != primary last_seq {st["last_seq"]}')
     check(ss['generation'] == st['generation'],
           f'generations differ: primary {st["generation"]}, secondary {ss["generation"]}')
+    # Every RVG has an SRL: the secondary logs each batch before applying it.
+    srl = ss.get('srl') or {}
+    check(srl.get('path') == s.srl_path and srl.get('size') == 64 << 20,
+          f'secondary status srl is {ss.get("srl")!r}, expected {s.srl_path} of 64 MiB')
+    check(ss.get('health') == 'ok', f'secondary health is {ss.get("health")!r}')
 
     for i, (name, path, _) in enumerate(p.volumes):
         problem = rvgdata.compare_file_to_bytes(path, model.volumes[i])
