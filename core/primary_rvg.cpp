@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/crc32c.h"
+#include "core/srl_replay.h"
 
 namespace rvg {
 
@@ -52,30 +53,10 @@ Status PrimaryRvg::Recover() {
     durable_floor = std::max({durable_floor, r->sent_seq.load(), r->net_acked_seq.load(),
                               r->data_acked_seq.load()});
   }
-  uint64_t replayed = 0;
-  uint64_t first = 0;
-  Status st = srl_->Recover(
-      [&](const WriteRecord& r) -> Status {
-        Status range = volumes_->CheckRange(r.volume, r.offset, r.length);
-        if (!range.ok()) {
-          return Status::Error("SRL record seq " + std::to_string(r.seq) +
-                               " does not fit this RVG's volumes (" + range.message() +
-                               "); the SRL belongs to a different volume layout");
-        }
-        Status w = volumes_->Write(r.volume, r.offset, r.data->data(), r.length);
-        if (!w.ok()) return w;
-        if (replayed++ == 0) first = r.seq;
-        RecordBytesLocked(r.seq, r.length);
-        return Status::Ok();
-      },
-      durable_floor);
-  if (!st.ok()) return st.Annotate("replaying the SRL " + srl_->path());
-  if (replayed > 0) {
-    Status sync = volumes_->SyncAll();
-    if (!sync.ok()) return sync.Annotate("syncing images after SRL replay");
-    spdlog::info("replayed {} SRL records (seq {}..{}) into the images", replayed, first,
-                 first + replayed - 1);
-  }
+  Result<SrlReplayResult> replayed =
+      ReplaySrl(srl_.get(), volumes_.get(), durable_floor,
+                [this](const WriteRecord& r) { RecordBytesLocked(r.seq, r.length); });
+  if (!replayed.ok()) return replayed.status();
   next_seq_ = srl_->next_seq();
   written_seq_ = next_seq_ - 1;
   synced_seq_ = written_seq_;
