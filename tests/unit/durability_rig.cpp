@@ -1,7 +1,9 @@
 #include "durability_rig.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <future>
@@ -44,20 +46,23 @@ std::string DurabilityRig::Verify(uint64_t k) {
   return model.Recovered(k, images);
 }
 
-Status DurabilityRig::WriteRandom(PrimaryRvg& engine, std::mt19937_64& rng, bool strict) {
+WriteRange RandomRange(std::mt19937_64& rng, const std::vector<VolumeSpec>& specs) {
   const VolumeSpec& spec = specs[rng() % specs.size()];
   const bool aligned = rng() % 3 != 0;
-  // Log-uniform lengths: many small writes, some up to 64 KiB.
   size_t length = size_t{512} << (rng() % 8);
   length = length / 2 + rng() % (length / 2 + 1);
   if (aligned) length = length / 512 * 512;
   length = std::clamp<size_t>(length, 512, 64 << 10);
   uint64_t offset = rng() % (spec.size - length + 1);
   if (aligned) offset = offset / 512 * 512;
+  return WriteRange{spec.id, offset, length};
+}
 
+Status DurabilityRig::WriteRandom(PrimaryRvg& engine, std::mt19937_64& rng, bool strict) {
+  const WriteRange range = RandomRange(rng, specs);
   const uint64_t id = next_id_++;
-  std::vector<uint8_t> data = TaggedData(id, length);
-  Status st = engine.Write(spec.id, offset, data.data(), data.size(), strict);
+  std::vector<uint8_t> data = TaggedData(id, range.length);
+  Status st = engine.Write(range.volume, range.offset, data.data(), data.size(), strict);
   if (!st.ok()) return st;
   const uint64_t seq = model.SeqOf(id);
   model.Answered(seq);
@@ -72,22 +77,29 @@ Status DurabilityRig::FlushAndAck(PrimaryRvg& engine) {
   return st;
 }
 
-Status CloseWithin(std::unique_ptr<PrimaryRvg> engine, std::chrono::seconds limit,
-                   const std::string& context) {
+Status RunWithin(const std::function<Status()>& stop, std::chrono::seconds limit,
+                 const std::string& context) {
   std::promise<Status> done;
   std::future<Status> result = done.get_future();
-  std::thread closer([&engine, &done] {
-    Status st = engine->Close();
-    engine.reset();
-    done.set_value(st);
-  });
+  std::thread stopper([&stop, &done] { done.set_value(stop()); });
   if (result.wait_for(limit) != std::future_status::ready) {
-    std::fprintf(stderr, "PrimaryRvg::Close() did not return within %lld s (%s)\n",
+    std::fprintf(stderr, "did not return within %lld s: %s\n",
                  static_cast<long long>(limit.count()), context.c_str());
     std::abort();
   }
-  closer.join();
+  stopper.join();
   return result.get();
+}
+
+Status CloseWithin(std::unique_ptr<PrimaryRvg> engine, std::chrono::seconds limit,
+                   const std::string& context) {
+  return RunWithin(
+      [&engine] {
+        Status st = engine->Close();
+        engine.reset();  // the destructor joins the engine's threads: inside the limit too
+        return st;
+      },
+      limit, "PrimaryRvg::Close(), " + context);
 }
 
 QuietLogs::QuietLogs() : saved_level_(spdlog::get_level()) {
@@ -95,6 +107,28 @@ QuietLogs::QuietLogs() : saved_level_(spdlog::get_level()) {
 }
 
 QuietLogs::~QuietLogs() { spdlog::set_level(static_cast<spdlog::level::level_enum>(saved_level_)); }
+
+void CutTally::Count(bool frozen_before_stop, bool frozen_after_stop) {
+  ++(frozen_before_stop ? while_running : frozen_after_stop ? in_stop : after_stop);
+}
+
+std::string CutTally::Describe() const {
+  return fmt::format("{} cuts ({} inside recovery, {} while running, {} inside the stop, {} after "
+                     "a completed stop)",
+                     in_recovery + while_running + in_stop + after_stop, in_recovery,
+                     while_running, in_stop, after_stop);
+}
+
+double KeepProbability(std::mt19937_64& rng) {
+  switch (rng() % 10) {
+    case 0:
+      return 0.0;
+    case 1:
+      return 1.0;
+    default:
+      return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+  }
+}
 
 uint64_t SeedFrom(const char* variable) {
   const char* text = std::getenv(variable);

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -20,6 +21,16 @@
 #include "write_model.h"
 
 namespace rvg::testing {
+
+// Where one random write goes: 512 B..64 KiB, log-uniform (many small
+// writes, some large), anywhere in a volume (so writes overlap), a third of
+// them not sector-aligned.
+struct WriteRange {
+  uint32_t volume;
+  uint64_t offset;
+  size_t length;
+};
+WriteRange RandomRange(std::mt19937_64& rng, const std::vector<VolumeSpec>& specs);
 
 class DurabilityRig {
  public:
@@ -38,8 +49,7 @@ class DurabilityRig {
   // meanwhile), against the model. "" when they agree.
   std::string Verify(uint64_t k);
 
-  // One random write (512 B..64 KiB, overlapping, a third unaligned),
-  // reported to the model.
+  // A write of RandomRange() with tagged data, reported to the model.
   Status WriteRandom(PrimaryRvg& engine, std::mt19937_64& rng, bool strict);
   // Flush(), reported to the model.
   Status FlushAndAck(PrimaryRvg& engine);
@@ -54,8 +64,12 @@ class DurabilityRig {
   std::atomic<uint64_t> next_id_{1};  // tags write data; never reused
 };
 
-// Close() on a thread; a Close() that does not return within `limit` is an
-// engine defect that would hang the suite: abort with `context` on stderr.
+// Runs `stop` (a Close() or Stop()) on a thread; one that does not return
+// within `limit` is an engine defect that would hang the suite: abort with
+// `context` on stderr.
+Status RunWithin(const std::function<Status()>& stop, std::chrono::seconds limit,
+                 const std::string& context);
+// RunWithin() of Close(); the engine is gone afterwards.
 Status CloseWithin(std::unique_ptr<PrimaryRvg> engine, std::chrono::seconds limit,
                    const std::string& context);
 
@@ -69,6 +83,22 @@ class QuietLogs {
  private:
   int saved_level_;
 };
+
+// Where a suite's power cuts landed, for its summary line.
+struct CutTally {
+  int in_recovery = 0;
+  int while_running = 0;
+  int in_stop = 0;     // the freeze came inside Close()/Stop()
+  int after_stop = 0;  // the stop completed before the freeze
+  // A cut after the engine ran; `frozen_*`: env.frozen() before and after
+  // its Close()/Stop().
+  void Count(bool frozen_before_stop, bool frozen_after_stop);
+  std::string Describe() const;
+};
+
+// How much of the unsynced data a power cut keeps: none one time in ten,
+// all one time in ten, else a uniform fraction.
+double KeepProbability(std::mt19937_64& rng);
 
 // A seed from `variable` if set, else a random one.
 uint64_t SeedFrom(const char* variable);

@@ -33,10 +33,8 @@ constexpr uint64_t kMaxCutOps = 400;
 constexpr int kMaxWritesPerThread = 120;
 
 struct Tally {
-  int cuts = 0;
-  int cut_in_recovery = 0;
+  CutTally cuts;
   int clean_closes = 0;
-  int cut_while_writing = 0;  // the rest were cut inside Close()
   uint64_t answered = 0;
 };
 
@@ -50,17 +48,6 @@ void RunWriter(DurabilityRig& rig, PrimaryRvg& engine, uint64_t seed, std::atomi
     if (rng() % 10 == 0 && !rig.FlushAndAck(engine).ok()) return;
     // A pause now and then lets the periodic checkpoints land mid-run.
     if (rng() % 16 == 0) std::this_thread::sleep_for(std::chrono::microseconds(rng() % 2000));
-  }
-}
-
-double KeepProbability(std::mt19937_64& rng) {
-  switch (rng() % 10) {
-    case 0:
-      return 0.0;
-    case 1:
-      return 1.0;
-    default:
-      return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
   }
 }
 
@@ -80,7 +67,7 @@ void OneCut(DurabilityRig& rig, uint64_t seed, Tally* tally) {
   if (!opened.ok()) {
     INFO("Open failed: " << opened.status().ToString());
     REQUIRE(rig.env.frozen());  // only the cut may stop a recovery
-    ++tally->cut_in_recovery;
+    ++tally->cuts.in_recovery;
     rig.env.PowerCut(seed, KeepProbability(rng));
     return;
   }
@@ -110,6 +97,7 @@ void OneCut(DurabilityRig& rig, uint64_t seed, Tally* tally) {
   for (auto& w : writers) w.join();
   tally->answered += answered;
 
+  const bool frozen_before_close = rig.env.frozen();
   if (clean_close) {
     const uint64_t last = engine->last_seq();
     Status st = CloseWithin(std::move(engine), std::chrono::seconds(30), "clean close");
@@ -119,15 +107,11 @@ void OneCut(DurabilityRig& rig, uint64_t seed, Tally* tally) {
     ++tally->clean_closes;
   } else {
     // The writers ran out of work before the freeze: cut during Close().
-    if (rig.env.frozen()) {
-      ++tally->cut_while_writing;
-    } else {
-      rig.env.CutAfterOps(rng() % 60);
-    }
+    if (!frozen_before_close) rig.env.CutAfterOps(rng() % 8);
     (void)CloseWithin(std::move(engine), std::chrono::seconds(30), "Close() after a freeze");
   }
+  tally->cuts.Count(frozen_before_close, rig.env.frozen());
   rig.env.PowerCut(seed, KeepProbability(rng));
-  ++tally->cuts;
 }
 
 }  // namespace
@@ -160,12 +144,10 @@ TEST_CASE("power cuts: images equal the replay of the recovered SRL, nothing flu
 
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("power cuts: %d cuts (%d inside recovery, %d while writing, %d after a clean "
-              "close, the rest inside Close) in %.1f s; "
-              "%llu writes answered, %llu seqs lost in cuts, final seq %llu, seed %llu\n",
-              tally.cuts + tally.cut_in_recovery, tally.cut_in_recovery, tally.cut_while_writing,
-              tally.clean_closes,
-              seconds, static_cast<unsigned long long>(tally.answered),
+  std::printf("primary power cuts: %s, %d of them after a clean Close(), in %.1f s; %llu "
+              "writes answered, %llu seqs lost in cuts, final seq %llu, seed %llu\n",
+              tally.cuts.Describe().c_str(), tally.clean_closes, seconds,
+              static_cast<unsigned long long>(tally.answered),
               static_cast<unsigned long long>(rig.model.lost()),
               static_cast<unsigned long long>(k), static_cast<unsigned long long>(seed));
 }

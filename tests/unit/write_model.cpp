@@ -129,7 +129,7 @@ std::string WriteModel::Recovered(uint64_t k, const std::vector<std::vector<uint
   if (!chain_problem_.empty()) problems.push_back(chain_problem_);
   if (k < acknowledged_) {
     problems.push_back(fmt::format("recovered to seq {}, but seqs up to {} were acknowledged as "
-                                   "durable (a Flush or strict write returned OK): {} lost",
+                                   "durable: {} lost",
                                    k, acknowledged_, acknowledged_ - k));
   }
   if (k < applied_) {

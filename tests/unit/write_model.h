@@ -1,17 +1,19 @@
 // WriteModel: the oracle of the durability suites. It records the write
 // history as the engine sequences it (seq -> volume, offset, data) and keeps
 // model images: zero-filled volumes with seqs 1..applied() written in seq
-// order. After a crash and recovery to K (the recovered engine's
-// last_seq()), the images must equal the model advanced to K: "the image
-// equals the replay of the recovered SRL", judged from the history rather
-// than from whatever state the engine had before the crash.
+// order. After a crash and recovery to K (a recovered primary's last_seq(),
+// a secondary's applied_seq()), the images must equal the model advanced to
+// K — "the image equals the replay of the recovered SRL" — judged from the
+// history rather than from whatever state the engine had before the crash.
 //
-// It also tracks which seqs were acknowledged as durable (by a Flush() that
-// returned OK, or a strict Write()), because none of those may be lost.
+// It also tracks which seqs were acknowledged as durable (on a primary by a
+// Flush() that returned OK or a strict Write(), on a secondary by a data
+// ack), because none of those may be lost.
 //
-// Seqs above K were lost in the crash: Recovered() forgets them, and the
-// engine hands them out again, which is correct only because no secondary
-// can hold them (the suites run without RLINK senders).
+// Seqs above K were lost in the crash: Recovered() forgets them. A primary
+// hands them out again, which is correct only because no secondary can
+// hold them (the suites run without RLINK senders); a secondary's suite
+// feeds the same records again, since its history is the primary's.
 //
 // Thread-safe. Sequenced() runs under the engine's lock: it only records.
 #pragma once
@@ -45,7 +47,8 @@ class WriteModel {
   // The highest seq of a write that had returned OK when this was called:
   // a Flush() entered after this call covers it.
   uint64_t answered() const;
-  // Every seq up to `seq` was acknowledged as durable.
+  // Every seq up to `seq` was acknowledged as durable (a Flush() or strict
+  // write returned OK on a primary, a data ack on a secondary).
   void Acknowledged(uint64_t seq);
   uint64_t acknowledged() const;
   uint64_t applied() const;
