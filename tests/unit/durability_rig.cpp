@@ -24,13 +24,14 @@ Status DurabilityRig::Create() {
 }
 
 Result<std::unique_ptr<PrimaryRvg>> DurabilityRig::Open(
-    PrimaryOptions options, std::vector<std::shared_ptr<RlinkProgress>> rlinks) {
+    PrimaryOptions options, std::vector<std::shared_ptr<RlinkProgress>> rlinks,
+    CheckpointListener* listener) {
   auto volumes = VolumeSet::Open(specs, &env);
   if (!volumes.ok()) return volumes.status();
   auto srl = Srl::Open(srl_path, uuid, &env);
   if (!srl.ok()) return srl.status();
   options.on_sequenced = [this](const WriteRecord& r) { model.Sequenced(r); };
-  return PrimaryRvg::Open(std::move(*volumes), std::move(*srl), std::move(rlinks), nullptr,
+  return PrimaryRvg::Open(std::move(*volumes), std::move(*srl), std::move(rlinks), listener,
                           options);
 }
 

@@ -42,7 +42,8 @@ class DurabilityRig {
   // Opens the volumes and the SRL on the env and the engine over them; the
   // model records every sequenced write.
   Result<std::unique_ptr<PrimaryRvg>> Open(
-      PrimaryOptions options, std::vector<std::shared_ptr<RlinkProgress>> rlinks = {});
+      PrimaryOptions options, std::vector<std::shared_ptr<RlinkProgress>> rlinks = {},
+      CheckpointListener* listener = nullptr);
 
   // After Open() recovered to `k`: checks the images, read through a fresh
   // VolumeSet (straight from the env's visible state if it froze

@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <string>
 
 #include "core/crc32c.h"
 #include "core/secondary_applier.h"
@@ -187,9 +188,9 @@ bool RecoverAndVerify(Round& round, std::mt19937_64& rng, Secondary* sec) {
 // Stops the applier; returns the last applied_seq() it showed. Every value
 // it ever showed is at most this one: it only grows, and cannot after the
 // freeze (its next sync fails).
-uint64_t StopSecondary(Secondary* sec, Status* st) {
+uint64_t StopSecondary(Secondary* sec, const std::string& life, Status* st) {
   *st = RunWithin([sec] { return sec->applier->Stop(); }, kStopLimit,
-                  "SecondaryApplier::Stop()");
+                  "SecondaryApplier::Stop(), " + life);
   const uint64_t acked = sec->applier->applied_seq();
   sec->applier.reset();
   return acked;
@@ -229,7 +230,7 @@ void OneCut(Round& round, uint64_t seed) {
   const bool frozen_before_stop = rig.env.frozen();
   if (!frozen_before_stop && !clean_stop && !cut_in_recovery) rig.env.CutAfterOps(rng() % 8);
   Status st;
-  const uint64_t acked = StopSecondary(&sec, &st);
+  const uint64_t acked = StopSecondary(&sec, "life with seed " + std::to_string(seed), &st);
   INFO("applied_seq " << acked << " of " << last << " offered; Stop() returned "
                       << st.ToString());
   REQUIRE(settled);
@@ -268,7 +269,7 @@ TEST_CASE("secondary power cuts mid-batch: the images are a prefix that covers e
   Secondary sec;
   REQUIRE(RecoverAndVerify(round, rng, &sec));
   Status st;
-  StopSecondary(&sec, &st);
+  StopSecondary(&sec, "the final recovery", &st);
   REQUIRE(st.ok());
   const Tally& tally = round.tally;
   const double seconds =
