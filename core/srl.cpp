@@ -304,6 +304,13 @@ Status Srl::Recover(const std::function<Status(const WriteRecord&)>& visit,
     if (s.recovered) return Status::Error("internal: SRL " + s.path + " recovered twice", EINVAL);
     start = s.tail;
   }
+  // What a killed process appended may still be only in the page cache.
+  // Everything the scan hands out gets applied to images (which are then
+  // synced) or sent to a secondary, so it must be durable first: a record
+  // that a power cut could still take away from the log would leave the
+  // images holding a write that no history has.
+  Status synced = s.file->Sync();
+  if (!synced.ok()) return synced.Annotate("syncing SRL " + s.path + " before recovery");
   ChainPosition at = start;
   std::deque<IndexEntry> index;
   const char* end_reason = nullptr;

@@ -56,7 +56,9 @@ class Srl {
   Srl(const Srl&) = delete;
   Srl& operator=(const Srl&) = delete;
 
-  // Recovery scan: starting at the checkpoint, calls `visit` for every valid
+  // Recovery scan: first syncs the log file, so that every record it visits
+  // is durable (a killed writer may have left records in the page cache
+  // only). Then, starting at the checkpoint, calls `visit` for every valid
   // record in seq order and stops at the first record that is torn, fails a
   // checksum, belongs to another lap or breaks the seq chain. That is the
   // end of the log — unless it lies at or below a seq known to have been
