@@ -11,6 +11,20 @@
 
 namespace rvg {
 
+namespace {
+
+// Writes that waited for space in a full SRL were never acknowledged, so
+// failing them loses nothing.
+Status AbandonedWrite() {
+  return Status::Error(
+      "the write waited for space in a full SRL and was abandoned by rvgadm stop; it was not done",
+      EIO);
+}
+
+}  // namespace
+
+// A write in the queue. It gets its seq only when a leader takes it into a
+// batch, so that writes failed while still queued leave no gap in the seqs.
 struct PrimaryRvg::PendingWrite {
   WriteRecord record;
   Status status;
@@ -34,7 +48,12 @@ Result<std::unique_ptr<PrimaryRvg>> PrimaryRvg::Open(
   std::unique_ptr<PrimaryRvg> rvg(
       new PrimaryRvg(std::move(volumes), std::move(srl), std::move(rlinks), listener, options));
   Status st = rvg->Recover();
-  if (!st.ok()) return st;
+  if (!st.ok()) {
+    // Nothing was started, and a checkpoint by the destructor's Close()
+    // would vouch for images and a log that recovery did not accept.
+    rvg->closed_ = true;
+    return st;
+  }
   rvg->flusher_ = std::thread([p = rvg.get()] { p->FlusherLoop(); });
   rvg->checkpointer_ = std::thread([p = rvg.get()] { p->CheckpointerLoop(); });
   return rvg;
@@ -57,8 +76,7 @@ Status PrimaryRvg::Recover() {
       ReplaySrl(srl_.get(), volumes_.get(), durable_floor,
                 [this](const WriteRecord& r) { RecordBytesLocked(r.seq, r.length); });
   if (!replayed.ok()) return replayed.status();
-  next_seq_ = srl_->next_seq();
-  written_seq_ = next_seq_ - 1;
+  written_seq_ = srl_->next_seq() - 1;
   synced_seq_ = written_seq_;
   applied_seq_ = written_seq_;
   bytes_base_seq_ = srl_->tail_seq();
@@ -81,6 +99,7 @@ void PrimaryRvg::FailLocked(const Status& st, const std::string& context) {
   synced_cv_.notify_all();
   space_cv_.notify_all();
   flusher_cv_.notify_all();
+  applied_cv_.notify_all();
 }
 
 Status PrimaryRvg::Read(uint32_t volume, uint64_t offset, void* buf, size_t length) {
@@ -120,8 +139,6 @@ Status PrimaryRvg::Write(uint32_t volume, uint64_t offset, const void* data, siz
   std::unique_lock<std::mutex> lock(mu_);
   if (!failure_.ok()) return failure_;
   if (closing_) return Status::Error("the RVG is stopping; write refused", EIO);
-  w.record.seq = next_seq_++;
-  if (options_.on_sequenced) options_.on_sequenced(w.record);
   queue_.push_back(&w);
   while (!w.done && queue_.front() != &w) queue_cv_.wait(lock);
   if (!w.done) LeadBatch(lock);
@@ -131,8 +148,25 @@ Status PrimaryRvg::Write(uint32_t volume, uint64_t offset, const void* data, siz
 }
 
 void PrimaryRvg::LeadBatch(std::unique_lock<std::mutex>& lock) {
+  // Memory for reads of data not yet on the images is bounded: a stalled
+  // image holds up new writes instead of letting them pile up in RAM.
+  while (failure_.ok() && unapplied_.held_bytes() >= options_.unapplied_budget_bytes) {
+    flusher_cv_.notify_one();
+    applied_cv_.wait(lock);
+  }
+  if (!failure_.ok()) {
+    // No seq is handed out after a failure: fail everyone queued.
+    for (PendingWrite* p : queue_) {
+      p->status = failure_;
+      p->done = true;
+    }
+    queue_.clear();
+    queue_cv_.notify_all();
+    return;
+  }
   // The batch is the run of queued writes from the front, bounded so that one
-  // group commit does not hold everyone behind it for too long.
+  // group commit does not hold everyone behind it for too long. Seqs are
+  // handed out here, in queue order, right after the last appended one.
   batch_.clear();
   uint64_t bytes = 0;
   for (PendingWrite* p : queue_) {
@@ -140,27 +174,42 @@ void PrimaryRvg::LeadBatch(std::unique_lock<std::mutex>& lock) {
                             bytes + p->record.length > options_.max_batch_bytes)) {
       break;
     }
+    p->record.seq = written_seq_ + 1 + batch_.size();
+    if (options_.on_sequenced) options_.on_sequenced(p->record);
     batch_.push_back(p->record);
     bytes += p->record.length;
   }
-  Status st = failure_.ok() ? AppendToSrl(lock) : failure_;
+  leading_ = batch_.size();
+  size_t appended = 0;
+  Status st = AppendToSrl(lock, &appended);
+  // Records in the SRL are answered OK even if the rest of the batch failed:
+  // they will be synced, applied and replicated like any other.
+  if (appended < batch_.size() && failure_.ok() && options_.on_released) {
+    options_.on_released(written_seq_ + 1);
+  }
   for (size_t i = 0; i < batch_.size(); ++i) {
     PendingWrite* p = queue_.front();
-    p->status = st;
+    p->status = i < appended ? Status::Ok() : st;
     p->done = true;
     queue_.pop_front();
   }
+  leading_ = 0;
   queue_cv_.notify_all();
 }
 
-// Appends batch_ to the SRL; called and returns with `lock` held, drops it
-// around the I/O. Whatever part of the batch was appended is published
-// before waiting for space, because only published records can be synced,
-// applied and checkpointed away — waiting on our own records is the
-// deadlock of a batch larger than the free space.
-Status PrimaryRvg::AppendToSrl(std::unique_lock<std::mutex>& lock) {
-  size_t done = 0;
+// Appends batch_ to the SRL and sets `*done` to how many records made it;
+// called and returns with `lock` held, drops it around the I/O. Whatever
+// part of the batch was appended is published before waiting for space,
+// because only published records can be synced, applied and checkpointed
+// away — waiting on our own records is the deadlock of a batch larger than
+// the free space.
+Status PrimaryRvg::AppendToSrl(std::unique_lock<std::mutex>& lock, size_t* done_out) {
+  size_t& done = *done_out;
+  done = 0;
   while (done < batch_.size()) {
+    // Space is freed only by moving the tail; a checkpoint may do so while
+    // the append runs unlocked, so the wait below compares with this.
+    const uint64_t tail_before = srl_->tail_seq();
     lock.unlock();
     Result<size_t> n = srl_->Append(batch_.data() + done, batch_.size() - done);
     lock.lock();
@@ -172,6 +221,11 @@ Status PrimaryRvg::AppendToSrl(std::unique_lock<std::mutex>& lock) {
     done += *n;
     if (done == batch_.size()) break;
     if (*n > 0) continue;
+    if (options_.on_srl_full) {
+      lock.unlock();
+      options_.on_srl_full();
+      lock.lock();
+    }
     // The SRL is full. With srlprot and DCM not built yet, waiting is the
     // only safe answer; a checkpoint that frees space, a failure,
     // BeginClose() and AbortSpaceWaits() end the wait.
@@ -182,17 +236,16 @@ Status PrimaryRvg::AppendToSrl(std::unique_lock<std::mutex>& lock) {
     }
     srl_full_ = true;
     const uint64_t epoch = space_abort_epoch_;
-    while (srl_full_ && failure_.ok() && !closing_ && epoch == space_abort_epoch_) {
+    while (srl_->tail_seq() == tail_before && failure_.ok() && !closing_ &&
+           epoch == space_abort_epoch_) {
       checkpoint_wanted_ = true;
       checkpoint_cv_.notify_one();
       space_cv_.wait_for(lock, std::chrono::milliseconds(100));
     }
+    srl_full_ = false;
     if (!failure_.ok()) return failure_;
     if (closing_ || epoch != space_abort_epoch_) {
-      srl_full_ = false;
-      return Status::Error("the write waited for space in a full SRL and was abandoned by "
-                           "rvgadm stop; it was not done",
-                           EIO);
+      return AbandonedWrite();
     }
   }
   srl_full_logged_ = false;
@@ -279,6 +332,7 @@ void PrimaryRvg::ApplySynced(std::unique_lock<std::mutex>& lock) {
   if (applied > 0) unapplied_.RemoveUpTo(applied);
   lock.lock();
   if (applied > applied_seq_) applied_seq_ = applied;
+  applied_cv_.notify_all();
   if (!st.ok()) FailLocked(st, "writing an image");
 }
 
@@ -361,17 +415,25 @@ Status PrimaryRvg::Checkpoint() {
     bytes_before_.pop_front();
     ++bytes_base_seq_;
   }
-  if (srl_->tail_seq() > old_tail) {
-    srl_full_ = false;
-    space_cv_.notify_all();
-  }
+  if (srl_->tail_seq() > old_tail) space_cv_.notify_all();
   return Status::Ok();
 }
 
 void PrimaryRvg::AbortSpaceWaits() {
   std::lock_guard<std::mutex> lock(mu_);
+  if (!srl_full_) return;
+  // The leader gives up the part of its batch that is not in the SRL; the
+  // writes queued behind it would only wait for the same space. None of
+  // them has a seq yet.
   ++space_abort_epoch_;
   space_cv_.notify_all();
+  while (queue_.size() > leading_) {
+    PendingWrite* p = queue_.back();
+    p->status = AbandonedWrite();
+    p->done = true;
+    queue_.pop_back();
+  }
+  queue_cv_.notify_all();
 }
 
 void PrimaryRvg::BeginClose() {
@@ -396,6 +458,7 @@ Status PrimaryRvg::Close() {
   }
   flusher_cv_.notify_all();
   checkpoint_cv_.notify_all();
+  applied_cv_.notify_all();
   if (flusher_.joinable()) flusher_.join();
   if (checkpointer_.joinable()) checkpointer_.join();
   {
@@ -414,6 +477,11 @@ uint64_t PrimaryRvg::last_seq() const {
 }
 
 uint64_t PrimaryRvg::srl_tail_seq() const { return srl_->tail_seq(); }
+
+size_t PrimaryRvg::queued_writes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queue_.size();
+}
 
 bool PrimaryRvg::srl_full() const {
   std::lock_guard<std::mutex> lock(mu_);

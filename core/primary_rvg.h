@@ -2,11 +2,14 @@
 // the FUSE mount.
 //
 // Write path (DESIGN.md "Write path on the primary"):
-//   1. A write gets the next seq as it joins the writer queue; the queue
-//      order is the seq order.
-//   2. The writer at the head of the queue becomes the leader and appends a
-//      batch for everyone queued behind it to the SRL: one pwritev, or two
-//      when the log wraps. The records join the in-memory UnappliedWrites,
+//   1. A write joins the writer queue. The writer at the head of the queue
+//      becomes the leader: it takes a batch from the front of the queue,
+//      gives its writes the next seqs in queue order, and appends the batch
+//      to the SRL: one pwritev, or two when the log wraps. Seqs are handed
+//      out only here, so a write failed while queued leaves no gap.
+//   2. Before it forms a batch, the leader waits while the records not yet
+//      on the images exceed a memory budget (a stalled image slows writers
+//      down rather than growing rvgd). The records join the in-memory UnappliedWrites,
 //      so reads see them at once. When the SRL cannot take the whole batch,
 //      the leader publishes what it did append (so the flusher and the
 //      checkpointer can make room) and waits for space; that wait ends on
@@ -75,10 +78,21 @@ struct PrimaryOptions {
   uint64_t inflight_budget_bytes = 64ull << 20;    // memory for RLINKs that keep up
   uint64_t max_batch_bytes = 8ull << 20;           // one group commit at most
   size_t max_batch_records = 512;
+  // Records appended to the SRL but not yet on the images are held in
+  // memory (reads see them); a leader waits while they exceed this.
+  uint64_t unapplied_budget_bytes = 32ull << 20;
   std::chrono::milliseconds checkpoint_interval{500};
   // Called with each write as it gets its seq, under the engine's lock
   // (keep it quick). Tests record the write history with it.
   std::function<void(const WriteRecord&)> on_sequenced;
+  // Called, under the engine's lock, when writes that got seqs from `first`
+  // on were abandoned before reaching the SRL (a stop while they waited for
+  // space); the next writes get those seqs again.
+  std::function<void(uint64_t first)> on_released;
+  // Called, without the lock, each time an append finds the SRL full, just
+  // before the writer waits for space. Tests use it to let a checkpoint
+  // free the space at the worst moment.
+  std::function<void()> on_srl_full;
 };
 
 // A consistent copy of one RLINK's progress, taken for a checkpoint.
@@ -122,8 +136,10 @@ class PrimaryRvg : public VolumeIo {
   // full SRL. Close() does it too.
   void BeginClose();
 
-  // Fails, with EIO, the writes waiting for space in a full SRL right now
-  // (never acknowledged, so nothing is lost); later writes may wait again.
+  // Fails, with EIO, the writes waiting for space in a full SRL right now —
+  // the part of the leader's batch that is not in the SRL and every write
+  // queued behind it (never acknowledged, so nothing is lost); later writes
+  // may wait again. Does nothing while the SRL is not full.
   // rvgadm stop uses it so that writers blocked in the kernel can let go of
   // the mount.
   void AbortSpaceWaits();
@@ -154,6 +170,10 @@ class PrimaryRvg : public VolumeIo {
   // Writes are waiting because the SRL is full (until the secondaries
   // catch up and a checkpoint frees space).
   bool srl_full() const;
+  // Bytes appended to the SRL and not yet written to the images.
+  uint64_t unapplied_bytes() const { return unapplied_.held_bytes(); }
+  // Writes in the writer queue, the leader's batch included.
+  size_t queued_writes() const;
 
  private:
   struct PendingWrite;
@@ -163,7 +183,7 @@ class PrimaryRvg : public VolumeIo {
              PrimaryOptions options);
   Status Recover();
   void LeadBatch(std::unique_lock<std::mutex>& lock);
-  Status AppendToSrl(std::unique_lock<std::mutex>& lock);
+  Status AppendToSrl(std::unique_lock<std::mutex>& lock, size_t* done);
   void PublishAppendedLocked(size_t first, size_t count);
   void FailLocked(const Status& st, const std::string& context);
   Status WaitSynced(std::unique_lock<std::mutex>& lock, uint64_t seq);
@@ -188,10 +208,12 @@ class PrimaryRvg : public VolumeIo {
   std::condition_variable synced_cv_;      // synced_seq_ moved
   std::condition_variable space_cv_;       // the SRL tail moved
   std::condition_variable checkpoint_cv_;  // a checkpoint is wanted now
+  std::condition_variable applied_cv_;     // applied_seq_ moved
   std::deque<PendingWrite*> queue_;        // seq order; front is the leader
   std::vector<WriteRecord> batch_;         // the leader's, reused
-  // Invariant: applied_seq_ <= synced_seq_ <= written_seq_ < next_seq_.
-  uint64_t next_seq_ = 1;                  // next seq to hand out
+  size_t leading_ = 0;                     // batch_.size() while a leader runs
+  // Invariant: applied_seq_ <= synced_seq_ <= written_seq_; the next batch
+  // starts at written_seq_ + 1.
   uint64_t written_seq_ = 0;               // appended to the SRL
   std::atomic<uint64_t> synced_seq_{0};    // durable in the SRL
   uint64_t applied_seq_ = 0;               // written to the images

@@ -31,6 +31,7 @@ Result<std::unique_ptr<PrimaryRvg>> DurabilityRig::Open(
   auto srl = Srl::Open(srl_path, uuid, &env);
   if (!srl.ok()) return srl.status();
   options.on_sequenced = [this](const WriteRecord& r) { model.Sequenced(r); };
+  options.on_released = [this](uint64_t first) { model.Released(first); };
   return PrimaryRvg::Open(std::move(*volumes), std::move(*srl), std::move(rlinks), listener,
                           options);
 }

@@ -215,8 +215,22 @@ Status FaultEnv::InjectedError(FaultOp op, const std::string& path, const std::s
   return Status::Ok();
 }
 
-Status FaultEnv::WriteAt(FaultFile* file, uint64_t offset, const iovec* iov, size_t count) {
+void FaultEnv::StallWrites(const std::string& path_substring) {
   std::lock_guard<std::mutex> lock(mu_);
+  stalled_ = path_substring;
+}
+
+void FaultEnv::ResumeWrites() {
+  std::lock_guard<std::mutex> lock(mu_);
+  stalled_.clear();
+  stall_cv_.notify_all();
+}
+
+Status FaultEnv::WriteAt(FaultFile* file, uint64_t offset, const iovec* iov, size_t count) {
+  std::unique_lock<std::mutex> lock(mu_);
+  stall_cv_.wait(lock, [&] {
+    return stalled_.empty() || file->path().find(stalled_) == std::string::npos;
+  });
   const std::string what = fmt::format("writing {} at offset {}", file->path(), offset);
   Status st = Admit(true, file->epoch(), what);
   if (st.ok()) st = InjectedError(FaultOp::kWriteAt, file->path(), what);

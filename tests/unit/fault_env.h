@@ -44,6 +44,7 @@
 #pragma once
 
 #include <cerrno>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -95,6 +96,11 @@ class FaultEnv : public FileEnv {
   void InjectError(const Fault& fault);
   void ClearFaults();
 
+  // A stalled disk: WriteAt on files whose path contains `path_substring`
+  // blocks (other operations go on) until ResumeWrites().
+  void StallWrites(const std::string& path_substring);
+  void ResumeWrites();
+
   // Test helpers, by name in the visible namespace. They bypass faults and
   // the freeze and do not count as operations.
   std::vector<uint8_t> Contents(const std::string& path) const;  // empty if absent
@@ -125,6 +131,8 @@ class FaultEnv : public FileEnv {
   Status Resize(FaultFile* file, uint64_t size, bool allocate);
 
   mutable std::mutex mu_;
+  std::condition_variable stall_cv_;
+  std::string stalled_;  // StallWrites() substring; empty: none
   Names visible_names_;
   Names durable_names_;
   std::vector<Fault> faults_;

@@ -7,6 +7,7 @@
 // it.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <string>
@@ -38,6 +39,15 @@ std::unique_ptr<PrimaryRvg> OpenAndVerify(DurabilityRig& rig) {
   REQUIRE(problems.empty());
   return std::move(*engine);
 }
+
+class CountingListener : public CheckpointListener {
+ public:
+  Status PersistRlinkProgress(const std::vector<RlinkSnapshot>&) override {
+    ++calls;
+    return Status::Ok();
+  }
+  std::atomic<int> calls{0};
+};
 
 const char* OpName(FaultOp op) { return op == FaultOp::kSync ? "fdatasync" : "write"; }
 
@@ -132,10 +142,16 @@ TEST_CASE("a record damaged below the checkpoint's synced seq stops Open, naming
   const uint64_t record_offset = srl_format::kDataStart + 4 * Srl::RecordBytes(kLength);
   rig.env.Corrupt(rig.srl_path, record_offset + srl_format::kHeaderBytes + 100, 0x01);
 
-  auto reopened = rig.Open(FastCheckpoints(), {pin});
+  // The refused start changes nothing: no checkpoint is written over the
+  // evidence and no RLINK progress is persisted.
+  const std::vector<uint8_t> srl_before = rig.env.Contents(rig.srl_path);
+  CountingListener listener;
+  auto reopened = rig.Open(FastCheckpoints(), {pin}, &listener);
   REQUIRE_FALSE(reopened.ok());
   const std::string message = reopened.status().message();
   INFO(message);
   CHECK(message.find("record seq 5 at file offset " + std::to_string(record_offset)) !=
         std::string::npos);
+  CHECK(listener.calls == 0);
+  CHECK(rig.env.Contents(rig.srl_path) == srl_before);
 }

@@ -54,6 +54,20 @@ void WriteModel::Sequenced(const WriteRecord& record) {
   seq_of_id_[TagOf(record)] = record.seq;
 }
 
+void WriteModel::Released(uint64_t first) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (first > next_seq_ && chain_problem_.empty()) {
+    chain_problem_ = fmt::format("the engine released seqs from {}, above seq {} that it has "
+                                 "not handed out yet",
+                                 first, next_seq_);
+  }
+  for (auto it = history_.lower_bound(first); it != history_.end();) {
+    seq_of_id_.erase(TagOf(it->second));
+    it = history_.erase(it);
+  }
+  next_seq_ = first;
+}
+
 uint64_t WriteModel::SeqOf(uint64_t id) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = seq_of_id_.find(id);

@@ -40,6 +40,10 @@ class WriteModel {
   // For PrimaryOptions::on_sequenced.
   void Sequenced(const WriteRecord& record);
 
+  // For PrimaryOptions::on_released: seqs from `first` on were handed out
+  // but never reached the SRL; they will be handed out again.
+  void Released(uint64_t first);
+
   // The seq given to the write whose data carries `id` (0: not sequenced).
   uint64_t SeqOf(uint64_t id) const;
   // Write() of `seq` returned OK.
