@@ -100,6 +100,22 @@ struct Srl::Impl {
   ChainPosition head;
   std::deque<IndexEntry> index;
   bool recovered = false;
+  // The first failed write or fdatasync, sticky: after a failed fdatasync
+  // the kernel may have dropped the pages it could not write, and a retry
+  // would "succeed" over lost data. Every later Append(), Sync() and
+  // AdvanceTail() returns it.
+  Status io_failure;
+
+  Status IoFailure() const {
+    std::lock_guard<std::mutex> lock(mu);
+    return io_failure;
+  }
+  Status Remember(Status st) {
+    if (st.ok()) return st;
+    std::lock_guard<std::mutex> lock(mu);
+    if (io_failure.ok()) io_failure = st;
+    return st;
+  }
 
   // Append() scratch, reused so the hot path does not allocate; touched
   // only by the single writer thread.
@@ -309,7 +325,7 @@ Status Srl::Recover(const std::function<Status(const WriteRecord&)>& visit,
   // synced) or sent to a secondary, so it must be durable first: a record
   // that a power cut could still take away from the log would leave the
   // images holding a write that no history has.
-  Status synced = s.file->Sync();
+  Status synced = s.Remember(s.file->Sync());
   if (!synced.ok()) return synced.Annotate("syncing SRL " + s.path + " before recovery");
   ChainPosition at = start;
   std::deque<IndexEntry> index;
@@ -374,6 +390,7 @@ Result<size_t> Srl::Append(const WriteRecord* records, size_t count) {
   {
     std::lock_guard<std::mutex> lock(s.mu);
     if (!s.recovered) return s.NotRecovered();
+    if (!s.io_failure.ok()) return s.io_failure;
     head = s.head;
     tail_lsn = s.tail.lsn;
   }
@@ -419,7 +436,7 @@ Result<size_t> Srl::Append(const WriteRecord* records, size_t count) {
 
   for (const WriteRun& run : s.runs) {
     Status st = s.file->WriteAt(run.file_offset, &s.iovecs[run.first_iovec], run.iovec_count);
-    if (!st.ok()) return st.Annotate("writing to SRL " + s.path);
+    if (!st.ok()) return s.Remember(st.Annotate("writing to SRL " + s.path));
   }
   std::lock_guard<std::mutex> lock(s.mu);
   s.index.insert(s.index.end(), s.appended.begin(), s.appended.end());
@@ -427,7 +444,12 @@ Result<size_t> Srl::Append(const WriteRecord* records, size_t count) {
   return n;
 }
 
-Status Srl::Sync() { return impl_->file->Sync(); }
+Status Srl::Sync() {
+  Impl& s = *impl_;
+  Status failed = s.IoFailure();
+  if (!failed.ok()) return failed;
+  return s.Remember(s.file->Sync());
+}
 
 Result<WriteRecord> Srl::Read(uint64_t seq) const {
   const Impl& s = *impl_;
@@ -472,6 +494,7 @@ Status Srl::AdvanceTail(uint64_t new_tail_seq, uint64_t synced_seq) {
   {
     std::lock_guard<std::mutex> lock(s.mu);
     if (!s.recovered) return s.NotRecovered();
+    if (!s.io_failure.ok()) return s.io_failure;
     if (new_tail_seq < s.tail.seq || new_tail_seq > s.head.seq) {
       return Status::Error(fmt::format("internal: cannot move the tail of SRL {} to seq {} (it "
                                        "holds seqs {}..{})",
@@ -488,7 +511,7 @@ Status Srl::AdvanceTail(uint64_t new_tail_seq, uint64_t synced_seq) {
     target = new_tail_seq == s.head.seq ? s.head : s.index[new_tail_seq - s.tail.seq].at;
   }
   // Durable first: only then may Append() overwrite the released space.
-  Status st = s.WriteCheckpoint(target, synced_seq);
+  Status st = s.Remember(s.WriteCheckpoint(target, synced_seq));
   if (!st.ok()) return st;
   std::lock_guard<std::mutex> lock(s.mu);
   while (!s.index.empty() && s.index.front().at.seq < new_tail_seq) s.index.pop_front();

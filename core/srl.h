@@ -80,6 +80,11 @@ class Srl {
   Result<size_t> Append(const WriteRecord* records, size_t count);
 
   // fdatasync of the log file.
+  //
+  // Failures are sticky: once a write or an fdatasync of the file failed,
+  // Append(), Sync() and AdvanceTail() return that error for good, since
+  // the kernel may have dropped the unwritten pages and a retried fdatasync
+  // would report them durable. Reopen (and recover) to go on.
   Status Sync();
 
   // Reads back record `seq` (tail_seq() <= seq < next_seq()) and verifies both

@@ -1,3 +1,6 @@
+// The SRL over the FaultEnv: what recovery hands out is durable, and a
+// failed fdatasync stays failed.
+//
 // Recovery after a kill, then a power cut: a process killed after appending
 // leaves its records in the page cache, where the next start finds them and
 // replays them onto the images (and a primary would send them on). If the
@@ -85,4 +88,23 @@ TEST_CASE("what recovery replays survives a power cut right after it") {
       CHECK(std::count(block.begin(), block.end(), expected) == kBlock);
     }
   }
+}
+
+TEST_CASE("a failed fdatasync of the SRL is never retried as if nothing happened") {
+  FaultEnv env;
+  REQUIRE(Srl::Create("/h/srl", Srl::kMinSize, "uuid-r", &env).ok());
+  auto srl = Srl::Open("/h/srl", "uuid-r", &env);
+  REQUIRE(srl.ok());
+  REQUIRE((*srl)->Recover([](const WriteRecord&) { return Status::Ok(); }).ok());
+  WriteRecord first = MakeRecord(1);
+  REQUIRE((*srl)->Append(&first, 1).ok());
+
+  // The fault strikes once: a retried fdatasync would succeed, over the
+  // pages the failed one dropped.
+  env.InjectError(Fault{FaultOp::kSync, "/h/srl", EIO, 0, false});
+  CHECK((*srl)->Sync().code() == EIO);
+  CHECK((*srl)->Sync().code() == EIO);
+  WriteRecord second = MakeRecord(2);
+  CHECK((*srl)->Append(&second, 1).status().code() == EIO);
+  CHECK((*srl)->AdvanceTail(2, 1).code() == EIO);
 }
