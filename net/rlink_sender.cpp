@@ -52,7 +52,11 @@ void RlinkSender::SetError(const std::string& error) {
 
 void RlinkSender::Fail(const std::string& error) {
   SetError(error);
-  progress_->state = RlinkState::kFailed;
+  // A stale RLINK stays stale: it needs a full sync whatever else went
+  // wrong, and only a stale RLINK lets the checkpointer release the SRL
+  // past its acks. Marked failed, it would pin the log until writes hang.
+  // (This thread is the only one that sets the state.)
+  if (progress_->state.load() != RlinkState::kStale) progress_->state = RlinkState::kFailed;
 }
 
 void RlinkSender::OpenSocket() {

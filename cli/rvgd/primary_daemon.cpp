@@ -182,7 +182,6 @@ nlohmann::json PrimaryDaemon::StatusJson() {
   }
   Status health = engine_->health();
   j["health"] = health.ok() ? "ok" : health.message();
-  j["srl_full"] = engine_->srl_full();
   j["srl"]["full"] = engine_->srl_full();
   return j;
 }
