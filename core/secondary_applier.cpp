@@ -122,7 +122,16 @@ Status SecondaryApplier::PersistAppliedSeq(uint64_t seq) {
       spdlog::warn("persisting applied_seq {}: {} (attempt {}); retrying", seq, st.message(),
                    attempt);
     }
-    std::this_thread::sleep_for(delay);
+    // A stop does not wait out the busy store: the tail has not moved, so
+    // the next start replays the SRL past the last persisted seq.
+    std::unique_lock<std::mutex> lock(mu_);
+    if (ready_cv_.wait_for(lock, delay, [this] { return stopping_; })) {
+      return Status::Error(fmt::format("checkpoint: applied_seq {} not persisted, the state "
+                                       "database is busy and rvgd is stopping; the next start "
+                                       "replays the SRL",
+                                       seq),
+                           ECANCELED);
+    }
     delay = std::min(delay * 2, kMaxStoreRetryDelay);
   }
 }
@@ -195,6 +204,11 @@ void SecondaryApplier::ApplyLoop() {
     if (!ready.empty()) st = LogAndApply(ready);
     if (st.ok() && (last_round || CheckpointDue())) st = Checkpoint();
     lock.lock();
+    if (st.code() == ECANCELED && stopping_) {
+      lock.unlock();
+      spdlog::warn("{}", st.message());
+      return;
+    }
     if (!st.ok()) {
       // Applying out of order or past a failed sync is never an option: the
       // images stay the replay of the SRL, the primary keeps the rest.

@@ -106,7 +106,8 @@ class SecondaryApplier {
   // nothing runs and the secondary must not serve.
   Status Start();
   // Logs and applies what is ready, checkpoints, and stops the thread.
-  // Returns health().
+  // Returns health(). A state store that is busy at that moment is not
+  // waited for (the checkpoint is skipped; the next start replays the SRL).
   Status Stop();
 
   // Takes a record that passed message validation.

@@ -290,6 +290,41 @@ TEST_CASE("a busy store is retried until it answers") {
   rig.CheckImages();
 }
 
+TEST_CASE("a stop does not wait out a busy store; the next start replays what it missed") {
+  Rig rig;
+  SecondaryApplierOptions options = QuickCheckpoints();
+  options.store_busy_timeout = std::chrono::minutes(5);
+  auto applier = rig.Applier(options);
+  REQUIRE(applier->Start().ok());
+  rig.store.BusyFor(FakeStore::kForever);
+  applier->Offer(rig.Expect(MakeRecord(1, 1, 0, 4096)));
+  REQUIRE(WaitFor([&] { return applier->applied_seq() == 1 && rig.store.attempts > 1; }));
+
+  std::atomic<bool> stopped{false};
+  Status st;
+  std::thread stopper([&] {
+    st = applier->Stop();
+    stopped = true;
+  });
+  const bool in_time = WaitFor([&] { return stopped.load(); }, std::chrono::seconds(10));
+  if (!in_time) rig.store.BusyFor(0);  // let the stuck stop end before failing
+  stopper.join();
+  REQUIRE(in_time);
+  CHECK(st.ok());
+  CHECK(rig.store.saved == 0);
+
+  // Restarted with the store free again: the SRL still held the write.
+  applier.reset();
+  rig.store.BusyFor(0);
+  rig.Reopen();
+  applier = rig.Applier(options);
+  REQUIRE(applier->Start().ok());
+  CHECK(applier->applied_seq() == 1);
+  REQUIRE(applier->Stop().ok());
+  CHECK(rig.store.saved == 1);
+  rig.CheckImages();
+}
+
 TEST_CASE("a store that keeps failing stops the applier, and it says why") {
   Rig rig;
   SecondaryApplierOptions options = QuickCheckpoints();
