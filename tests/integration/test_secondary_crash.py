@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """SIGKILL of the secondary's rvgd in the middle of a burst of writes.
 
-The primary keeps accepting writes while the secondary is down. After
+The primary keeps accepting writes while the secondary is down, and its
+status shows the RLINK disconnected and falling behind. After
 `rvgadm start`, the secondary resumes from what it had applied (its
 applied_seq right after the restart is > 0, then grows), and after a drain
 its images are byte-identical to the primary's, which hold every block the
@@ -45,6 +46,11 @@ def main(env):
                'the primary goes on accepting writes with its secondary down',
                state=lambda: f'{rvgtest.read_durable(durable_file)} durable, '
                              f'writer exit {writer.poll()}')
+
+    rlink = lambda: p.status()['rlinks'][0]
+    wait_until(lambda: rlink()['state'] == 'disconnected' and rlink()['writes_behind'] > 0, 30,
+               "the primary's status shows the RLINK disconnected and falling behind",
+               state=rlink)
 
     s.start()
     resumed_at = s.status()['applied_seq']
