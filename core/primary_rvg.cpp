@@ -150,9 +150,22 @@ Status PrimaryRvg::Write(uint32_t volume, uint64_t offset, const void* data, siz
 void PrimaryRvg::LeadBatch(std::unique_lock<std::mutex>& lock) {
   // Memory for reads of data not yet on the images is bounded: a stalled
   // image holds up new writes instead of letting them pile up in RAM.
-  while (failure_.ok() && unapplied_.held_bytes() >= options_.unapplied_budget_bytes) {
+  // A stop ends the wait like a wait for SRL space (AbortSpaceWaits fails
+  // the queued writes; BeginClose lets them through to be drained).
+  const uint64_t epoch = space_abort_epoch_;
+  while (failure_.ok() && !closing_ && epoch == space_abort_epoch_ &&
+         unapplied_.held_bytes() > 0 &&
+         unapplied_.held_bytes() >= options_.unapplied_budget_bytes) {
+    budget_wait_ = true;
     flusher_cv_.notify_one();
     applied_cv_.wait(lock);
+  }
+  budget_wait_ = false;
+  if (epoch != space_abort_epoch_) {
+    // AbortSpaceWaits() failed every queued write, this leader's too; a
+    // writer queued since then leads for itself.
+    queue_cv_.notify_all();
+    return;
   }
   if (!failure_.ok()) {
     // No seq is handed out after a failure: fail everyone queued.
@@ -182,8 +195,9 @@ void PrimaryRvg::LeadBatch(std::unique_lock<std::mutex>& lock) {
   leading_ = batch_.size();
   size_t appended = 0;
   Status st = AppendToSrl(lock, &appended);
-  // Records in the SRL are answered OK even if the rest of the batch failed:
-  // they will be synced, applied and replicated like any other.
+  // Records in the SRL are answered OK even if the rest of the batch was
+  // abandoned: they will be synced, applied and replicated like any other.
+  // (After an I/O failure they are not synced; Flush() reports the failure.)
   if (appended < batch_.size() && failure_.ok() && options_.on_released) {
     options_.on_released(written_seq_ + 1);
   }
@@ -421,12 +435,13 @@ Status PrimaryRvg::Checkpoint() {
 
 void PrimaryRvg::AbortSpaceWaits() {
   std::lock_guard<std::mutex> lock(mu_);
-  if (!srl_full_) return;
+  if (!srl_full_ && !budget_wait_) return;
   // The leader gives up the part of its batch that is not in the SRL; the
   // writes queued behind it would only wait for the same space. None of
   // them has a seq yet.
   ++space_abort_epoch_;
   space_cv_.notify_all();
+  applied_cv_.notify_all();
   while (queue_.size() > leading_) {
     PendingWrite* p = queue_.back();
     p->status = AbandonedWrite();
@@ -440,6 +455,7 @@ void PrimaryRvg::BeginClose() {
   std::lock_guard<std::mutex> lock(mu_);
   closing_ = true;
   space_cv_.notify_all();
+  applied_cv_.notify_all();
 }
 
 Status PrimaryRvg::Close() {
@@ -486,6 +502,11 @@ size_t PrimaryRvg::queued_writes() const {
 bool PrimaryRvg::srl_full() const {
   std::lock_guard<std::mutex> lock(mu_);
   return srl_full_;
+}
+
+bool PrimaryRvg::waiting_for_room() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return srl_full_ || budget_wait_;
 }
 
 Result<WriteRecord> PrimaryRvg::GetRecord(uint64_t seq) const {

@@ -138,8 +138,10 @@ class PrimaryRvg : public VolumeIo {
 
   // Fails, with EIO, the writes waiting for space in a full SRL right now —
   // the part of the leader's batch that is not in the SRL and every write
-  // queued behind it (never acknowledged, so nothing is lost); later writes
-  // may wait again. Does nothing while the SRL is not full.
+  // queued behind it — or, while a leader waits for the images to catch up
+  // with the memory budget, every queued write (never acknowledged, so
+  // nothing is lost); later writes may wait again. Does nothing while
+  // waiting_for_room() is false.
   // rvgadm stop uses it so that writers blocked in the kernel can let go of
   // the mount.
   void AbortSpaceWaits();
@@ -170,6 +172,9 @@ class PrimaryRvg : public VolumeIo {
   // Writes are waiting because the SRL is full (until the secondaries
   // catch up and a checkpoint frees space).
   bool srl_full() const;
+  // A leader waits for SRL space or for the images to catch up with the
+  // memory budget: the waits AbortSpaceWaits() ends.
+  bool waiting_for_room() const;
   // Bytes appended to the SRL and not yet written to the images.
   uint64_t unapplied_bytes() const { return unapplied_.held_bytes(); }
   // Writes in the writer queue, the leader's batch included.
@@ -222,6 +227,7 @@ class PrimaryRvg : public VolumeIo {
   bool closed_ = false;
   bool checkpoint_wanted_ = false;
   bool srl_full_ = false;                  // a leader waits for SRL space
+  bool budget_wait_ = false;               // a leader waits for the images
   bool srl_full_logged_ = false;           // said so once per episode
   uint64_t space_abort_epoch_ = 0;         // AbortSpaceWaits() calls
   std::vector<std::function<void()>> sync_listeners_;

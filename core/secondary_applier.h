@@ -36,7 +36,8 @@
 // unsynced data may be gone for good (file_env.h); a restart of rvgd replays
 // the SRL. The one exception is a store that is busy (EBUSY: the state
 // database locked by another process), which is retried with backoff for up
-// to options.store_busy_timeout.
+// to options.store_busy_timeout — but not during Stop(), which skips that
+// checkpoint (the SRL tail stays, so the next start replays past it).
 //
 // Every file access goes through the Srl and VolumeSet handed in, so a test
 // can run the applier over a fault-injecting FileEnv.

@@ -99,8 +99,9 @@ Status PrimaryDaemon::Stop() {
       if (engine_) engine_->BeginClose();
     };
     Status st = fs_->Unmount(detached);
-    if (!st.ok() && engine_ && engine_->srl_full()) {
-      spdlog::warn("stop: failing the writes that wait for space in the full SRL");
+    if (!st.ok() && engine_ && engine_->waiting_for_room()) {
+      spdlog::warn("stop: failing the writes that wait for space in the full SRL or for the "
+                   "images to catch up");
       auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
       while (!st.ok() && std::chrono::steady_clock::now() < deadline) {
         engine_->AbortSpaceWaits();
@@ -108,7 +109,7 @@ Status PrimaryDaemon::Stop() {
         st = fs_->Unmount(detached);
       }
       if (!st.ok()) {
-        st = st.Annotate("the writes that waited for space in the full SRL were failed, but");
+        st = st.Annotate("the writes that waited for room in the SRL or memory were failed, but");
       }
     }
     if (!st.ok()) return st;

@@ -216,3 +216,46 @@ TEST_CASE("a stalled image disk holds writers back instead of growing memory", "
   REQUIRE(opened.ok());
   RequireVerified(rig, last);
 }
+
+TEST_CASE("a stop fails the writes held back by a stalled image disk", "[pressure]") {
+  QuietLogs quiet;
+  DurabilityRig rig;
+  REQUIRE(rig.Create().ok());
+  PrimaryOptions options = FastCheckpoints();
+  options.unapplied_budget_bytes = 128 << 10;
+  options.max_batch_bytes = 64 << 10;
+  auto opened = rig.Open(options);
+  REQUIRE(opened.ok());
+  std::unique_ptr<PrimaryRvg> engine = std::move(*opened);
+
+  rig.env.StallWrites("alpha.img");
+  std::vector<std::unique_ptr<AsyncWrite>> writes;
+  for (int i = 0; i < 6; ++i) {
+    writes.push_back(std::make_unique<AsyncWrite>(engine.get(), 3000 + i, 1, 0, 64 << 10));
+  }
+  // Two writes fill the budget (their image writes hang); the other four
+  // queue behind a leader that waits for the images.
+  REQUIRE(WaitFor([&] { return engine->waiting_for_room() && engine->queued_writes() == 4; },
+                  kLimit));
+  engine->AbortSpaceWaits();
+  int ok = 0;
+  int failed = 0;
+  for (auto& w : writes) {
+    Status st = RunWithin([&] { return w->Join(); }, kLimit, "a write held back by the budget");
+    ok += st.ok();
+    failed += st.code() == EIO;
+  }
+  CHECK(ok == 2);
+  CHECK(failed == 4);
+  REQUIRE(engine->health().ok());
+
+  rig.env.ResumeWrites();
+  const auto data = TaggedData(4000, 4096);
+  REQUIRE(engine->Write(2, 0, data.data(), data.size(), false).ok());
+  REQUIRE(engine->Flush().ok());
+  const uint64_t last = engine->last_seq();
+  REQUIRE(CloseWithin(std::move(engine), kLimit, "Close()").ok());
+  opened = rig.Open(options);
+  REQUIRE(opened.ok());
+  RequireVerified(rig, last);
+}
