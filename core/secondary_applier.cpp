@@ -126,6 +126,7 @@ Status SecondaryApplier::PersistAppliedSeq(uint64_t seq) {
     // the next start replays the SRL past the last persisted seq.
     std::unique_lock<std::mutex> lock(mu_);
     if (ready_cv_.wait_for(lock, delay, [this] { return stopping_; })) {
+      checkpoint_cancelled_ = true;
       return Status::Error(fmt::format("checkpoint: applied_seq {} not persisted, the state "
                                        "database is busy and rvgd is stopping; the next start "
                                        "replays the SRL",
@@ -204,7 +205,7 @@ void SecondaryApplier::ApplyLoop() {
     if (!ready.empty()) st = LogAndApply(ready);
     if (st.ok() && (last_round || CheckpointDue())) st = Checkpoint();
     lock.lock();
-    if (st.code() == ECANCELED && stopping_) {
+    if (checkpoint_cancelled_) {
       lock.unlock();
       spdlog::warn("{}", st.message());
       return;

@@ -140,6 +140,9 @@ class SecondaryApplier {
   std::condition_variable ready_cv_;
   ReorderBuffer reorder_;
   bool stopping_ = false;
+  // A checkpoint gave up on a busy store because of Stop(): the apply loop
+  // ends without counting that as a failure. Apply thread only.
+  bool checkpoint_cancelled_ = false;
   Status failure_;
   std::atomic<uint64_t> applied_seq_{0};
   std::thread thread_;
