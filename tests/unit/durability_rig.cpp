@@ -79,6 +79,12 @@ Status DurabilityRig::FlushAndAck(PrimaryRvg& engine) {
   return st;
 }
 
+PrimaryOptions FastCheckpoints() {
+  PrimaryOptions options;
+  options.checkpoint_interval = std::chrono::milliseconds(10);
+  return options;
+}
+
 Status RunWithin(const std::function<Status()>& stop, std::chrono::seconds limit,
                  const std::string& context) {
   std::promise<Status> done;

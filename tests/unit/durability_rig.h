@@ -65,6 +65,9 @@ class DurabilityRig {
   std::atomic<uint64_t> next_id_{1};  // tags write data; never reused
 };
 
+// Engine options with a checkpoint every 10 ms, so the SRL tail moves often.
+PrimaryOptions FastCheckpoints();
+
 // Runs `stop` (a Close() or Stop()) on a thread; one that does not return
 // within `limit` is an engine defect that would hang the suite: abort with
 // `context` on stderr.

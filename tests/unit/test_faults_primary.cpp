@@ -23,12 +23,6 @@ namespace {
 
 constexpr auto kCloseLimit = std::chrono::seconds(30);
 
-PrimaryOptions FastCheckpoints() {
-  PrimaryOptions options;
-  options.checkpoint_interval = std::chrono::milliseconds(10);
-  return options;
-}
-
 // Opens the engine on the rig and checks that it recovered to the model.
 std::unique_ptr<PrimaryRvg> OpenAndVerify(DurabilityRig& rig) {
   auto engine = rig.Open(FastCheckpoints());

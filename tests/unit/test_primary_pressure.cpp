@@ -20,12 +20,6 @@ namespace {
 
 constexpr auto kLimit = std::chrono::seconds(20);
 
-PrimaryOptions FastCheckpoints() {
-  PrimaryOptions options;
-  options.checkpoint_interval = std::chrono::milliseconds(10);
-  return options;
-}
-
 // An RLINK that never acks: the SRL tail stays at seq 1 until it does.
 std::shared_ptr<RlinkProgress> Pin() {
   auto pin = std::make_shared<RlinkProgress>("pin");
@@ -51,6 +45,25 @@ struct AsyncWrite {
   std::atomic<bool> finished{false};
   std::thread thread;
 };
+
+// 64 KiB batches and a memory budget of `budget` bytes.
+PrimaryOptions SmallBudget(uint64_t budget) {
+  PrimaryOptions options = FastCheckpoints();
+  options.unapplied_budget_bytes = budget;
+  options.max_batch_bytes = 64 << 10;
+  return options;
+}
+
+// Creates the rig's files and opens the engine; image writes to volume 1
+// ("alpha") then stall until rig.env.ResumeWrites().
+std::unique_ptr<PrimaryRvg> OpenWithStalledImage(DurabilityRig& rig,
+                                                 const PrimaryOptions& options) {
+  REQUIRE(rig.Create().ok());
+  auto opened = rig.Open(options);
+  REQUIRE(opened.ok());
+  rig.env.StallWrites("alpha.img");
+  return std::move(*opened);
+}
 
 void RequireVerified(DurabilityRig& rig, uint64_t k) {
   std::string problems = rig.Verify(k);
@@ -181,15 +194,8 @@ TEST_CASE("a checkpoint that frees SRL space while the append runs does not stra
 TEST_CASE("a stalled image disk holds writers back instead of growing memory", "[pressure]") {
   QuietLogs quiet;
   DurabilityRig rig;
-  REQUIRE(rig.Create().ok());
-  PrimaryOptions options = FastCheckpoints();
-  options.unapplied_budget_bytes = 256 << 10;
-  options.max_batch_bytes = 64 << 10;
-  auto opened = rig.Open(options);
-  REQUIRE(opened.ok());
-  std::unique_ptr<PrimaryRvg> engine = std::move(*opened);
-
-  rig.env.StallWrites("alpha.img");
+  const PrimaryOptions options = SmallBudget(256 << 10);
+  std::unique_ptr<PrimaryRvg> engine = OpenWithStalledImage(rig, options);
   constexpr int kWrites = 48;  // 3 MiB in 64 KiB writes, into a 4 MiB log
   std::atomic<int> done{0};
   std::thread writer([&] {
@@ -212,7 +218,7 @@ TEST_CASE("a stalled image disk holds writers back instead of growing memory", "
   REQUIRE(engine->Flush().ok());
   const uint64_t last = engine->last_seq();
   REQUIRE(CloseWithin(std::move(engine), kLimit, "Close()").ok());
-  opened = rig.Open(options);
+  auto opened = rig.Open(options);
   REQUIRE(opened.ok());
   RequireVerified(rig, last);
 }
@@ -220,15 +226,8 @@ TEST_CASE("a stalled image disk holds writers back instead of growing memory", "
 TEST_CASE("a stop fails the writes held back by a stalled image disk", "[pressure]") {
   QuietLogs quiet;
   DurabilityRig rig;
-  REQUIRE(rig.Create().ok());
-  PrimaryOptions options = FastCheckpoints();
-  options.unapplied_budget_bytes = 128 << 10;
-  options.max_batch_bytes = 64 << 10;
-  auto opened = rig.Open(options);
-  REQUIRE(opened.ok());
-  std::unique_ptr<PrimaryRvg> engine = std::move(*opened);
-
-  rig.env.StallWrites("alpha.img");
+  const PrimaryOptions options = SmallBudget(128 << 10);
+  std::unique_ptr<PrimaryRvg> engine = OpenWithStalledImage(rig, options);
   std::vector<std::unique_ptr<AsyncWrite>> writes;
   for (int i = 0; i < 6; ++i) {
     writes.push_back(std::make_unique<AsyncWrite>(engine.get(), 3000 + i, 1, 0, 64 << 10));
@@ -255,7 +254,7 @@ TEST_CASE("a stop fails the writes held back by a stalled image disk", "[pressur
   REQUIRE(engine->Flush().ok());
   const uint64_t last = engine->last_seq();
   REQUIRE(CloseWithin(std::move(engine), kLimit, "Close()").ok());
-  opened = rig.Open(options);
+  auto opened = rig.Open(options);
   REQUIRE(opened.ok());
   RequireVerified(rig, last);
 }
