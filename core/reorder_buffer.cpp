@@ -4,12 +4,19 @@
 
 namespace rvg {
 
-ReorderBuffer::ReorderBuffer(uint64_t next_seq)
-    : next_seq_(next_seq), contiguous_seq_(next_seq - 1) {}
+ReorderBuffer::ReorderBuffer(uint64_t next_seq, ReorderLimits limits)
+    : limits_(limits), next_seq_(next_seq), contiguous_seq_(next_seq - 1) {}
 
 ReorderBuffer::Offer ReorderBuffer::Add(WriteRecord record) {
   const uint64_t seq = record.seq;
   if (seq < next_seq_ || held_.count(seq) != 0) return Offer::kDuplicate;
+  if (seq - contiguous_seq_ > limits_.max_seqs_ahead) return Offer::kTooFarAhead;
+  const uint64_t cost = record.length + kRecordOverhead;
+  const bool extends_run = seq == contiguous_seq_ + 1;
+  if (extends_run ? held_cost() >= limits_.max_held_bytes
+                  : held_cost() + cost > limits_.max_held_bytes) {
+    return Offer::kNoRoom;
+  }
   held_bytes_ += record.length;
   held_.emplace(seq, std::move(record));
   if (seq == contiguous_seq_ + 1) {
@@ -42,6 +49,15 @@ void ReorderBuffer::Reset(uint64_t next_seq) {
   held_bytes_ = 0;
   next_seq_ = next_seq;
   contiguous_seq_ = next_seq - 1;
+}
+
+size_t ReorderBuffer::DropAhead() {
+  size_t dropped = 0;
+  for (auto it = held_.upper_bound(contiguous_seq_); it != held_.end(); ++dropped) {
+    held_bytes_ -= it->second.length;
+    it = held_.erase(it);
+  }
+  return dropped;
 }
 
 uint64_t ReorderBuffer::contiguous_seq() const { return contiguous_seq_; }

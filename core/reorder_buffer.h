@@ -7,6 +7,15 @@
 // primary's history. A record whose seq was already handed out, or is
 // already held, is a duplicate and is dropped.
 //
+// Memory is bounded against any peer (ReorderLimits): a record too far
+// past the contiguous run, or one that would push the held data over the
+// byte limit, is refused, and the sender's NACK path brings it again once
+// there is room. The record that extends the contiguous run is refused
+// only while the held data alone is over the limit — what it extends is
+// ready for the apply thread, so refusing it could only stall a sender
+// that stays within its window. A primary's window (RlinkSender) is well
+// inside the default limits, so they only ever bite a peer that ignores it.
+//
 // Not thread-safe; the owner serializes access.
 #pragma once
 
@@ -19,12 +28,23 @@
 
 namespace rvg {
 
+struct ReorderLimits {
+  // How far past contiguous_seq() a record may lie.
+  uint64_t max_seqs_ahead = 1ull << 18;
+  // The most held data, counting kRecordOverhead per record besides its
+  // bytes (a flood of tiny writes costs memory too).
+  uint64_t max_held_bytes = 160ull << 20;
+};
+
 class ReorderBuffer {
  public:
-  // `next_seq` is the first seq to hand out (applied_seq + 1, so >= 1).
-  explicit ReorderBuffer(uint64_t next_seq);
+  // What one held record costs beyond its data: map node, record, buffer.
+  static constexpr uint64_t kRecordOverhead = 256;
 
-  enum class Offer { kAccepted, kDuplicate };
+  // `next_seq` is the first seq to hand out (applied_seq + 1, so >= 1).
+  explicit ReorderBuffer(uint64_t next_seq, ReorderLimits limits = {});
+
+  enum class Offer { kAccepted, kDuplicate, kTooFarAhead, kNoRoom };
   Offer Add(WriteRecord record);
 
   // Removes and returns the run of consecutive records starting at
@@ -34,6 +54,11 @@ class ReorderBuffer {
   // Restarts the sequence at `next_seq`, dropping everything held (used
   // when a new primary session resumes from a different point).
   void Reset(uint64_t next_seq);
+
+  // Drops every held record past the contiguous run — what a new session
+  // must send again rather than find planted by the old one. Returns how
+  // many were dropped.
+  size_t DropAhead();
 
   uint64_t next_seq() const { return next_seq_; }
   // Highest seq such that every seq up to it has arrived, counting records
@@ -48,6 +73,9 @@ class ReorderBuffer {
   uint64_t held_bytes() const { return held_bytes_; }
 
  private:
+  uint64_t held_cost() const { return held_bytes_ + held_.size() * kRecordOverhead; }
+
+  const ReorderLimits limits_;
   uint64_t next_seq_;
   // Invariant: every seq in [next_seq_, contiguous_seq_] is in held_ and
   // contiguous_seq_ + 1 is not. Kept up to date by Add() so that the

@@ -22,7 +22,7 @@ SecondaryApplier::SecondaryApplier(VolumeSet* volumes, Srl* srl, AppliedSeqStore
       store_(store),
       on_change_(std::move(on_change)),
       options_(options),
-      reorder_(1) {}
+      reorder_(1, options.reorder_limits) {}
 
 SecondaryApplier::~SecondaryApplier() {
   Status st = Stop();
@@ -69,6 +69,11 @@ ReorderBuffer::Offer SecondaryApplier::Offer(WriteRecord record) {
     ready_cv_.notify_one();
   }
   return result;
+}
+
+size_t SecondaryApplier::DropAhead() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return reorder_.DropAhead();
 }
 
 uint64_t SecondaryApplier::received_seq() const {

@@ -88,6 +88,8 @@ struct SecondaryApplierOptions {
   // doubling up to 1 s) before it counts as a failure.
   std::chrono::milliseconds store_busy_timeout{60000};
   std::chrono::milliseconds store_retry_delay{10};
+  // Bounds on what a peer can make the applier hold (see ReorderBuffer).
+  ReorderLimits reorder_limits;
 };
 
 class SecondaryApplier {
@@ -113,6 +115,8 @@ class SecondaryApplier {
 
   // Takes a record that passed message validation.
   ReorderBuffer::Offer Offer(WriteRecord record);
+  // Drops held records past the contiguous run (a new session starts).
+  size_t DropAhead();
 
   uint64_t received_seq() const;  // every seq up to it is in memory or applied
   // The data-ack point: every seq up to it is synced in the SRL and written

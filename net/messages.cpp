@@ -18,6 +18,7 @@
 #include <msgpack.hpp>
 
 #include "core/crc32c.h"
+#include "core/printable.h"
 #include "core/record.h"
 
 namespace rvg {
@@ -201,7 +202,14 @@ class FieldReader {
                        value->via.str.size, max_bytes));
       return std::string();
     }
-    return std::string(value->via.str.ptr, value->via.str.size);
+    std::string text(value->via.str.ptr, value->via.str.size);
+    // Every string of a message may end up in a log line or on a terminal.
+    if (!IsPrintableUtf8(text)) {
+      Fail(fmt::format("key \"{}\" is not printable UTF-8 (\"{}\")", key,
+                       EscapeForLog(text.substr(0, 64))));
+      return std::string();
+    }
+    return text;
   }
   // A name must also be non-empty: it names a file or an object an
   // administrator refers to.

@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "core/printable.h"
 #include "net/zmq_util.h"
 
 namespace rvg {
@@ -11,8 +12,26 @@ namespace rvg {
 namespace {
 using Clock = std::chrono::steady_clock;
 
+// At most this many messages wait in ZeroMQ per connection before it
+// stops reading from the network. With frames capped at kMaxWriteBytes
+// this bounds what one connection can make ZeroMQ hold; a primary's window
+// keeps far fewer in flight.
+constexpr int kReceiveQueueMessages = 256;
+
+// ZeroMQ checks ZMQ_MAXMSGSIZE against a frame as it travels, which under
+// CURVE is the MESSAGE command: the data plus a command name, a nonce and
+// the box's authenticator (about 40 bytes). A largest legal write must pass.
+constexpr int64_t kMaxFrameOnWire = kMaxWriteBytes + 256;
+
 std::string ToString(const zmq::message_t& m) {
   return std::string(static_cast<const char*>(m.data()), m.size());
+}
+
+// The CURVE key the message's connection proved in the handshake (the user
+// id the ZapHandler gave it), or "" on an insecure link.
+std::string AuthenticatedKey(zmq::message_t& frame) {
+  const char* user = zmq_msg_gets(frame.handle(), "User-Id");
+  return user == nullptr ? std::string() : std::string(user);
 }
 
 // What the primary is told, in a REJECT with retry=false, once the applier
@@ -29,24 +48,48 @@ RlinkReceiver::RlinkReceiver(RlinkReceiverConfig config, SecondaryApplier* appli
       applier_(applier),
       bind_(std::move(bind)),
       context_(context),
-      wakeup_(Wakeup::Create()) {}
+      wakeup_(Wakeup::Create()),
+      gate_(config_.gate) {}
 
 RlinkReceiver::~RlinkReceiver() { Stop(); }
 
-Status RlinkReceiver::Start() {
+Status RlinkReceiver::OpenSocket() {
+  if (!config_.insecure) {
+    if (config_.secret_key.empty() || config_.primary_key.empty()) {
+      return Status::Error("internal: a secure receiver needs its secret key and the primary's");
+    }
+    // The authenticator first: a CURVE server without one admits anybody.
+    Result<std::unique_ptr<ZapHandler>> zap = ZapHandler::Bind(context_, config_.primary_key);
+    if (!zap.ok()) return zap.status();
+    zap_ = std::move(*zap);
+  }
   socket_ = std::make_unique<zmq::socket_t>(*context_, zmq::socket_type::router);
   socket_->set(zmq::sockopt::linger, 0);
   // A frame larger than the largest legal one is refused by ZeroMQ itself
   // (the offending connection is dropped) before it costs us memory.
-  socket_->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(kMaxWriteBytes));
-  socket_->set(zmq::sockopt::rcvhwm, 8192);
+  socket_->set(zmq::sockopt::maxmsgsize, kMaxFrameOnWire);
+  socket_->set(zmq::sockopt::rcvhwm, kReceiveQueueMessages);
+  if (!config_.insecure) {
+    socket_->set(zmq::sockopt::curve_server, true);
+    socket_->set(zmq::sockopt::curve_secretkey, config_.secret_key);
+    socket_->set(zmq::sockopt::zap_domain, ZapHandler::kDomain);
+  }
+  watch_ = std::make_unique<HandshakeWatch>(*context_, *socket_);
   try {
     socket_->bind(config_.listen);
   } catch (const zmq::error_t& e) {
+    watch_.reset();
     socket_.reset();
+    zap_.reset();
     return Status::Error("cannot listen on " + config_.listen + ": " + e.what() +
                          " (is another rvgd using it?)");
   }
+  return Status::Ok();
+}
+
+Status RlinkReceiver::Start() {
+  Status st = OpenSocket();
+  if (!st.ok()) return st;
   acked_applied_ = applier_->applied_seq();
   acked_received_ = applier_->received_seq();
   thread_ = std::thread([this] { Run(); });
@@ -57,12 +100,19 @@ void RlinkReceiver::Stop() {
   stop_ = true;
   wakeup_->Signal();
   if (thread_.joinable()) thread_.join();
+  watch_.reset();
   socket_.reset();
+  zap_.reset();
+}
+
+RlinkReceiver::Session RlinkReceiver::CurrentSession() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return gate_.session();
 }
 
 std::string RlinkReceiver::peer() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return session_.id == 0 ? "" : session_.rlink_name;
+  Session s = CurrentSession();
+  return s.id == 0 ? "" : s.rlink_name;
 }
 
 std::string RlinkReceiver::uuid() const {
@@ -78,12 +128,16 @@ std::string RlinkReceiver::generation() const {
 void RlinkReceiver::Run() {
   std::vector<zmq::message_t> frames;
   while (!stop_) {
-    zmq::pollitem_t items[2] = {
+    zmq::pollitem_t items[4] = {
         {socket_->handle(), 0, ZMQ_POLLIN, 0},
         {nullptr, wakeup_->fd(), ZMQ_POLLIN, 0},
+        {watch_->socket().handle(), 0, ZMQ_POLLIN, 0},
+        {zap_ ? zap_->socket().handle() : nullptr, zap_ ? 0 : wakeup_->fd(), ZMQ_POLLIN, 0},
     };
-    zmq::poll(items, 2, std::chrono::milliseconds(100));
+    zmq::poll(items, 4, std::chrono::milliseconds(100));
     if (items[1].revents & ZMQ_POLLIN) wakeup_->Drain();
+    if (zap_) zap_->HandleRequests();
+    TakeHandshakeEvents();
     // Take everything waiting before acking, so one ack covers a burst.
     int budget = 1024;
     while (budget-- > 0 && ReceiveMessage(*socket_, &frames)) HandleMessage(frames);
@@ -93,14 +147,27 @@ void RlinkReceiver::Run() {
   }
   // Tell the primary at once, so its RLINK shows disconnected now rather
   // than after its dead timeout; linger lets the REJECT leave before close.
-  Session s;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    s = session_;
-  }
+  Session s = CurrentSession();
   if (s.id != 0) {
-    Reject(s.identity, s.id, "secondary is stopping", true);
+    Reject(s.peer.connection, s.id, "secondary is stopping", true);
     socket_->set(zmq::sockopt::linger, 500);
+  }
+}
+
+// Handshakes that failed never produce a message: count them here, and
+// log them (the ZapHandler logs the keys it refused itself).
+void RlinkReceiver::TakeHandshakeEvents() {
+  for (const HandshakeWatch::Event& event : watch_->Take()) {
+    if (event.kind == HandshakeWatch::Kind::kSucceeded) continue;
+    ++rejected_connections_;
+    uint64_t suppressed = 0;
+    if (event.kind == HandshakeWatch::Kind::kFailed && handshake_log_.Allow(&suppressed)) {
+      spdlog::warn("refused a connection from {}: its handshake failed ({}){}",
+                   EscapeForLog(event.address),
+                   config_.insecure ? "this secondary is --insecure; is the primary using CURVE?"
+                                    : "no CURVE, or it does not know this secondary's key",
+                   suppressed ? " (" + std::to_string(suppressed) + " more not logged)" : "");
+    }
   }
 }
 
@@ -130,6 +197,12 @@ void RlinkReceiver::Reject(const std::string& identity, uint64_t session_id,
   Reply(identity, Encode(r));
 }
 
+void RlinkReceiver::Refuse(const PeerId& peer, uint64_t session_id, const std::string& why,
+                           bool retry) {
+  if (!gate_.AllowReply(Clock::now())) return;
+  Reject(peer.connection, session_id, peer.key.empty() ? kGenericRefusal : why, retry);
+}
+
 void RlinkReceiver::CheckApplier() {
   if (applier_failed_) return;
   Status health = applier_->health();
@@ -139,11 +212,11 @@ void RlinkReceiver::CheckApplier() {
   Session s;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    s = session_;
-    session_ = Session{};
+    s = gate_.session();
+    gate_.Close();
   }
   spdlog::error("{}; refusing the primary until then", why);
-  if (s.id != 0) Reject(s.identity, s.id, why, false);
+  if (s.id != 0) Refuse(s.peer, s.id, why, false);
 }
 
 void RlinkReceiver::HandleMessage(std::vector<zmq::message_t>& frames) {
@@ -152,7 +225,12 @@ void RlinkReceiver::HandleMessage(std::vector<zmq::message_t>& frames) {
     Drop("message with " + std::to_string(frames.size() - 1) + " frames (expected 1 or 2)");
     return;
   }
-  std::string identity = ToString(frames[0]);
+  PeerId peer{ToString(frames[0]), AuthenticatedKey(frames[1])};
+  if (!config_.insecure && peer.key != config_.primary_key) {
+    // The ZapHandler admits no other key; this is a second line of defence.
+    Drop("message from a connection not authenticated as the pinned primary");
+    return;
+  }
   Result<Message> decoded = DecodeHeader(frames[1].data(), frames[1].size());
   if (!decoded.ok()) {
     Drop(decoded.status().message());
@@ -161,7 +239,7 @@ void RlinkReceiver::HandleMessage(std::vector<zmq::message_t>& frames) {
   Message& msg = decoded.value();
   const zmq::message_t* data = frames.size() == 3 ? &frames[2] : nullptr;
   if (auto* w = std::get_if<WriteMsg>(&msg)) {
-    OnWrite(identity, *w, data);
+    OnWrite(peer, *w, data);
     return;
   }
   if (data != nullptr) {
@@ -169,10 +247,10 @@ void RlinkReceiver::HandleMessage(std::vector<zmq::message_t>& frames) {
     return;
   }
   if (auto* h = std::get_if<HelloMsg>(&msg)) {
-    OnHello(identity, *h);
+    OnHello(peer, *h);
   } else if (auto* p = std::get_if<PingMsg>(&msg)) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (session_.id != 0 && p->session_id == session_.id && identity == session_.identity) {
+    if (gate_.Admit(peer, p->session_id, Clock::now())) {
       ack_due_ = true;
     } else {
       Drop("PING outside the current session");
@@ -220,32 +298,55 @@ Status RlinkReceiver::CheckHello(const HelloMsg& h) {
   return Status::Ok();
 }
 
-void RlinkReceiver::OnHello(const std::string& identity, const HelloMsg& h) {
-  Status st = CheckHello(h);
-  if (!st.ok()) {
-    Drop("HELLO refused: " + st.message());
-    Reject(identity, h.session_id, st.message(), false);
-    return;
-  }
-  if (config_.rvg_uuid.empty()) {
-    st = bind_(h.rvg_uuid, h.generation);
-    if (!st.ok()) {
-      Reject(identity, h.session_id, "secondary could not record its primary: " + st.message(),
-             true);
-      return;
-    }
-    std::lock_guard<std::mutex> lock(mu_);
-    config_.rvg_uuid = h.rvg_uuid;
-    config_.generation = h.generation;
-    spdlog::info("bound to RVG {} uuid {} (generation {})", h.rvg_name, h.rvg_uuid,
-                 h.generation);
-  }
+// The administrator bound this secondary (pinned key, or --rvg-uuid on an
+// insecure link); the first HELLO that passed both only fills in the
+// uuid and generation the primary announces.
+Status RlinkReceiver::BindIfNeeded(const HelloMsg& h) {
+  if (!config_.generation.empty()) return Status::Ok();
+  Status st = bind_(h.rvg_uuid, h.generation);
+  if (!st.ok()) return st;
+  std::lock_guard<std::mutex> lock(mu_);
+  config_.rvg_uuid = h.rvg_uuid;
+  config_.generation = h.generation;
+  spdlog::info("bound to RVG {} uuid {} (generation {})", h.rvg_name, h.rvg_uuid, h.generation);
+  return Status::Ok();
+}
+
+void RlinkReceiver::OnHello(const PeerId& peer, const HelloMsg& h) {
+  const auto now = Clock::now();
+  SessionGate::Screen screen;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (session_.id != h.session_id) {
-      spdlog::info("session {:016x} opened by primary rlink {}", h.session_id, h.rlink_name);
-    }
-    session_ = Session{identity, h.session_id, h.rlink_name};
+    screen = gate_.ScreenHello(peer, now);
+  }
+  if (screen == SessionGate::Screen::kFlood) {
+    Drop("HELLO over the rate limit (a flood?)");
+    return;
+  }
+  if (screen == SessionGate::Screen::kBusy) {
+    Drop("HELLO from another connection while primary rlink " + CurrentSession().rlink_name +
+         " holds a live session");
+    Refuse(peer, h.session_id, "another session of this secondary is live", true);
+    return;
+  }
+  Status st = CheckHello(h);
+  if (st.ok()) st = BindIfNeeded(h);
+  if (!st.ok()) {
+    Drop("HELLO refused: " + st.message());
+    Refuse(peer, h.session_id, st.message(), false);
+    return;
+  }
+  bool changed;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    changed = gate_.Open(peer, h.session_id, h.rlink_name, now);
+  }
+  if (changed) {
+    // Writes held past the contiguous run came from the old session; the
+    // new one resends whatever it needs, and nothing planted stays.
+    size_t dropped = applier_->DropAhead();
+    spdlog::info("session {:016x} opened by primary rlink {}{}", h.session_id, h.rlink_name,
+                 dropped ? " (" + std::to_string(dropped) + " writes held ahead dropped)" : "");
   }
   WelcomeMsg w;
   w.rvg_uuid = config_.rvg_uuid;
@@ -254,23 +355,23 @@ void RlinkReceiver::OnHello(const std::string& identity, const HelloMsg& h) {
   // Everything up to received_seq is applied or in memory and will be
   // applied, so that is where the primary resumes.
   w.applied_seq = applier_->received_seq();
-  Reply(identity, Encode(w));
+  Reply(peer.connection, Encode(w));
   acked_received_ = 0;  // force a fresh ack for the new session
 }
 
-void RlinkReceiver::OnWrite(const std::string& identity, const WriteMsg& m,
-                            const zmq::message_t* data) {
+void RlinkReceiver::OnWrite(const PeerId& peer, const WriteMsg& m, const zmq::message_t* data) {
   uint64_t session_id;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    session_id = session_.id;
-    if (session_id == 0 || identity != session_.identity || m.session_id != session_id) {
-      // Tell the sender, so a primary whose session we lost (we restarted)
-      // opens a new one at once rather than waiting for its dead timeout.
-      Reject(identity, m.session_id, "no such session; send HELLO", true);
-      Drop("WRITE seq " + std::to_string(m.seq) + " outside the current session");
-      return;
-    }
+    session_id = gate_.session().id;
+    if (!gate_.Admit(peer, m.session_id, Clock::now())) session_id = 0;
+  }
+  if (session_id == 0) {
+    // Tell the sender, so a primary whose session we lost (we restarted)
+    // opens a new one at once rather than waiting for its dead timeout.
+    Refuse(peer, m.session_id, "no such session; send HELLO", true);
+    Drop("WRITE seq " + std::to_string(m.seq) + " outside the current session");
+    return;
   }
   Status st = ValidateWrite(m, config_.rvg_uuid, config_.generation, session_id,
                             config_.volumes, data ? data->data() : nullptr,
@@ -288,32 +389,30 @@ void RlinkReceiver::OnWrite(const std::string& identity, const WriteMsg& m,
   auto buffer = std::make_shared<DataBuffer>(m.length);
   std::memcpy(buffer->data(), data->data(), m.length);
   r.data = std::move(buffer);
-  applier_->Offer(std::move(r));
+  ReorderBuffer::Offer offer = applier_->Offer(std::move(r));
+  // Refused for room: the NACK path asks for it again once there is some.
+  if (offer == ReorderBuffer::Offer::kTooFarAhead) {
+    Drop("WRITE seq " + std::to_string(m.seq) + " is too far ahead of what this secondary holds");
+  } else if (offer == ReorderBuffer::Offer::kNoRoom) {
+    Drop("WRITE seq " + std::to_string(m.seq) + " does not fit the receive buffer");
+  }
 }
 
 void RlinkReceiver::SendAck() {
-  Session s;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    s = session_;
-  }
+  Session s = CurrentSession();
   if (s.id == 0) return;
   uint64_t received = applier_->received_seq();
   uint64_t applied = applier_->applied_seq();
   if (!ack_due_ && received == acked_received_ && applied == acked_applied_) return;
   AckMsg a{s.id, received, applied};
-  Reply(s.identity, Encode(a));
+  Reply(s.peer.connection, Encode(a));
   acked_received_ = received;
   acked_applied_ = applied;
   ack_due_ = false;
 }
 
 void RlinkReceiver::MaybeNack() {
-  Session s;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    s = session_;
-  }
+  Session s = CurrentSession();
   auto gap = applier_->FirstGap();
   if (s.id == 0 || !gap) {
     gap_ = {0, 0};
@@ -327,9 +426,8 @@ void RlinkReceiver::MaybeNack() {
   }
   if (now - gap_since_ < config_.nack_after) return;
   NackMsg n{s.id, gap->first, gap->second};
-  Reply(s.identity, Encode(n));
+  Reply(s.peer.connection, Encode(n));
   gap_since_ = now;
 }
 
 }  // namespace rvg
-

@@ -4,13 +4,30 @@
 // the SecondaryApplier and acknowledges: a network ack as soon as writes are
 // in memory, a data ack whenever the applier has synced more.
 //
-// Anything that does not belong — malformed frames, another RVG's HELLO, a
-// WRITE outside the current session or failing validation — is logged
-// (rate-limited), counted and dropped; it never reaches the images.
-//
-// The first primary to connect to a secondary that has never been bound
-// binds it: its RVG uuid and generation are persisted through the binder and
-// from then on only that RVG is accepted.
+// Who may talk to it (DESIGN.md, Security):
+// - By default the socket is a CURVE server: traffic is encrypted, and the
+//   ZapHandler admits only the primary key an administrator pinned, during
+//   the handshake — an unauthenticated peer cannot send one message. Every
+//   message also carries the key it was authenticated with ("User-Id"),
+//   which must be the pinned one.
+// - The binding is explicit: the pinned key (or, on an insecure link, the
+//   RVG uuid given at create) says which primary this secondary follows.
+//   The first HELLO of that primary only records the RVG's uuid and
+//   generation, and BindRvg refuses to move a bound RVG elsewhere.
+// - Sessions are fenced by SessionGate: taken over only by the same
+//   authenticated peer or after the old one fell silent; HELLOs and
+//   refusals are rate-limited.
+// - Nothing is disclosed before authentication: refusals tell an
+//   unauthenticated peer only kGenericRefusal; the reason goes to the
+//   local log (rate-limited). The authenticated primary gets the reason.
+// - Memory is bounded: ZeroMQ refuses frames over kMaxWriteBytes, holds at
+//   most kReceiveQueueMessages per connection, and the applier's reorder
+//   buffer refuses seqs too far ahead or beyond its byte budget; what a
+//   session left buffered ahead of the contiguous run is dropped when a
+//   new session opens. (ZeroMQ assembles a multipart message completely
+//   before delivering it, so the number of frames per message can only be
+//   checked after that: with CURVE only the pinned primary gets that far;
+//   an --insecure link is exposed to it, one reason it is for labs only.)
 //
 // When the applier stops for good (its health() turns bad: an I/O error on
 // the SRL or an image, a state database that cannot be written), the
@@ -34,7 +51,10 @@
 
 #include "core/secondary_applier.h"
 #include "core/volume.h"
-#include "net/log_limiter.h"
+#include "net/handshake_watch.h"
+#include "net/rate_limiter.h"
+#include "net/session_gate.h"
+#include "net/zap_handler.h"
 #include "net/messages.h"
 #include "net/wakeup.h"
 
@@ -47,9 +67,19 @@ struct RlinkReceiverConfig {
   std::string generation;  // "" while unbound
   std::vector<VolumeSpec> volumes;
   std::chrono::milliseconds nack_after{500};
+  // CURVE: this host's secret key and the pinned primary's public key
+  // (Z85). Both empty only when insecure is set.
+  std::string secret_key;
+  std::string primary_key;
+  bool insecure = false;
+  SessionGateOptions gate;
 };
 
-// Persists the binding of an unbound secondary to its first primary.
+// What an unauthenticated or mismatched peer is told when refused.
+inline constexpr const char* kGenericRefusal = "refused by the secondary (its log says why)";
+
+// Persists the RVG uuid and generation the pinned primary announces in
+// its first HELLO, with the generation's history row, in one transaction.
 using BindFunction = std::function<Status(const std::string& uuid, const std::string& generation)>;
 
 class RlinkReceiver {
@@ -67,25 +97,29 @@ class RlinkReceiver {
 
   std::string peer() const;            // current session ("" if none)
   uint64_t rejected_messages() const { return rejected_.load(); }
+  // Connections refused during the handshake (wrong key, no CURVE).
+  uint64_t rejected_connections() const { return rejected_connections_.load(); }
   std::string uuid() const;
   std::string generation() const;
 
  private:
-  struct Session {
-    std::string identity;  // ROUTER routing id of the primary's socket
-    uint64_t id = 0;
-    std::string rlink_name;
-  };
+  using Session = SessionGate::Session;
 
+  Status OpenSocket();
   void Run();
+  void TakeHandshakeEvents();
   void HandleMessage(std::vector<zmq::message_t>& frames);
-  void OnHello(const std::string& identity, const HelloMsg& h);
-  void OnWrite(const std::string& identity, const WriteMsg& m, const zmq::message_t* data);
+  void OnHello(const PeerId& peer, const HelloMsg& h);
+  void OnWrite(const PeerId& peer, const WriteMsg& m, const zmq::message_t* data);
   Status CheckHello(const HelloMsg& h);
+  Status BindIfNeeded(const HelloMsg& h);
   void Reply(const std::string& identity, const std::string& header);
   void Reject(const std::string& identity, uint64_t session_id, const std::string& why,
               bool retry);
+  // A rate-limited REJECT; `why` only when the peer is authenticated.
+  void Refuse(const PeerId& peer, uint64_t session_id, const std::string& why, bool retry);
   void Drop(const std::string& why);
+  Session CurrentSession() const;
   void CheckApplier();
   void SendAck();
   void MaybeNack();
@@ -98,14 +132,20 @@ class RlinkReceiver {
 
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> rejected_{0};
+  std::atomic<uint64_t> rejected_connections_{0};
   std::thread thread_;
+  std::unique_ptr<ZapHandler> zap_;  // bound before socket_ (CURVE only)
   std::unique_ptr<zmq::socket_t> socket_;
+  std::unique_ptr<HandshakeWatch> watch_;
 
-  mutable std::mutex mu_;  // guards session_ and config_'s uuid/generation for readers
-  Session session_;
+  // Guards gate_ (its session is read by peer()) and config_'s uuid and
+  // generation for readers; the receiver thread is the only writer.
+  mutable std::mutex mu_;
+  SessionGate gate_;
 
   // Owned by the receiver thread.
-  LogLimiter drop_log_{20, std::chrono::seconds(10)};
+  RateLimiter drop_log_{20, std::chrono::seconds(10)};
+  RateLimiter handshake_log_{10, std::chrono::seconds(10)};
   bool applier_failed_ = false;  // the session was refused for good
   uint64_t acked_received_ = 0;
   uint64_t acked_applied_ = 0;

@@ -69,6 +69,12 @@ void RlinkSender::OpenSocket() {
   socket_->set(zmq::sockopt::reconnect_ivl_max, 2000);
   socket_->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(kMaxHeaderBytes));
   socket_->set(zmq::sockopt::sndhwm, 4096);
+  if (!config_.insecure) {
+    socket_->set(zmq::sockopt::curve_serverkey, config_.server_key);
+    socket_->set(zmq::sockopt::curve_publickey, config_.public_key);
+    socket_->set(zmq::sockopt::curve_secretkey, config_.secret_key);
+  }
+  watch_ = std::make_unique<HandshakeWatch>(*context_, *socket_);
   socket_->connect(config_.address);
   session_id_ = RandomSessionId();
   connected_ = false;
@@ -82,7 +88,28 @@ void RlinkSender::CloseSession(const std::string& why) {
   if (progress_->state.load() == RlinkState::kConnected) {
     progress_->state = RlinkState::kDisconnected;
   }
+  watch_.reset();
   socket_.reset();
+}
+
+// ZeroMQ retries a failed handshake by itself; what is left to do is to
+// tell the administrator which side lacks which key.
+void RlinkSender::TakeHandshakeEvents() {
+  for (const HandshakeWatch::Event& event : watch_->Take()) {
+    if (event.kind == HandshakeWatch::Kind::kSucceeded) continue;
+    if (config_.insecure) {
+      SetError("handshake with " + config_.address + " failed: this RLINK is --insecure; does the "
+               "secondary expect CURVE? (pin keys with rvgadm trust)");
+    } else if (event.kind == HandshakeWatch::Kind::kRefused) {
+      SetError("the secondary at " + config_.address + " refused this primary's key " +
+               config_.public_key + ": on the secondary, run rvgadm trust " + config_.rvg_name +
+               " " + config_.public_key);
+    } else {
+      SetError("CURVE handshake with " + config_.address + " failed: is the key pinned for " +
+               config_.rlink_name + " its rvgadm pubkey (rvgadm trust " + config_.rvg_name + " " +
+               config_.rlink_name + " KEY), and does it use CURVE?");
+    }
+  }
 }
 
 void RlinkSender::SendHello() {
@@ -111,13 +138,15 @@ void RlinkSender::Run() {
     auto now = Clock::now();
     if (!connected_ && now - hello_sent_ >= config_.hello_retry) SendHello();
 
-    zmq::pollitem_t items[2] = {
+    zmq::pollitem_t items[3] = {
         {socket_->handle(), 0, static_cast<short>(ZMQ_POLLIN | (blocked_ ? ZMQ_POLLOUT : 0)), 0},
         {nullptr, wakeup_->fd(), ZMQ_POLLIN, 0},
+        {watch_->socket().handle(), 0, ZMQ_POLLIN, 0},
     };
-    zmq::poll(items, 2, std::chrono::milliseconds(200));
+    zmq::poll(items, 3, std::chrono::milliseconds(200));
     if (items[1].revents & ZMQ_POLLIN) wakeup_->Drain();
     if (items[0].revents & ZMQ_POLLOUT) blocked_ = false;
+    if (items[2].revents & ZMQ_POLLIN) TakeHandshakeEvents();
 
     while (socket_ && ReceiveMessage(*socket_, &frames)) HandleMessage(frames);
     if (!socket_) continue;

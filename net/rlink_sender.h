@@ -14,6 +14,12 @@
 // administrator has fixed the secondary — and a record that fails its
 // checksums when read back from the SRL, after which this RLINK sends
 // nothing until rvgd is restarted (resending would only loop).
+//
+// The link is a CURVE client unless the RLINK is insecure: it proves this
+// host's key and accepts only a server that proves the secondary's pinned
+// key, so no one else can receive the writes or pose as the secondary. A
+// handshake that fails (our key not pinned there, the wrong key pinned
+// here) is reported in last_error(), saying which `rvgadm trust` fixes it.
 #pragma once
 
 #include <atomic>
@@ -29,6 +35,7 @@
 #include "core/primary_rvg.h"
 #include "core/rlink_progress.h"
 #include "core/volume.h"
+#include "net/handshake_watch.h"
 #include "net/messages.h"
 #include "net/wakeup.h"
 
@@ -45,6 +52,12 @@ struct RlinkSenderConfig {
   std::chrono::milliseconds heartbeat{1000};
   std::chrono::milliseconds dead_timeout{5000};
   std::chrono::milliseconds hello_retry{1000};
+  // CURVE (Z85): this host's key pair and the secondary's pinned public
+  // key. All empty only when insecure is set.
+  std::string public_key;
+  std::string secret_key;
+  std::string server_key;
+  bool insecure = false;
 };
 
 class RlinkSender {
@@ -62,6 +75,7 @@ class RlinkSender {
  private:
   void Run();
   void OpenSocket();
+  void TakeHandshakeEvents();
   void CloseSession(const std::string& why);
   void SendHello();
   void HandleMessage(std::vector<zmq::message_t>& frames);
@@ -81,6 +95,7 @@ class RlinkSender {
 
   // Owned by the sender thread.
   std::unique_ptr<zmq::socket_t> socket_;
+  std::unique_ptr<HandshakeWatch> watch_;  // of socket_, destroyed before it
   uint64_t session_id_ = 0;
   bool connected_ = false;
   bool blocked_ = false;  // the socket refused a send; wait for POLLOUT

@@ -35,7 +35,8 @@ bool SendMessage(zmq::socket_t& socket, const std::vector<zmq::message_t*>& pref
   return true;
 }
 
-bool ReceiveMessage(zmq::socket_t& socket, std::vector<zmq::message_t>* frames) {
+bool ReceiveMessage(zmq::socket_t& socket, std::vector<zmq::message_t>* frames,
+                    size_t max_frames) {
   frames->clear();
   zmq::message_t part;
   auto got = socket.recv(part, zmq::recv_flags::dontwait);
@@ -46,8 +47,7 @@ bool ReceiveMessage(zmq::socket_t& socket, std::vector<zmq::message_t>* frames) 
     zmq::message_t next;
     (void)socket.recv(next, zmq::recv_flags::none);  // the rest is already here
     more = next.more();
-    // Bound what a hostile peer can make us hold: keep at most 5 frames (more than 3 is rejected anyway).
-    if (frames->size() < 5) frames->push_back(std::move(next));
+    if (frames->size() < max_frames) frames->push_back(std::move(next));
   }
   return true;
 }

@@ -21,9 +21,12 @@ namespace rvg {
 bool SendMessage(zmq::socket_t& socket, const std::vector<zmq::message_t*>& prefix,
                  const std::string& header, const DataRef& data);
 
-// Non-blocking receive of one whole multipart message into `frames`.
-// Returns false when nothing is waiting.
-bool ReceiveMessage(zmq::socket_t& socket, std::vector<zmq::message_t>* frames);
+// Non-blocking receive of one whole multipart message into `frames`,
+// keeping at most `max_frames` of them (the rest are read and dropped, so
+// a message with too many frames shows up as one with max_frames and is
+// refused by the caller). Returns false when nothing is waiting.
+bool ReceiveMessage(zmq::socket_t& socket, std::vector<zmq::message_t>* frames,
+                    size_t max_frames = 5);
 
 // A random non-zero 64-bit id.
 uint64_t RandomSessionId();

@@ -83,12 +83,18 @@ for port in range(7001, 7200):
 EOF
 )
 
+say "pair the hosts: each one's CURVE public key (made at first use) is pinned on the other"
+P_KEY=$(rvgadm_p pubkey)
+S_KEY=$(rvgadm_s pubkey)
+echo "primary's key:   $P_KEY"
+echo "secondary's key: $S_KEY"
+
 say "create the RVG 'demo' on both hosts: volumes data (64M) and logs (32M)"
 rvgadm_s create demo --volume "data=$S/data.img:64M" --volume "logs=$S/logs.img:32M" \
-  --srl "$S/srl:128M" --role secondary --listen "tcp://127.0.0.1:$PORT"
+  --srl "$S/srl:128M" --role secondary --listen "tcp://127.0.0.1:$PORT" --primary-key "$P_KEY"
 rvgadm_p create demo --volume "data=$P/data.img:64M" --volume "logs=$P/logs.img:32M" \
   --srl "$P/srl:128M" --role primary
-rvgadm_p addsec demo backup --address "tcp://127.0.0.1:$PORT"
+rvgadm_p addsec demo backup --address "tcp://127.0.0.1:$PORT" --peer-key "$S_KEY"
 
 say "start both; the primary's volumes appear as files in $MNT"
 rvgadm_s start demo

@@ -1,4 +1,4 @@
-// The table layout of state.db, format 2 (StateDb::kFormatVersion).
+// The table layout of state.db, format 3 (StateDb::kFormatVersion).
 //
 // Any change to this text is a new format: bump kFormatVersion and teach
 // StateDb::Open to upgrade older files (state/state_format.cpp), because a
@@ -14,6 +14,10 @@
 //      its primary binds it, so the SRL needs an identity of its own. The
 //      upgrade sets srl_uuid = uuid, which is what format-1 primaries
 //      created their SRLs with.
+//   3  peer_key and insecure on rvgs (a secondary's pinned primary) and on
+//      rlinks (the primary's pinned secondary): CURVE on every RLINK. An
+//      upgraded RVG has no key pinned, so rvgd refuses to start it until
+//      an administrator runs `rvgadm trust` (or opts out with --insecure).
 //
 // Invariants the layout enforces:
 // - everything belongs to an RVG and goes when the RVG goes (ON DELETE
@@ -46,7 +50,9 @@ CREATE TABLE rvgs (
   srl_size    INTEGER NOT NULL,
   generation  TEXT NOT NULL,
   created_at  INTEGER NOT NULL,
-  srl_uuid    TEXT NOT NULL DEFAULT ''
+  srl_uuid    TEXT NOT NULL DEFAULT '',
+  peer_key    TEXT NOT NULL DEFAULT '',
+  insecure    INTEGER NOT NULL DEFAULT 0
 );
 
 CREATE TABLE volumes (
@@ -75,6 +81,8 @@ CREATE TABLE rlinks (
   sent_seq          INTEGER NOT NULL,
   net_acked_seq     INTEGER NOT NULL,
   data_acked_seq    INTEGER NOT NULL,
+  peer_key          TEXT NOT NULL DEFAULT '',
+  insecure          INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (rvg, name)
 );
 

@@ -70,7 +70,8 @@ Status InsertGeneration(sqlite3* db, const std::string& rvg, const GenerationEnt
 
 constexpr const char* kRlinkColumns =
     "rvg, name, address, synchronous, sync_ack, ack_timeout, latencyprot, latency_high_mark, "
-    "latency_low_mark, srlprot, bandwidth_limit, state, sent_seq, net_acked_seq, data_acked_seq";
+    "latency_low_mark, srlprot, bandwidth_limit, state, sent_seq, net_acked_seq, data_acked_seq, "
+    "peer_key, insecure";
 
 // Binds the attribute columns, address to bandwidth_limit, in table order.
 void BindRlinkAttributes(SqlStatement& st, const RlinkConfig& rlink) {
@@ -103,6 +104,8 @@ RlinkConfig RlinkFromRow(const SqlStatement& st) {
   rlink.sent_seq = st.Uint(12);
   rlink.net_acked_seq = st.Uint(13);
   rlink.data_acked_seq = st.Uint(14);
+  rlink.peer_key = st.Text(15);
+  rlink.insecure = st.Int(16) != 0;
   return rlink;
 }
 
@@ -161,8 +164,8 @@ Status StateDb::CreateRvg(const RvgConfig& config) {
 
   SqlStatement rvg(db_,
                    "INSERT INTO rvgs (name, uuid, role, durability, listen, region_size, srl_path, "
-                   "srl_size, srl_uuid, generation, created_at) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                   "srl_size, srl_uuid, generation, created_at, peer_key, insecure) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   rvg.BindText(config.name)
       .BindText(config.uuid)
       .BindText(config.role)
@@ -173,7 +176,9 @@ Status StateDb::CreateRvg(const RvgConfig& config) {
       .BindUint(config.srl_size)
       .BindText(config.srl_uuid)
       .BindText(config.generation)
-      .BindInt(Now());
+      .BindInt(Now())
+      .BindText(config.peer_key)
+      .BindInt(config.insecure ? 1 : 0);
   status = rvg.Run(what);
   if (rvg.error_code() == SQLITE_CONSTRAINT_PRIMARYKEY) {
     return Status::Error("RVG " + config.name + " already exists", EEXIST);
@@ -214,7 +219,7 @@ Result<RvgConfig> StateDb::GetRvg(const std::string& name) {
 
   SqlStatement rvg(db_,
                    "SELECT uuid, role, durability, listen, region_size, srl_path, srl_size, "
-                   "generation, srl_uuid FROM rvgs WHERE name = ?");
+                   "generation, srl_uuid, peer_key, insecure FROM rvgs WHERE name = ?");
   rvg.BindText(name);
   Result<bool> row = rvg.Step(what);
   if (!row.ok()) return row.status();
@@ -230,6 +235,8 @@ Result<RvgConfig> StateDb::GetRvg(const std::string& name) {
   config.srl_size = rvg.Uint(6);
   config.generation = rvg.Text(7);
   config.srl_uuid = rvg.Text(8);
+  config.peer_key = rvg.Text(9);
+  config.insecure = rvg.Int(10) != 0;
 
   SqlStatement volumes(db_, "SELECT id, name, path, size FROM volumes WHERE rvg = ? ORDER BY id");
   volumes.BindText(name);
@@ -274,12 +281,28 @@ Status StateDb::BindRvg(const std::string& name, const std::string& uuid,
   SqlTransaction tx(db_, what);
   Status status = tx.BeginWrite();
   if (!status.ok()) return status;
-  SqlStatement st(db_, "UPDATE rvgs SET uuid = ?, generation = ? WHERE name = ?");
-  st.BindText(uuid).BindText(generation).BindText(name);
-  status = ChangeRvgRow(db_, st, name, what);
+  // Binds an unbound RVG, or one an administrator bound to this uuid at
+  // create; never moves a bound RVG to another uuid.
+  SqlStatement st(db_,
+                  "UPDATE rvgs SET uuid = ?, generation = ? "
+                  "WHERE name = ? AND (uuid = '' OR uuid = ?) AND generation = ''");
+  st.BindText(uuid).BindText(generation).BindText(name).BindText(uuid);
+  status = st.Run(what);
+  if (status.ok() && sqlite3_changes(db_) == 0) {
+    status = RequireRvg(db_, name, what);
+    if (status.ok()) {
+      status = Status::Error("RVG " + name + " is already bound to another primary", EEXIST);
+    }
+  }
   if (status.ok()) status = InsertGeneration(db_, name, {generation, 1, Now()}, what);
   if (!status.ok()) return status;
   return tx.Commit();
+}
+
+Status StateDb::SetRvgPeer(const std::string& name, const std::string& key, bool insecure) {
+  SqlStatement st(db_, "UPDATE rvgs SET peer_key = ?, insecure = ? WHERE name = ?");
+  st.BindText(key).BindInt(insecure ? 1 : 0).BindText(name);
+  return ChangeRvgRow(db_, st, name, "pinning the primary of RVG " + name);
 }
 
 Status StateDb::SetDurability(const std::string& name, const std::string& durability) {
@@ -299,13 +322,15 @@ Status StateDb::AddRlink(const RlinkConfig& rlink) {
   const std::string what = "adding secondary " + rlink.name + " to RVG " + rlink.rvg;
   // One statement; the keys say what went wrong.
   SqlStatement st(db_, std::string("INSERT INTO rlinks (") + kRlinkColumns +
-                           ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                           ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   st.BindText(rlink.rvg).BindText(rlink.name);
   BindRlinkAttributes(st, rlink);
   st.BindText(rlink.state)
       .BindUint(rlink.sent_seq)
       .BindUint(rlink.net_acked_seq)
-      .BindUint(rlink.data_acked_seq);
+      .BindUint(rlink.data_acked_seq)
+      .BindText(rlink.peer_key)
+      .BindInt(rlink.insecure ? 1 : 0);
   status = st.Run(what);
   if (st.error_code() == SQLITE_CONSTRAINT_PRIMARYKEY) {
     return Status::Error("secondary " + rlink.name + " already exists in RVG " + rlink.rvg, EEXIST);
@@ -389,6 +414,16 @@ Status StateDb::SaveRlinkProgress(const std::string& rvg, const std::string& nam
       .BindUint(data_acked_seq)
       .BindText(rvg)
       .BindText(name);
+  Status status = st.Run(what);
+  if (!status.ok()) return status;
+  return sqlite3_changes(db_) == 0 ? MissingRlink(db_, rvg, name, what) : Status::Ok();
+}
+
+Status StateDb::SetRlinkPeer(const std::string& rvg, const std::string& name,
+                             const std::string& key, bool insecure) {
+  const std::string what = "pinning secondary " + name + " of RVG " + rvg;
+  SqlStatement st(db_, "UPDATE rlinks SET peer_key = ?, insecure = ? WHERE rvg = ? AND name = ?");
+  st.BindText(key).BindInt(insecure ? 1 : 0).BindText(rvg).BindText(name);
   Status status = st.Run(what);
   if (!status.ok()) return status;
   return sqlite3_changes(db_) == 0 ? MissingRlink(db_, rvg, name, what) : Status::Ok();

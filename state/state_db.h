@@ -43,6 +43,12 @@ struct RvgConfig {
   std::string srl_uuid;
   std::string generation;   // current generation id ("" until known)
   std::vector<VolumeSpec> volumes;  // ordered by id
+  // A secondary's pairing (DESIGN.md, Security): the CURVE public key of the
+  // one primary it accepts ("" until an administrator pins it), or, for a
+  // lab, insecure = no authentication and no encryption at all. Unused on
+  // a primary, whose peers are pinned per RLINK.
+  std::string peer_key;
+  bool insecure = false;
 };
 
 struct RlinkConfig {
@@ -61,6 +67,10 @@ struct RlinkConfig {
   uint64_t latency_low_mark = 9000;
   std::string srlprot = "autodcm";
   uint64_t bandwidth_limit = 0;  // bytes/s, 0 = none
+  // The secondary's CURVE public key, which the primary verifies as the
+  // server key ("" until pinned), or insecure for a lab link.
+  std::string peer_key;
+  bool insecure = false;
   std::string state = "disconnected";
   uint64_t sent_seq = 0;
   uint64_t net_acked_seq = 0;
@@ -82,7 +92,7 @@ struct FlagEntry {
 class StateDb {
  public:
   // The format version this build writes (table layout of state.db).
-  static constexpr int kFormatVersion = 2;
+  static constexpr int kFormatVersion = 3;
 
   // Opens (creating if missing) the database at `path`. Fails with a clear
   // message if the file is not an rvg state database or was written by a
@@ -102,7 +112,12 @@ class StateDb {
   // A secondary adopting the primary that first connects to it: sets the
   // RVG uuid and generation and appends the generation (start seq 1) to
   // the history, in one transaction.
+  // Fails, changing nothing, if the RVG is already bound to another uuid.
   Status BindRvg(const std::string& name, const std::string& uuid, const std::string& generation);
+  // Pins the key of the primary a secondary RVG accepts (`rvgadm trust`),
+  // or, with key "" and insecure, opts it out of authentication. The key
+  // must have passed CheckPublicKey (net/host_keys.h).
+  Status SetRvgPeer(const std::string& name, const std::string& key, bool insecure);
   Status SetDurability(const std::string& name, const std::string& durability);
 
   // RLINKs (on the primary). AddRlink fails if (rvg, name) exists.
@@ -114,6 +129,9 @@ class StateDb {
   // names are an error.
   Status SetRlinkAttribute(const std::string& rvg, const std::string& name,
                            const std::string& key, const std::string& value);
+  // The same for an RLINK: the secondary's key, or insecure.
+  Status SetRlinkPeer(const std::string& rvg, const std::string& name, const std::string& key,
+                      bool insecure);
   Status SaveRlinkProgress(const std::string& rvg, const std::string& name,
                            const std::string& state, uint64_t sent_seq,
                            uint64_t net_acked_seq, uint64_t data_acked_seq);

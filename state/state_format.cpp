@@ -16,6 +16,12 @@ constexpr const char* kUpgrades[] = {
     // with the RVG uuid; format-1 secondaries had no SRL.
     "ALTER TABLE rvgs ADD COLUMN srl_uuid TEXT NOT NULL DEFAULT '';"
     "UPDATE rvgs SET srl_uuid = uuid;",
+    // 2 -> 3: pairing keys. Nothing is pinned yet: start refuses until an
+    // administrator pins the peer (`rvgadm trust`).
+    "ALTER TABLE rvgs ADD COLUMN peer_key TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE rvgs ADD COLUMN insecure INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE rlinks ADD COLUMN peer_key TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE rlinks ADD COLUMN insecure INTEGER NOT NULL DEFAULT 0;",
 };
 static_assert(sizeof(kUpgrades) / sizeof(kUpgrades[0]) == StateDb::kFormatVersion - 1,
               "one upgrade step per format after the first");

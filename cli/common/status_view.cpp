@@ -21,6 +21,13 @@ json VolumesJson(const std::vector<VolumeSpec>& volumes) {
   return list;
 }
 
+// How a link is protected: "curve" (a pinned key), "insecure" (opted out)
+// or "unpaired" (nothing pinned yet: rvgd refuses to start).
+std::string LinkSecurity(const std::string& peer_key, bool insecure) {
+  if (insecure) return "insecure";
+  return peer_key.empty() ? "unpaired" : "curve";
+}
+
 json RlinkJson(const RlinkLive& live) {
   const RlinkConfig& rlink = live.config;
   json resync = nullptr;
@@ -37,7 +44,22 @@ json RlinkJson(const RlinkLive& live) {
           {"data_acked_seq", rlink.data_acked_seq},
           {"writes_behind", live.writes_behind},
           {"bytes_behind", live.bytes_behind},
-          {"resync", resync}};
+          {"resync", resync},
+          {"security", LinkSecurity(rlink.peer_key, rlink.insecure)},
+          {"peer_key", StringOrNull(rlink.peer_key)}};
+}
+
+// The RVG's weakest link: a secondary has one, a primary one per RLINK.
+std::string RvgSecurity(const RvgLive& live) {
+  if (live.config.role != "primary") return LinkSecurity(live.config.peer_key, live.config.insecure);
+  std::string weakest = "curve";
+  for (const RlinkLive& rlink : live.rlinks) {
+    std::string security = LinkSecurity(rlink.config.peer_key, rlink.config.insecure);
+    if (security == "insecure" || (security == "unpaired" && weakest == "curve")) {
+      weakest = security;
+    }
+  }
+  return weakest;
 }
 
 // --- Rendering. The JSON may come from an rvgd of another version, so a
@@ -109,6 +131,20 @@ std::string SrlLine(const json& status) {
   return line + "\n";
 }
 
+// Loud when a link is not protected, silent when every link uses CURVE.
+std::string SecurityLine(const json& status) {
+  std::string security = Text(status, "security");
+  if (security == "insecure") {
+    return "  SECURITY  INSECURE: replication traffic is neither authenticated nor encrypted "
+           "(--insecure); anyone who can reach the link can read or forge it\n";
+  }
+  if (security == "unpaired") {
+    return "  SECURITY  UNPAIRED: a peer key is not pinned yet; rvgd will not start until "
+           "rvgadm trust pins it\n";
+  }
+  return "";
+}
+
 // Only when something is wrong: the sticky failure of the engine or applier.
 std::string HealthLine(const json& status) {
   auto health = status.find("health");
@@ -132,11 +168,11 @@ std::string RlinkTable(const json& status) {
   bool none = rlinks == status.end() || !rlinks->is_array() || rlinks->empty();
   if (none) return Text(status, "role") == "primary" ? "  RLINKS (none)\n" : "";
   std::vector<std::vector<std::string>> rows = {
-      {"RLINK", "ADDRESS", "STATE", "SYNC", "SENT", "NET-ACKED", "DATA-ACKED", "BEHIND"}};
+      {"RLINK", "ADDRESS", "STATE", "SYNC", "LINK", "SENT", "NET-ACKED", "DATA-ACKED", "BEHIND"}};
   std::string resync_lines;
   for (const json& rlink : *rlinks) {
     rows.push_back({Text(rlink, "name"), Text(rlink, "address"), Text(rlink, "state"),
-                    Text(rlink, "synchronous"), Text(rlink, "sent_seq"),
+                    Text(rlink, "synchronous"), Text(rlink, "security"), Text(rlink, "sent_seq"),
                     Text(rlink, "net_acked_seq"), Text(rlink, "data_acked_seq"),
                     Text(rlink, "writes_behind") + " writes (" + Size(rlink, "bytes_behind") +
                         ")"});
@@ -181,7 +217,10 @@ json StatusJson(const RvgLive& live) {
   json rlinks = json::array();
   for (const RlinkLive& rlink : live.rlinks) rlinks.push_back(RlinkJson(rlink));
   return {{"rvg", config.name},
+          {"uuid", StringOrNull(config.uuid)},
           {"role", config.role},
+          {"security", RvgSecurity(live)},
+          {"primary_key", config.role == "primary" ? json(nullptr) : StringOrNull(config.peer_key)},
           {"running", live.running},
           {"pid", live.running ? json(live.pid) : json(nullptr)},
           {"mount", StringOrNull(live.mount)},
@@ -199,7 +238,7 @@ json StatusJson(const RvgLive& live) {
 
 std::string StatusTable(const json& status) {
   if (!status.is_object()) return "(no status)\n";
-  return HeadLine(status) + HealthLine(status) + ProgressLine(status) + SrlLine(status) +
+  return HeadLine(status) + SecurityLine(status) + HealthLine(status) + ProgressLine(status) + SrlLine(status) +
          VolumeTable(status) +
          RlinkTable(status) + FlagLine(status);
 }

@@ -37,13 +37,16 @@ struct RvgLive {
   std::string primary_peer;      // secondary: the session's primary ("" if none)
 };
 
-// The `status --json` object. Keys: rvg, role, running, pid, mount, listen,
+// The `status --json` object. Keys: rvg, uuid, role, security
+// ("curve" | "insecure" | "unpaired": the weakest of the RVG's links),
+// primary_key (a secondary's pinned primary, else null), running, pid, mount, listen,
 // durability, generation, consistent, last_seq, applied_seq,
 // volumes[{name,path,size}], srl{path,size,used} (null only for a secondary
 // created by an rvg older than state.db format 2, which has no SRL),
 // flags{name: value}, rlinks[{name, address, synchronous, sync_ack,
 // latencyprot, srlprot, state, sent_seq, net_acked_seq, data_acked_seq,
-// writes_behind, bytes_behind, resync{done,total}|null}].
+// writes_behind, bytes_behind, resync{done,total}|null, security,
+// peer_key}].
 nlohmann::json StatusJson(const RvgLive& live);
 
 // A readable multi-line table of the same object (what `status` prints).

@@ -16,10 +16,12 @@
 #include "cli/rvgadm/command.h"
 #include "cli/rvgadm/daemon_client.h"
 #include "cli/rvgadm/output.h"
+#include "cli/rvgadm/peer_options.h"
 #include "cli/rvgadm/state_access.h"
 #include "core/size_parse.h"
 #include "core/srl.h"
 #include "core/volume_set.h"
+#include "net/host_keys.h"
 
 namespace rvg {
 
@@ -102,12 +104,41 @@ Status ParseRoleAndPlacement(const ParsedArgs& args, RvgConfig* config) {
   return Status::Ok();
 }
 
+// A secondary's pairing: the primary's key and/or the primary RVG's uuid.
+// Only a secondary takes them (a primary pins its peers per RLINK).
+Status ParsePairing(const ParsedArgs& args, RvgConfig* config) {
+  if (config->role == "primary") {
+    for (const char* option : {"--primary-key", "--rvg-uuid", "--insecure"}) {
+      if (args.Has(option)) {
+        return Usage(std::string("create: ") + option + " is for a secondary; a primary pins " +
+                     "each secondary's key with addsec --peer-key");
+      }
+    }
+    return Status::Ok();
+  }
+  Result<PeerChoice> peer = ParsePeerOptions(args, "--primary-key");
+  if (!peer.ok()) return Usage("create: " + peer.status().message());
+  config->peer_key = peer->key;
+  config->insecure = peer->insecure;
+  if (args.Has("--rvg-uuid")) {
+    Status status = CheckUuid("--rvg-uuid", args.Value("--rvg-uuid"));
+    if (!status.ok()) return Usage("create: " + status.message());
+    config->uuid = args.Value("--rvg-uuid");
+  }
+  if (config->insecure && config->uuid.empty()) {
+    return Usage("create: an --insecure secondary needs --rvg-uuid UUID (the primary's uuid from "
+                 "rvgadm status): without a key, only that binds it to its primary");
+  }
+  return Status::Ok();
+}
+
 Result<RvgConfig> ConfigFromArgs(const ParsedArgs& args) {
   RvgConfig config;
   config.name = args.positional()[0];
   Status status = CheckName("RVG", config.name);
   if (status.ok()) status = ParseVolumes(args, &config);
   if (status.ok()) status = ParseRoleAndPlacement(args, &config);
+  if (status.ok()) status = ParsePairing(args, &config);
   if (!status.ok()) return status;
 
   config.durability = args.Value("--durability", "flush");
@@ -123,9 +154,9 @@ Result<RvgConfig> ConfigFromArgs(const ParsedArgs& args) {
     }
     config.region_size = *region;
   }
-  // A secondary is bound to its RVG identity by the first primary that
-  // connects to it, so only a primary gets an identity now; every SRL gets
-  // one of its own.
+  // A secondary takes its RVG identity from its pinned primary (or from
+  // --rvg-uuid), so only a primary gets an identity now; every SRL gets one
+  // of its own.
   config.srl_uuid = NewUuid();
   if (config.role == "primary") {
     config.uuid = NewUuid();
@@ -199,15 +230,27 @@ int RunCreate(const Context& context, const ParsedArgs& args) {
   std::string summary = "RVG " + config->name + " created: " + config->role + ", " +
                         std::to_string(volumes) + (volumes == 1 ? " volume" : " volumes");
   summary += ", SRL " + FormatSize(config->srl_size);
+  // The host's key pair is made now, so `pubkey` and the hints below can
+  // show it before anything starts.
+  Result<CurveKeyPair> keys = LoadOrCreateHostKeys(context.home.dir());
+  if (!keys.ok()) return ReportError(keys.status().Annotate("RVG created, but"));
   if (config->role == "primary") {
     PrintLine(summary);
     PrintLine("next: rvgadm addsec " + config->name +
-              " SEC --address ENDPOINT, then rvgadm start " + config->name + " --mount DIR");
+              " SEC --address ENDPOINT --peer-key KEY (the secondary's rvgadm pubkey), then "
+              "rvgadm start " + config->name + " --mount DIR");
   } else {
     summary += ", listening on " + config->listen;
+    if (config->insecure) summary += std::string(", ") + kInsecureWarning;
     PrintLine(summary);
-    PrintLine("next: rvgadm start " + config->name);
+    if (config->peer_key.empty() && !config->insecure) {
+      PrintLine("next: rvgadm trust " + config->name +
+                " KEY (the primary's rvgadm pubkey), then rvgadm start " + config->name);
+    } else {
+      PrintLine("next: rvgadm start " + config->name);
+    }
   }
+  if (!config->insecure) PrintLine("this host's public key (rvgadm pubkey): " + keys->public_key);
   return kExitOk;
 }
 

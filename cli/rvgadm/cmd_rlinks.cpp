@@ -5,6 +5,7 @@
 #include "cli/rvgadm/command.h"
 #include "cli/rvgadm/daemon_client.h"
 #include "cli/rvgadm/output.h"
+#include "cli/rvgadm/peer_options.h"
 #include "cli/rvgadm/rlink_attributes.h"
 #include "cli/rvgadm/state_access.h"
 
@@ -85,15 +86,6 @@ int SetRvgAttribute(const Context& context, const std::string& rvg, const Parsed
   return kExitOk;
 }
 
-void NoteIfRunning(const Home& home, const std::string& rvg) {
-  Result<DaemonState> state = ProbeDaemon(home, rvg);
-  if (state.ok() && state->running) {
-    PrintNote("rvgd is running for RVG " + rvg +
-              "; the change takes effect at its next start (rvgadm stop " + rvg +
-              ", then rvgadm start " + rvg + ")");
-  }
-}
-
 }  // namespace
 
 int RunAddsec(const Context& context, const ParsedArgs& args) {
@@ -112,6 +104,12 @@ int RunAddsec(const Context& context, const ParsedArgs& args) {
     status = Status::Error("addsec: --mode must be async or sync, not '" + mode + "'");
   }
   rlink.synchronous = mode == "sync" ? "override" : "off";
+  Result<PeerChoice> peer = ParsePeerOptions(args, "--peer-key");
+  if (status.ok() && !peer.ok()) status = Status::Error("addsec: " + peer.status().message());
+  if (status.ok()) {
+    rlink.peer_key = peer->key;
+    rlink.insecure = peer->insecure;
+  }
   Result<AttributeList> attributes = PrepareRlinkAttributes(rlink, args.rest());
   if (status.ok() && !attributes.ok()) status = attributes.status();
   if (!status.ok()) return ReportUsage(context.spec, status.message());
@@ -126,7 +124,12 @@ int RunAddsec(const Context& context, const ParsedArgs& args) {
   std::string line = "RLINK " + rlink.name + " added to RVG " + rlink.rvg + ": " + rlink.address +
                      ", synchronous=" + rlink.synchronous;
   if (!attributes->empty()) line += ", " + Describe(*attributes);
+  if (rlink.insecure) line += std::string(", ") + kInsecureWarning;
   PrintLine(line);
+  if (rlink.peer_key.empty() && !rlink.insecure) {
+    PrintLine("next: rvgadm trust " + rlink.rvg + " " + rlink.name +
+              " KEY (the secondary's rvgadm pubkey); rvgd will not start this RVG before");
+  }
   return kExitOk;
 }
 

@@ -39,6 +39,9 @@ int RunDelete(const Context& context, const ParsedArgs& args);
 int RunAddsec(const Context& context, const ParsedArgs& args);
 int RunDelsec(const Context& context, const ParsedArgs& args);
 int RunSet(const Context& context, const ParsedArgs& args);
+// cmd_keys.cpp: this host's CURVE key pair and the peers it trusts.
+int RunPubkey(const Context& context, const ParsedArgs& args);
+int RunTrust(const Context& context, const ParsedArgs& args);
 // cmd_lifecycle.cpp: starting and stopping rvgd.
 int RunStart(const Context& context, const ParsedArgs& args);
 int RunStop(const Context& context, const ParsedArgs& args);

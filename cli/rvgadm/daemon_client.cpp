@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <fstream>
 
+#include "cli/rvgadm/output.h"
 #include "net/control_channel.h"
 
 namespace rvg {
@@ -79,6 +80,15 @@ Status RequireStopped(const Home& home, const std::string& rvg) {
   if (!state->running) return Status::Ok();
   return Status::Error("rvgd is running for RVG " + rvg + "; stop it first: rvgadm stop " + rvg,
                        EBUSY);
+}
+
+void NoteIfRunning(const Home& home, const std::string& rvg) {
+  Result<DaemonState> state = ProbeDaemon(home, rvg);
+  if (state.ok() && state->running) {
+    PrintNote("rvgd is running for RVG " + rvg +
+              "; the change takes effect at its next start (rvgadm stop " + rvg +
+              ", then rvgadm start " + rvg + ")");
+  }
 }
 
 Status RequireRunning(const Home& home, const std::string& rvg) {

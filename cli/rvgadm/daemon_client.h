@@ -36,6 +36,10 @@ Status RequireStopped(const Home& home, const std::string& rvg);
 // to start it. Used before requests that only a running daemon can answer.
 Status RequireRunning(const Home& home, const std::string& rvg);
 
+// For edits of state.db that rvgd reads only at start: when it runs, a
+// note on stderr that the change takes effect at its next start.
+void NoteIfRunning(const Home& home, const std::string& rvg);
+
 // Whether process `pid` exists and is not a zombie (a harness that
 // started rvgd itself may not have reaped it yet).
 bool ProcessAlive(int pid);

@@ -9,6 +9,7 @@
 #include "core/primary_rvg.h"
 #include "fuse/rvg_fs.h"
 #include "fuse/stale_mount.h"
+#include "net/host_keys.h"
 #include "net/rlink_sender.h"
 
 namespace rvg {
@@ -29,8 +30,10 @@ class PrimaryDaemon : public Daemon, public CheckpointListener {
 
  private:
   void Shutdown();
+  Status LoadKeysIfNeeded();
 
   DaemonContext ctx_;
+  CurveKeyPair keys_;  // empty when every RLINK is insecure
   std::vector<RlinkConfig> rlink_configs_;
   std::vector<std::shared_ptr<RlinkProgress>> progress_;
   std::unique_ptr<PrimaryRvg> engine_;
@@ -47,6 +50,8 @@ Status PrimaryDaemon::Start() {
   auto rlinks = ctx_.db->Run([&](StateDb& db) { return db.ListRlinks(cfg.name); });
   if (!rlinks.ok()) return rlinks.status();
   rlink_configs_ = *rlinks;
+  Status keyed = LoadKeysIfNeeded();
+  if (!keyed.ok()) return keyed;
   for (const RlinkConfig& r : rlink_configs_) {
     auto p = std::make_shared<RlinkProgress>(r.name);
     p->sent_seq = r.sent_seq;
@@ -73,6 +78,12 @@ Status PrimaryDaemon::Start() {
     sc.rlink_name = rlink_configs_[i].name;
     sc.address = rlink_configs_[i].address;
     sc.volumes = cfg.volumes;
+    sc.insecure = rlink_configs_[i].insecure;
+    if (!sc.insecure) {
+      sc.public_key = keys_.public_key;
+      sc.secret_key = keys_.secret_key;
+      sc.server_key = rlink_configs_[i].peer_key;
+    }
     senders_.push_back(std::make_unique<RlinkSender>(sc, engine_.get(), progress_[i], ctx_.zmq));
     senders_.back()->Start();
   }
@@ -83,6 +94,30 @@ Status PrimaryDaemon::Start() {
   if (!fs.ok()) return fs.status();
   fs_ = std::move(*fs);
   spdlog::info("RVG {}: volumes mounted at {}", cfg.name, ctx_.mount);
+  return Status::Ok();
+}
+
+// Every RLINK must be paired (or explicitly insecure) before anything
+// starts: an unpaired one could neither authenticate its secondary nor be
+// admitted by it.
+Status PrimaryDaemon::LoadKeysIfNeeded() {
+  bool secure = false;
+  for (const RlinkConfig& r : rlink_configs_) {
+    if (r.insecure) {
+      spdlog::warn("RLINK {} is INSECURE (--insecure): replication traffic to {} is neither "
+                   "authenticated nor encrypted", r.name, r.address);
+    } else if (r.peer_key.empty()) {
+      return Status::Error("secondary " + r.name + " of RVG " + ctx_.config.name +
+                           " has no key pinned: run rvgadm trust " + ctx_.config.name + " " +
+                           r.name + " KEY with " + r.name + "'s rvgadm pubkey");
+    } else {
+      secure = true;
+    }
+  }
+  if (!secure) return Status::Ok();
+  Result<CurveKeyPair> keys = LoadOrCreateHostKeys(ctx_.home.dir());
+  if (!keys.ok()) return keys.status();
+  keys_ = *keys;
   return Status::Ok();
 }
 

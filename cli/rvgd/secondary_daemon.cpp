@@ -5,6 +5,7 @@
 #include "cli/common/status_view.h"
 #include "cli/rvgd/daemon.h"
 #include "core/secondary_applier.h"
+#include "net/host_keys.h"
 #include "net/rlink_receiver.h"
 
 namespace rvg {
@@ -52,6 +53,26 @@ Status SecondaryDaemon::Start() {
     return Status::Error("secondary RVG " + cfg.name + " has no SRL (it was created by an older "
                          "rvg); delete it and create it again with --srl PATH:SIZE");
   }
+  RlinkReceiverConfig rc;
+  if (cfg.insecure) {
+    // create and trust refuse this; a hand-edited state.db must not slip by.
+    if (cfg.uuid.empty()) {
+      return Status::Error("insecure secondary RVG " + cfg.name + " is not bound to a primary "
+                           "RVG uuid; delete it and create it with --insecure --rvg-uuid UUID");
+    }
+    spdlog::warn("RVG {} is INSECURE (--insecure): replication traffic is neither "
+                 "authenticated nor encrypted", cfg.name);
+  } else {
+    if (cfg.peer_key.empty()) {
+      return Status::Error("secondary RVG " + cfg.name + " trusts no primary yet: run rvgadm "
+                           "trust " + cfg.name + " KEY with the primary's rvgadm pubkey");
+    }
+    Result<CurveKeyPair> keys = LoadOrCreateHostKeys(ctx_.home.dir());
+    if (!keys.ok()) return keys.status();
+    rc.secret_key = keys->secret_key;
+    rc.primary_key = cfg.peer_key;
+  }
+  rc.insecure = cfg.insecure;
   Result<std::unique_ptr<VolumeSet>> volumes = VolumeSet::Open(cfg.volumes);
   if (!volumes.ok()) return volumes.status();
   volumes_ = std::move(*volumes);
@@ -62,7 +83,6 @@ Status SecondaryDaemon::Start() {
   applier_ = std::make_unique<SecondaryApplier>(volumes_.get(), srl_.get(), this, [this] {
     receiver_->NotifyApplied();
   });
-  RlinkReceiverConfig rc;
   rc.rvg_name = cfg.name;
   rc.listen = cfg.listen;
   rc.rvg_uuid = cfg.uuid;
@@ -113,6 +133,7 @@ nlohmann::json SecondaryDaemon::StatusJson() {
   if (flags.ok()) live.flags = *flags;
   nlohmann::json j = rvg::StatusJson(live);
   j["rejected_messages"] = receiver_->rejected_messages();
+  j["rejected_connections"] = receiver_->rejected_connections();
   Status health = applier_->health();
   j["health"] = health.ok() ? "ok" : health.message();
   return j;

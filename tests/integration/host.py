@@ -78,13 +78,33 @@ class Host:
         self.rvgadm('create', self.rvg, *self._volume_args(volumes),
                     '--srl', f'{self.srl_path}:{srl}', '--role', 'primary')
 
-    def create_secondary(self, volumes, listen, srl='64M'):
+    def create_secondary(self, volumes, listen, srl='64M', *extra):
+        """A secondary RVG; unpaired unless `extra` pins it (--primary-key
+        KEY, or --insecure --rvg-uuid UUID)."""
         self.listen = listen
         self.rvgadm('create', self.rvg, *self._volume_args(volumes),
-                    '--srl', f'{self.srl_path}:{srl}', '--role', 'secondary', '--listen', listen)
+                    '--srl', f'{self.srl_path}:{srl}', '--role', 'secondary', '--listen', listen,
+                    *extra)
 
-    def addsec(self, secondary):
-        self.rvgadm('addsec', self.rvg, secondary.name, '--address', secondary.listen)
+    def pubkey(self):
+        """This host's CURVE public key (rvgadm pubkey)."""
+        return self.rvgadm('pubkey').stdout.strip()
+
+    def secret_key(self):
+        """This host's CURVE secret key, for a test peer that poses as it."""
+        with open(os.path.join(self.home, 'curve.key')) as f:
+            return f.read().strip()
+
+    def addsec(self, secondary, insecure=False):
+        """Adds the RLINK to `secondary` and pairs the two hosts the way an
+        administrator does: each pins the other's `rvgadm pubkey` (the
+        secondary only if nothing is pinned there yet). With `insecure`
+        the RLINK opts out of CURVE instead (the secondary must have been
+        created --insecure)."""
+        pairing = ['--insecure'] if insecure else ['--peer-key', secondary.pubkey()]
+        self.rvgadm('addsec', self.rvg, secondary.name, '--address', secondary.listen, *pairing)
+        if not insecure and secondary.status().get('security') == 'unpaired':
+            secondary.rvgadm('trust', secondary.rvg, self.pubkey())
 
     def start(self, mount=False):
         """rvgadm start; returns once serving (a primary with `mount`: once

@@ -31,13 +31,17 @@ MSG_HELLO, MSG_WELCOME, MSG_REJECT = 1, 2, 3   # net/messages.h
 
 
 class FakeSecondary:
-    """A ROUTER on `endpoint`: the first HELLO gets WELCOME at seq 0, the
-    others a REJECT with retry false."""
+    """A ROUTER on `endpoint` that poses as the secondary (a CURVE server
+    with its secret key, so the primary's check of the server key passes):
+    the first HELLO gets WELCOME at seq 0, the others a REJECT with retry
+    false."""
 
-    def __init__(self, endpoint):
+    def __init__(self, endpoint, secret_key):
         self.ctx = zmq.Context()
         self.sock = self.ctx.socket(zmq.ROUTER)
         self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.curve_server = True
+        self.sock.curve_secretkey = secret_key.encode()
         self.sock.bind(endpoint)
         self.welcomes = 0
         self.rejects = 0
@@ -110,7 +114,7 @@ def main(env):
                'the checkpoint releases the replicated write from the SRL')
 
     s.stop()
-    fake = FakeSecondary(s.listen)
+    fake = FakeSecondary(s.listen, s.secret_key())
     env.on_cleanup('fake secondary', fake.close)
     wait_until(lambda: rlink(p)['state'] == 'stale', 60,
                'the RLINK turns stale when the secondary is behind the SRL tail')
