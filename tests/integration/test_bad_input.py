@@ -1,128 +1,221 @@
 #!/usr/bin/python3
-"""Hostile input to both daemons of a replicating pair.
+"""Hostile input to a replicating pair whose link is --insecure, the one
+setting where a stranger's messages reach the secondary's decoder at all
+(with CURVE they stop at the handshake: test_security.py). Every case
+checks that it was refused for the reason it names: the secondary's
+rejected_messages counter moves by what the case sent and its log gives
+that reason. HELLOs use the real volume layout (ids from 1) and uuid, so a
+refusal is not an accident of a malformed HELLO.
 
-To the secondary's replication endpoint (a ZeroMQ ROUTER), from DEALER
-sockets: garbage frames, truncated msgpack, a 2 MiB header frame and a
-2 MiB data frame, maps with wrong types, an unknown type and version, a
-HELLO with a wrong RVG uuid (a REJECT comes back, if anything does) and
-WRITEs with a forged session id aimed at a region the primary then writes.
-To the primary's control socket: garbage from a REQ socket (an error reply
-comes back, no hang) and from a DEALER.
-
-Afterwards both daemons are the same processes, still serving; new writes
-replicate; the forged WRITE's region holds the primary's data; the
-secondary's log records the rejections.
+While the real primary is live:
+ 1. garbage, truncated msgpack, a header that is not a map, a frame with
+    too many parts: refused by the decoder ("malformed header");
+ 2. a valid HELLO from another connection (a takeover attempt): refused,
+    the session stays with the primary; the reply is generic and carries
+    nothing about the RVG (no name, uuid, generation or layout);
+ 3. a WRITE with the real session id (stolen from the log) from another
+    connection: refused as outside the session; the image is untouched;
+ 4. a frame over the size limit: ZeroMQ drops the connection before rvgd
+    buffers it (the counter does not move, the daemon lives);
+ 5. a HELLO flood: replies come at most at the reply rate.
+With the primary stopped and its session silent past the dead timeout, a
+stranger opens a session (insecure links have no other fence) and sends a
+WRITE with a bad checksum, one for a volume that does not exist, one too
+far ahead and one planted for a future seq. When the primary returns, its
+new session drops the planted write, and the images end up identical.
+The control sockets get garbage too and answer with errors.
 """
 
 import os
+import re
+import time
 
 import msgpack
 import zmq
 
 import rvgdata
 import rvgtest
-from rvgtest import check, log
+import wire
+from rvgsys import free_port
+from rvgtest import check, log, wait_until
 
 VOLUMES = [('data', '16M'), ('logs', '8M')]
 SEED = 77
-FORGED_OFFSET = 1024 * 1024   # region of volume 0 the forged WRITEs aim at
+FORGED_OFFSET = 1024 * 1024
 FORGED_LENGTH = 4096
-MSG_HELLO, MSG_REJECT, MSG_WRITE = 1, 3, 4   # header keys: net/messages.cpp
-REPLY_WAIT_MS = 5000
+REPLY_WAIT_MS = 3000
+GENERIC = 'refused by the secondary (its log says why)'   # kGenericRefusal
 
 
-def rvg_uuid(host):
-    """The RVG's uuid: from status if it says, else from state.db."""
-    st = host.status()
-    if st.get('uuid'):
-        return st['uuid']
-    import sqlite3
-    db = sqlite3.connect(f'file:{host.home}/state.db?mode=ro', uri=True, timeout=10)
-    try:
-        for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'"):
-            cols = [r[1] for r in db.execute(f'PRAGMA table_info("{table}")')]
-            if 'uuid' in cols and 'name' in cols:
-                row = db.execute(f'SELECT uuid FROM "{table}" WHERE name=?', (host.rvg,)).fetchone()
-                if row and row[0]:
-                    return row[0]
-    finally:
-        db.close()
-    raise rvgtest.TestFailure('could not find the RVG uuid in status --json or state.db')
+def make_pair(env):
+    p, s = env.host('p'), env.host('s')
+    p.create_primary(VOLUMES, srl='32M')
+    listen = f'tcp://127.0.0.1:{free_port()}'
+    s.create_secondary(VOLUMES, listen, '32M', '--insecure', '--rvg-uuid', p.status()['uuid'])
+    p.addsec(s, insecure=True)
+    s.start()
+    p.start(mount=True)
+    p.wait_connected()
+    return p, s
 
 
-def dealer(ctx, endpoint):
-    sock = ctx.socket(zmq.DEALER)
-    sock.setsockopt(zmq.LINGER, 0)
-    sock.connect(endpoint)
-    return sock
+class Attacker:
+    """DEALER sockets to the secondary; each case uses a fresh one."""
+
+    def __init__(self, s):
+        self.s = s
+        self.ctx = zmq.Context()
+
+    def socket(self):
+        sock = self.ctx.socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.connect(self.s.listen)
+        return sock
+
+    def replies(self, sock, wait_ms=REPLY_WAIT_MS):
+        out = []
+        deadline = time.monotonic() + wait_ms / 1000
+        while time.monotonic() < deadline:
+            if sock.poll(50):
+                out.append(wire.decode(sock.recv_multipart()[0]))
+        return out
+
+    def close(self):
+        self.ctx.destroy(linger=0)
 
 
-def send_all(ctx, endpoint, batches):
-    """Each batch (a list of multipart messages) from its own DEALER, so a
-    peer dropped for one bad message does not hide the others."""
-    for messages in batches:
-        sock = dealer(ctx, endpoint)
-        for frames in messages:
-            sock.send_multipart(frames)
-        sock.poll(200)  # give it a moment to go out before closing
-        sock.close()
+def rejected(s):
+    return s.status()['rejected_messages']
 
 
-def hello(uuid, generation, volumes, **overrides):
-    msg = {'t': MSG_HELLO, 'v': 1, 'rvg': 'rvg', 'uuid': uuid, 'gen': generation, 'rl': 's',
-           'sid': 0x5EED5EED, 'last': 0, 'first': 0,
-           'vols': [{'id': i, 'name': n, 'size': size} for i, (n, _, size) in enumerate(volumes)]}
-    msg.update(overrides)
-    return msgpack.packb(msg)
+def expect_rejections(s, before, count, reason, what):
+    """The counter moved by exactly `count` and the log names `reason`."""
+    wait_until(lambda: rejected(s) >= before + count, 10, f'{what}: {count} rejections counted',
+               state=lambda: rejected(s) - before)
+    got = rejected(s) - before
+    check(got == count, f'{what}: {got} rejections counted, expected {count}')
+    check(reason in s.log_text(), f'{what}: the log never gives the reason {reason!r}:\n'
+          f'{s.log_tail(15)}')
+    log(f'{what}: {count} rejected, log says {reason!r}')
 
 
-def garbage_to_secondary(ctx, endpoint, uuid, generation, volumes):
-    good_hello = hello(uuid, generation, volumes)
-    big = os.urandom(2 * 1024 * 1024)
-    fake_write = msgpack.packb({'t': MSG_WRITE, 'v': 1, 'uuid': uuid, 'gen': generation,
-                                'sid': 1, 'seq': 1, 'vol': 0, 'off': 0, 'len': len(big),
-                                'crc': rvgdata.crc32c(big[:4096])})
-    send_all(ctx, endpoint, [
-        [[os.urandom(100)], [os.urandom(7), os.urandom(3000), b''], [b'']],
-        [[good_hello[:len(good_hello) // 2]], [good_hello[:1]], [b'\xc1' * 64]],
-        [[msgpack.packb([1, 2, 3])], [msgpack.packb('hello')], [msgpack.packb({})]],
-        [[msgpack.packb({'t': 'hello', 'v': '1', 'uuid': 12, 'sid': -1, 'vols': 'none'})],
-         [hello(uuid, generation, volumes, sid='x', last=-1)]],
-        [[msgpack.packb({'t': 99, 'v': 1})], [hello(uuid, generation, volumes, v=2)]],
-        [[hello(uuid, generation, volumes, vols=[{'id': 0, 'name': 'data', 'size': -5}])]],
-        [[hello(uuid, generation, volumes, vols=[{'id': 0}] * 5000)]],
-        [[big]],
-        [[fake_write, big]],
-    ])
+def check_discloses_nothing(reply, p, what):
+    check(reply and reply.get('t') == wire.REJECT, f'{what}: expected a REJECT, got {reply}')
+    text = msgpack.packb(reply)
+    st = p.status()
+    for secret in (st['uuid'], st['generation'], 'data', 'logs', str(16 * 1024 * 1024)):
+        check(secret.encode() not in text, f'{what}: the REJECT discloses {secret!r}: {reply}')
+    check(reply.get('why') == GENERIC, f'{what}: the REJECT is not the generic one: {reply}')
 
 
-def wrong_uuid_hello(ctx, endpoint, generation, volumes):
-    sock = dealer(ctx, endpoint)
-    try:
-        sock.send(hello('00000000-0000-4000-8000-000000000000', generation, volumes))
-        if not sock.poll(REPLY_WAIT_MS):
-            log('no reply to a HELLO with a wrong RVG uuid (allowed: it was dropped)')
-            return
-        frames = sock.recv_multipart()
-        reply = msgpack.unpackb(frames[0], raw=False)
-        log(f'reply to a HELLO with a wrong RVG uuid: {reply}')
-        check(isinstance(reply, dict) and reply.get('t') == MSG_REJECT,
-              f'a HELLO with a wrong RVG uuid got {reply}, expected a REJECT (t={MSG_REJECT})')
-    finally:
-        sock.close()
-
-
-def forged_writes(ctx, endpoint, uuid, generation, next_seq):
-    data = b'\xee' * FORGED_LENGTH
-    sock = dealer(ctx, endpoint)
-    for i in range(4):
-        header = msgpack.packb({'t': MSG_WRITE, 'v': 1, 'uuid': uuid, 'gen': generation,
-                                'sid': 0xF0F0F0F0 + i, 'seq': next_seq + i, 'vol': 0,
-                                'off': FORGED_OFFSET, 'len': FORGED_LENGTH,
-                                'crc': rvgdata.crc32c(data)})
-        sock.send_multipart([header, data])
-    sock.poll(500)
+def decoder_cases(a, s):
+    before = rejected(s)
+    sock = a.socket()
+    good = wire.hello(s.rvg, 'u', 'g', wire.volumes_of(s))
+    cases = [([b'\xc1' * 64], 'not valid msgpack'),
+             ([good[:len(good) // 2]], 'truncated msgpack'),
+             ([msgpack.packb([1, 2, 3])], 'top level is array'),
+             ([b'a', b'b', b'c', b'd'], 'frames (expected 1 or 2)')]
+    for frames, reason in cases:
+        sock.send_multipart(frames)
+        expect_rejections(s, before, 1, reason, f'garbage {frames[0][:8]!r}')
+        before += 1
     sock.close()
+
+
+def takeover(a, s, p):
+    st = p.status()
+    before = rejected(s)
+    sock = a.socket()
+    sock.send(wire.hello(s.rvg, st['uuid'], st['generation'], wire.volumes_of(s), sid=0xBAD))
+    replies = a.replies(sock)
+    check(len(replies) == 1, f'takeover HELLO: expected one REJECT, got {replies}')
+    check_discloses_nothing(replies[0], p, 'takeover HELLO')
+    expect_rejections(s, before, 1, 'holds a live session', 'takeover HELLO')
+    # Another RVG's HELLO learns nothing either.
+    sock.send(wire.hello('other', '00000000-0000-4000-8000-000000000000', 'g', []))
+    replies = a.replies(sock)
+    check_discloses_nothing(replies[0] if replies else None, p, 'foreign HELLO')
+    sock.close()
+
+
+def stolen_session(a, s):
+    sid = int(re.findall(r'session ([0-9a-f]{16}) opened', s.log_text())[-1], 16)
+    before = rejected(s)
+    sock = a.socket()
+    data = b'\xee' * FORGED_LENGTH
+    for i in range(3):
+        sock.send_multipart(wire.write('x', 'y', sid, 10**5 + i, 1, FORGED_OFFSET, data))
+    expect_rejections(s, before, 3, 'outside the current session', 'stolen session id')
+    sock.close()
+
+
+def oversized(a, s):
+    before = rejected(s)
+    sock = a.socket()
+    sock.send(os.urandom(2 * 1024 * 1024))
+    sock.send_multipart([b'x' * 100, os.urandom(2 * 1024 * 1024)])
+    check(not a.replies(sock, 1000), 'an oversized frame got an answer')
+    check(rejected(s) == before, 'an oversized frame reached rvgd (counted as rejected)')
+    check(s.alive(), 'the secondary died of an oversized frame')
+    log('oversized frames: dropped by ZeroMQ, rvgd never saw them')
+    sock.close()
+
+
+def flood(a, s, p):
+    st = p.status()
+    sock = a.socket()
+    before = rejected(s)
+    hello = wire.hello(s.rvg, st['uuid'], st['generation'], wire.volumes_of(s), sid=0xF100D)
+    started = time.monotonic()
+    for _ in range(2000):
+        sock.send(hello)
+    replies = a.replies(sock, 2500)
+    elapsed = time.monotonic() - started
+    wait_until(lambda: rejected(s) >= before + 2000, 20, 'every flooded HELLO is counted',
+               state=lambda: rejected(s) - before)
+    # SessionGateOptions: 20 replies per second.
+    limit = 20 * (int(elapsed) + 2)
+    check(len(replies) <= limit, f'HELLO flood: {len(replies)} replies in {elapsed:.1f}s, '
+          f'the rate limit allows {limit}')
+    log(f'HELLO flood: 2000 sent, {len(replies)} answered in {elapsed:.1f}s')
+    sock.close()
+
+
+def stranger_session(a, s, p):
+    """With the primary gone, a stranger opens a session and tries bad and
+    planted writes; returns the seq it planted."""
+    st = p.status()
+    base = st['last_seq']
+    p.stop()
+    sock = a.socket()
+    hello = wire.hello(s.rvg, st['uuid'], st['generation'], wire.volumes_of(s), sid=0x57A)
+    welcome = None
+    deadline = time.monotonic() + 30
+    while welcome is None and time.monotonic() < deadline:
+        sock.send(hello)
+        for reply in a.replies(sock, 1000):
+            if reply and reply.get('t') == wire.WELCOME:
+                welcome = reply
+    check(welcome is not None, 'the dead primary\'s session was never freed for a new peer')
+    uuid, gen = st['uuid'], st['generation']
+    good = b'\xee' * FORGED_LENGTH
+    before = rejected(s)
+    header, data = wire.write(uuid, gen, 0x57A, base + 1, 1, FORGED_OFFSET, good)
+    sock.send_multipart([header, b'\x00' + data[1:]])  # CRC of other bytes
+    sock.send_multipart(wire.write(uuid, gen, 0x57A, base + 1, 99, 0, good))
+    sock.send_multipart(wire.write(uuid, gen, 0x57A, base + 2**30, 1, 0, good))
+    expect_rejections(s, before, 3, 'too far ahead', 'stranger\'s bad writes')
+    check('checksum' in s.log_text().lower() or 'crc' in s.log_text().lower(),
+          'a WRITE with a bad checksum is not refused for its checksum')
+    check('volume 99' in s.log_text(), 'a WRITE for volume 99 is not refused for its volume')
+    planted = base + 3
+    before = rejected(s)
+    sock.send_multipart(wire.write(uuid, gen, 0x57A, planted, 1, FORGED_OFFSET, good))
+    sock.send(msgpack.packb([0]))  # refused after the planted write: proves it was taken
+    wait_until(lambda: rejected(s) > before, 10, 'the planted write is processed')
+    sock.close()
+    return planted
 
 
 def garbage_to_control(ctx, endpoint):
@@ -135,23 +228,11 @@ def garbage_to_control(ctx, endpoint):
             req.send(payload)
             check(req.poll(REPLY_WAIT_MS), f'control socket gave no reply within '
                   f'{REPLY_WAIT_MS} ms to {payload[:16]!r}: it must answer with an error')
-            reply = req.recv()
-            try:
-                decoded = msgpack.unpackb(reply, raw=False)
-            except Exception:
-                decoded = reply
-            log(f'control reply to {payload[:16]!r}: {decoded}')
-            if isinstance(decoded, dict):
-                check(decoded.get('ok') is not True and any(k in decoded for k in ('error', 'ok')),
-                      f'control reply to {payload[:16]!r} does not report an error: {decoded}')
+            decoded = msgpack.unpackb(req.recv(), raw=False)
+            check(isinstance(decoded, dict) and decoded.get('ok') is False and decoded.get('error'),
+                  f'control reply to {payload[:16]!r} does not report an error: {decoded}')
         finally:
             req.close()
-    sock = dealer(ctx, endpoint)  # a DEALER without the REQ envelope, then with it
-    sock.send_multipart([b'\xc1' * 32])
-    sock.send_multipart([os.urandom(10), os.urandom(10)])
-    sock.send_multipart([b'', b'\xc1' * 32])
-    sock.poll(500)
-    sock.close()
 
 
 def write_some(p, seed, count):
@@ -172,39 +253,36 @@ def write_some(p, seed, count):
 
 
 def main(env):
-    p, s = env.pair(VOLUMES, srl='32M')
-    pids = (p.pid(), s.pid())
+    p, s = make_pair(env)
     write_some(p, SEED, 20)
     p.drain()
-    st = p.status()
-    uuid, generation = rvg_uuid(p), st['generation']
-    log(f'rvg uuid {uuid}, generation {generation}, last_seq {st["last_seq"]}')
-
-    ctx = zmq.Context()
-    try:
-        garbage_to_secondary(ctx, s.listen, uuid, generation, p.volumes)
-        wrong_uuid_hello(ctx, s.listen, generation, p.volumes)
-        forged_writes(ctx, s.listen, uuid, generation, st['last_seq'] + 1)
-        garbage_to_control(ctx, f'ipc://{p.home}/run/{p.rvg}.ctl')
-        garbage_to_control(ctx, f'ipc://{s.home}/run/{s.rvg}.ctl')
-    finally:
-        ctx.destroy(linger=0)
-
+    pids = (p.pid(), s.pid())
+    a = Attacker(s)
+    env.on_cleanup('attacker sockets', a.close)
+    decoder_cases(a, s)
+    takeover(a, s, p)
+    stolen_session(a, s)
+    oversized(a, s)
+    flood(a, s, p)
+    check(p.status()['rlinks'][0]['state'] == 'connected',
+          'the real primary lost its session to the attacks')
+    garbage_to_control(a.ctx, f'ipc://{p.home}/run/{p.rvg}.ctl')
+    garbage_to_control(a.ctx, f'ipc://{s.home}/run/{s.rvg}.ctl')
     check((p.pid(), s.pid()) == pids and p.alive() and s.alive(),
           f'a daemon died or was replaced: pids before {pids}, now {(p.pid(), s.pid())}')
+
+    planted = stranger_session(a, s, p)
+    p.start(mount=True)
+    p.wait_connected(timeout=60)
+    wait_until(lambda: 'writes held ahead dropped' in s.log_text(), 10,
+               f'the new session drops the write planted for seq {planted}')
     region = write_some(p, SEED + 1, 30)
     p.drain()
     rvgtest.assert_images_identical(p, s)
     with open(s.image('data'), 'rb') as f:
         f.seek(FORGED_OFFSET)
-        check(f.read(FORGED_LENGTH) == region, 'the forged WRITE region on the secondary does '
+        check(f.read(FORGED_LENGTH) == region, "the forged WRITE region on the secondary does "
               "not hold the primary's data")
-    st = p.status()
-    check(st['rlinks'][0]['state'] == 'connected', f'RLINK is {st["rlinks"][0]["state"]} after the attack')
-    rejections = [line for line in s.log_text().splitlines() if 'reject' in line.lower()]
-    check(rejections, f'the secondary log never mentions a rejected message:\n{s.log_tail(30)}')
-    log(f'secondary log: {len(rejections)} lines about rejected messages, e.g.\n  '
-        + '\n  '.join(rejections[:12]))
     p.stop()
     s.stop()
 

@@ -183,3 +183,75 @@ TEST_CASE("Shuffled arrival with duplicates pops exactly 1..N in order") {
     CHECK_FALSE(buffer.FirstGap().has_value());
   }
 }
+
+// --- Limits: what a hostile or broken peer can make the buffer hold.
+
+TEST_CASE("A record too far past the contiguous run is refused, not held") {
+  rvg::ReorderLimits limits;
+  limits.max_seqs_ahead = 100;
+  rvg::ReorderBuffer buffer(1, limits);
+  CHECK(buffer.Add(MakeRecord(100)) == rvg::ReorderBuffer::Offer::kAccepted);
+  CHECK(buffer.Add(MakeRecord(101)) == rvg::ReorderBuffer::Offer::kTooFarAhead);
+  CHECK(buffer.Add(MakeRecord(UINT64_MAX)) == rvg::ReorderBuffer::Offer::kTooFarAhead);
+  CHECK(buffer.held_records() == 1);
+  // The window moves with the contiguous run.
+  for (uint64_t seq = 1; seq <= 10; ++seq) buffer.Add(MakeRecord(seq));
+  CHECK(buffer.Add(MakeRecord(110)) == rvg::ReorderBuffer::Offer::kAccepted);
+}
+
+TEST_CASE("Held data is capped, but the record that extends the run still fits") {
+  const uint64_t per_record = 4096 + rvg::ReorderBuffer::kRecordOverhead;
+  rvg::ReorderLimits limits;
+  limits.max_held_bytes = 4 * per_record;
+  rvg::ReorderBuffer buffer(1, limits);
+  for (uint64_t seq = 2; seq <= 5; ++seq) {
+    CHECK(buffer.Add(MakeRecord(seq, 4096)) == rvg::ReorderBuffer::Offer::kAccepted);
+  }
+  // Full of records ahead of a hole: more ahead is refused...
+  CHECK(buffer.Add(MakeRecord(6, 4096)) == rvg::ReorderBuffer::Offer::kNoRoom);
+  CHECK(buffer.held_records() == 4);
+  // ...but the hole itself is refused too once the cap is reached, and
+  // then the apply thread's pop makes room.
+  CHECK(buffer.Add(MakeRecord(1, 4096)) == rvg::ReorderBuffer::Offer::kNoRoom);
+  limits.max_held_bytes = 5 * per_record;
+  rvg::ReorderBuffer roomy(1, limits);
+  for (uint64_t seq = 2; seq <= 5; ++seq) roomy.Add(MakeRecord(seq, 4096));
+  CHECK(roomy.Add(MakeRecord(7, 4096)) == rvg::ReorderBuffer::Offer::kAccepted);
+  CHECK(roomy.Add(MakeRecord(6, 4096)) == rvg::ReorderBuffer::Offer::kNoRoom);
+  CHECK(roomy.Add(MakeRecord(1, 4096)) == rvg::ReorderBuffer::Offer::kNoRoom);
+  CHECK(roomy.held_bytes() == 5 * 4096);
+}
+
+TEST_CASE("The run-extending record is taken while the held data is under the cap") {
+  rvg::ReorderLimits limits;
+  limits.max_held_bytes = 5 * (4096 + rvg::ReorderBuffer::kRecordOverhead) / 2;
+  rvg::ReorderBuffer buffer(1, limits);
+  CHECK(buffer.Add(MakeRecord(2, 4096)) == rvg::ReorderBuffer::Offer::kAccepted);
+  CHECK(buffer.Add(MakeRecord(3, 4096)) == rvg::ReorderBuffer::Offer::kAccepted);
+  CHECK(buffer.Add(MakeRecord(5, 4096)) == rvg::ReorderBuffer::Offer::kNoRoom);
+  // Seq 1 goes over the cap by itself but is what lets everything drain.
+  CHECK(buffer.Add(MakeRecord(1, 4096)) == rvg::ReorderBuffer::Offer::kAccepted);
+  CHECK(Seqs(buffer.PopReady()) == std::vector<uint64_t>{1, 2, 3});
+  CHECK(buffer.Add(MakeRecord(5, 4096)) == rvg::ReorderBuffer::Offer::kAccepted);
+}
+
+TEST_CASE("A write planted for a future seq is dropped when the session changes") {
+  rvg::ReorderBuffer buffer(1);
+  buffer.Add(MakeRecord(1));
+  buffer.Add(MakeRecord(2));
+  rvg::WriteRecord planted = MakeRecord(5);
+  planted.offset = 4096 * 999;
+  buffer.Add(planted);
+  buffer.Add(MakeRecord(7));
+  CHECK(buffer.DropAhead() == 2);
+  CHECK(buffer.contiguous_seq() == 2);
+  CHECK(!buffer.FirstGap().has_value());
+  // The real primary's seq 5 is now taken, not refused as a duplicate.
+  for (uint64_t seq = 3; seq <= 5; ++seq) {
+    CHECK(buffer.Add(MakeRecord(seq)) == rvg::ReorderBuffer::Offer::kAccepted);
+  }
+  std::vector<rvg::WriteRecord> ready = buffer.PopReady();
+  REQUIRE(Seqs(ready) == std::vector<uint64_t>{1, 2, 3, 4, 5});
+  CHECK(ready[4].offset == 5 * 4096);
+  CHECK(buffer.held_bytes() == 0);
+}
