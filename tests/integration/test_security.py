@@ -181,11 +181,14 @@ def main(env):
     uuid, generation = p.status()['uuid'], p.status()['generation']
     writer, _ = env.block_writer(p, 7, rate=400)
     before = s.status()['rejected_connections']
+    messages_before = s.status()['rejected_messages']
     answers = attack(env, s, uuid, generation)
     check(answers == 0, f'attackers got {answers} answers; an unpaired peer must get none')
     wait_until(lambda: s.status()['rejected_connections'] >= before + 2, 10,
                'both attackers are refused in the handshake',
                state=lambda: s.status()['rejected_connections'])
+    check(s.status()['rejected_messages'] == messages_before,
+          'an attacker\'s message reached the decoder: the handshake should have stopped it')
     rc, _ = env.wait_writer(writer, 120)
     check(rc == 0, f'the writer failed (exit {rc}) while attackers knocked')
     p.drain(timeout=120)
