@@ -13,7 +13,6 @@
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -23,6 +22,7 @@
 #include <iostream>
 #include <thread>
 
+#include "cli/common/pid_file.h"
 #include "cli/rvgd/daemon.h"
 #include "net/control_channel.h"
 
@@ -93,39 +93,6 @@ void SetUpLogging(const Home& home, const std::string& rvg, bool to_stderr) {
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);
 }
-
-// Holds HOME/run/RVG.pid locked for the daemon's lifetime: the lock, not the
-// file's existence, says whether an rvgd runs (a SIGKILLed one leaves the
-// file behind but not the lock).
-class PidFile {
- public:
-  Status Acquire(const std::string& path) {
-    path_ = path;
-    fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0) return Status::FromErrno(errno, "opening " + path);
-    if (flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-      char buf[32] = {};
-      [[maybe_unused]] ssize_t n = pread(fd_, buf, sizeof(buf) - 1, 0);
-      return Status::Error("rvgd is already running for this RVG (pid " +
-                           std::string(buf, strcspn(buf, "\n")) + ")");
-    }
-    std::string pid = std::to_string(getpid()) + "\n";
-    if (ftruncate(fd_, 0) != 0 || pwrite(fd_, pid.data(), pid.size(), 0) < 0) {
-      return Status::FromErrno(errno, "writing " + path);
-    }
-    held_ = true;
-    return Status::Ok();
-  }
-  ~PidFile() {
-    if (held_) unlink(path_.c_str());
-    if (fd_ >= 0) close(fd_);
-  }
-
- private:
-  std::string path_;
-  int fd_ = -1;
-  bool held_ = false;
-};
 
 void ReportReady(int fd, const Status& st) {
   if (fd < 0) return;

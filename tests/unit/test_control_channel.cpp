@@ -21,25 +21,14 @@
 #include <zmq.hpp>
 
 #include "net/control_codec.h"
+#include "temp_dir.h"
 
 namespace rvg {
 namespace {
 
 using Catch::Matchers::Contains;
 
-class TempDir {
- public:
-  TempDir() {
-    char pattern[] = "/tmp/rvg-test-ctl-XXXXXX";
-    REQUIRE(mkdtemp(pattern) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::TempDir;
 
 // A server on its own thread whose "slow" command waits until released.
 class Served {
