@@ -44,9 +44,9 @@ class PrimaryDaemon : public Daemon, public CheckpointListener {
 
 Status PrimaryDaemon::Start() {
   const RvgConfig& cfg = ctx_.config;
-  Result<std::unique_ptr<VolumeSet>> volumes = VolumeSet::Open(cfg.volumes);
+  Result<std::unique_ptr<VolumeSet>> volumes = OpenLockedVolumes(cfg);
   if (!volumes.ok()) return volumes.status();
-  Result<std::unique_ptr<Srl>> srl = Srl::Open(cfg.srl_path, cfg.srl_uuid);
+  Result<std::unique_ptr<Srl>> srl = OpenLockedSrl(cfg);
   if (!srl.ok()) return srl.status();
   auto rlinks = ctx_.db->Run([&](StateDb& db) { return db.ListRlinks(cfg.name); });
   if (!rlinks.ok()) return rlinks.status();

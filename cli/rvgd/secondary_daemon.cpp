@@ -52,10 +52,10 @@ Status SecondaryDaemon::Start() {
     return Status::Error("secondary RVG " + cfg.name + " has no SRL (it was created by an older "
                          "rvg); delete it and create it again with --srl PATH:SIZE");
   }
-  Result<std::unique_ptr<VolumeSet>> volumes = VolumeSet::Open(cfg.volumes);
+  Result<std::unique_ptr<VolumeSet>> volumes = OpenLockedVolumes(cfg);
   if (!volumes.ok()) return volumes.status();
   volumes_ = std::move(*volumes);
-  Result<std::unique_ptr<Srl>> srl = Srl::Open(cfg.srl_path, cfg.srl_uuid);
+  Result<std::unique_ptr<Srl>> srl = OpenLockedSrl(cfg);
   if (!srl.ok()) return srl.status();
   srl_ = std::move(*srl);
 
