@@ -50,6 +50,12 @@ class File {
   // posix_fallocate of [0, size): a full disk is ENOSPC now rather than later.
   virtual Status Allocate(uint64_t size) = 0;
   virtual const std::string& path() const = 0;
+  // Takes an exclusive lock on the file, held until this File is
+  // destroyed: an SRL or image has one writer, and a second rvgd (or an
+  // rvgadm command) that tries to lock it too fails instead of writing
+  // under the first. Fails with EWOULDBLOCK, naming the holder when it can
+  // be found, while another open File (in any process) holds the lock.
+  virtual Status Lock() = 0;
 
   // Single-buffer conveniences.
   Status ReadAt(uint64_t offset, void* buf, size_t n) const {

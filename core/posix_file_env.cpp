@@ -2,10 +2,14 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <limits.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 #include <vector>
 
 #include "core/file_env.h"
@@ -13,6 +17,29 @@
 namespace rvg {
 
 namespace {
+
+// Who holds the flock on the file behind `fd`, from /proc/locks
+// ("ID: FLOCK ADVISORY WRITE PID MAJ:MIN:INODE START END", device numbers
+// in hex): "pid N (COMM)", or "another process" when it cannot be told.
+std::string LockHolder(int fd) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return "another process";
+  const std::string wanted = fmt::format("{:02x}:{:02x}:{}", major(st.st_dev), minor(st.st_dev),
+                                         static_cast<uint64_t>(st.st_ino));
+  std::ifstream locks("/proc/locks");
+  std::string line;
+  while (std::getline(locks, line)) {
+    std::istringstream fields(line);
+    std::string id, kind, mode, access, pid, file;
+    if (!(fields >> id >> kind >> mode >> access >> pid >> file)) continue;
+    if (kind != "FLOCK" || file != wanted) continue;  // "->" lines are waiters: kind is "->"
+    std::ifstream comm("/proc/" + pid + "/comm");
+    std::string name;
+    std::getline(comm, name);
+    return "pid " + pid + (name.empty() ? "" : " (" + name + ")");
+  }
+  return "another process";
+}
 
 class PosixFile : public File {
  public:
@@ -47,6 +74,16 @@ class PosixFile : public File {
     return Status::FromErrno(err, fmt::format("allocating {} bytes for {}", size, path_));
   }
   const std::string& path() const override { return path_; }
+  Status Lock() override {
+    // flock, not fcntl: a POSIX lock belongs to the process and would be
+    // dropped when any other fd of the file in it is closed.
+    if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) return Status::Ok();
+    if (errno != EWOULDBLOCK) return Status::FromErrno(errno, "locking " + path_);
+    return Status::Error(path_ + " is in use by " + LockHolder(fd_) +
+                             ": only one rvgd may use an RVG's SRL and images; stop the other "
+                             "(or give this RVG files of its own)",
+                         EWOULDBLOCK);
+  }
 
  private:
   // Moves every byte, retrying after EINTR and short transfers. Works on a

@@ -213,6 +213,8 @@ Status Srl::Impl::WriteCheckpoint(const ChainPosition& new_tail, uint64_t synced
 Srl::Srl(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Srl::~Srl() = default;
 
+Status Srl::Lock() { return impl_->file->Lock().Annotate("locking SRL"); }
+
 uint64_t Srl::RecordBytes(uint32_t data_length) { return RecordBytesFor(data_length); }
 
 Status Srl::Create(const std::string& path, uint64_t size, const std::string& rvg_uuid,
@@ -233,6 +235,8 @@ Status Srl::Create(const std::string& path, uint64_t size, const std::string& rv
     file = env->Open(path);
   }
   if (!file.ok()) return file.status().Annotate("creating SRL");
+  st = (*file)->Lock();
+  if (!st.ok()) return st.Annotate("creating SRL");
   if (!created) {
     Result<uint64_t> existing = (*file)->Size();
     if (!existing.ok()) return existing.status().Annotate("examining SRL");

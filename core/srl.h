@@ -47,6 +47,12 @@ class Srl {
   static Result<std::unique_ptr<Srl>> Open(const std::string& path, const std::string& rvg_uuid,
                                            FileEnv* env = FileEnv::Posix());
 
+  // Takes the exclusive lock on the SRL file (File::Lock), held until the
+  // Srl is destroyed; rvgd does before it recovers or appends, so that a
+  // second writer fails with a message naming the file and the holder.
+  // Create() locks the file it initializes.
+  Status Lock();
+
   static constexpr uint64_t kMinSize = 4ull << 20;
 
   // Bytes a record with `data_length` bytes of data occupies in the log.

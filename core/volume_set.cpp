@@ -74,6 +74,14 @@ Result<std::unique_ptr<VolumeSet>> VolumeSet::Open(const std::vector<VolumeSpec>
   return std::unique_ptr<VolumeSet>(new VolumeSet(specs, std::move(files)));
 }
 
+Status VolumeSet::Lock() {
+  for (size_t i = 0; i < files_.size(); ++i) {
+    Status status = files_[i]->Lock();
+    if (!status.ok()) return status.Annotate("locking image of " + DescribeVolume(specs_[i]));
+  }
+  return Status::Ok();
+}
+
 VolumeSet::VolumeSet(std::vector<VolumeSpec> specs, std::vector<std::unique_ptr<File>> files)
     : specs_(std::move(specs)), files_(std::move(files)) {}
 

@@ -28,6 +28,13 @@ class VolumeSet {
   static Result<std::unique_ptr<VolumeSet>> Open(const std::vector<VolumeSpec>& specs,
                                                  FileEnv* env = FileEnv::Posix());
 
+  // Takes the exclusive lock on every image (File::Lock), held until the
+  // set is destroyed. Whoever writes the images for an RVG — rvgd — locks
+  // them first, so that a second writer fails with a message naming the
+  // image and the holder. Readers (tests reading back what the engine
+  // wrote) need not lock.
+  Status Lock();
+
   ~VolumeSet();
   VolumeSet(const VolumeSet&) = delete;
   VolumeSet& operator=(const VolumeSet&) = delete;

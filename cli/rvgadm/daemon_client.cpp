@@ -5,19 +5,13 @@
 #include <cerrno>
 #include <fstream>
 
+#include "cli/common/pid_file.h"
 #include "cli/rvgadm/output.h"
 #include "net/control_channel.h"
 
 namespace rvg {
 
 namespace {
-
-int ReadPidFile(const std::string& path) {
-  std::ifstream file(path);
-  int pid = 0;
-  if (!(file >> pid) || pid <= 0) return 0;
-  return pid;
-}
 
 // The command name and state fields of /proc/PID/stat ("" if unreadable).
 bool ReadProcStat(int pid, std::string* name, char* state) {

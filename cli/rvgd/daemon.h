@@ -11,7 +11,9 @@
 #include <zmq.hpp>
 
 #include "cli/common/home.h"
+#include "core/srl.h"
 #include "core/status.h"
+#include "core/volume_set.h"
 #include "state/state_db.h"
 
 namespace rvg {
@@ -49,9 +51,17 @@ class Daemon {
   virtual Status Stop() = 0;
   virtual nlohmann::json StatusJson() = 0;
   // Waits until `rlink` ("" = every RLINK) has data-acked everything written
-  // before the call, or fails after `timeout_s` saying who is behind.
+  // before the call, or fails after `timeout_s` (0 to a week, checked by the
+  // caller) saying who is behind. Runs on a thread of its own, alongside
+  // StatusJson() and Stop(); a stop that goes ahead ends it with an error.
   virtual Status Drain(const std::string& rlink, double timeout_s) = 0;
 };
+
+// The RVG's images and SRL, opened and locked for this daemon's lifetime
+// (one writer per file: a second rvgd, or one of another RVG given the
+// same paths, fails here naming the file and the holder).
+Result<std::unique_ptr<VolumeSet>> OpenLockedVolumes(const RvgConfig& config);
+Result<std::unique_ptr<Srl>> OpenLockedSrl(const RvgConfig& config);
 
 std::unique_ptr<Daemon> MakePrimaryDaemon(DaemonContext context);
 std::unique_ptr<Daemon> MakeSecondaryDaemon(DaemonContext context);

@@ -13,7 +13,6 @@
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -23,6 +22,7 @@
 #include <iostream>
 #include <thread>
 
+#include "cli/common/pid_file.h"
 #include "cli/rvgd/daemon.h"
 #include "net/control_channel.h"
 
@@ -94,39 +94,6 @@ void SetUpLogging(const Home& home, const std::string& rvg, bool to_stderr) {
   spdlog::set_default_logger(logger);
 }
 
-// Holds HOME/run/RVG.pid locked for the daemon's lifetime: the lock, not the
-// file's existence, says whether an rvgd runs (a SIGKILLed one leaves the
-// file behind but not the lock).
-class PidFile {
- public:
-  Status Acquire(const std::string& path) {
-    path_ = path;
-    fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0) return Status::FromErrno(errno, "opening " + path);
-    if (flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-      char buf[32] = {};
-      [[maybe_unused]] ssize_t n = pread(fd_, buf, sizeof(buf) - 1, 0);
-      return Status::Error("rvgd is already running for this RVG (pid " +
-                           std::string(buf, strcspn(buf, "\n")) + ")");
-    }
-    std::string pid = std::to_string(getpid()) + "\n";
-    if (ftruncate(fd_, 0) != 0 || pwrite(fd_, pid.data(), pid.size(), 0) < 0) {
-      return Status::FromErrno(errno, "writing " + path);
-    }
-    held_ = true;
-    return Status::Ok();
-  }
-  ~PidFile() {
-    if (held_) unlink(path_.c_str());
-    if (fd_ >= 0) close(fd_);
-  }
-
- private:
-  std::string path_;
-  int fd_ = -1;
-  bool held_ = false;
-};
-
 void ReportReady(int fd, const Status& st) {
   if (fd < 0) return;
   std::string line = st.ok() ? "ok\n" : "error: " + st.message() + "\n";
@@ -144,6 +111,32 @@ std::string AbsoluteDir(const std::string& dir) {
 }
 
 nlohmann::json ErrorReply(const Status& st) { return {{"ok", false}, {"error", st.message()}}; }
+
+struct DrainRequest {
+  std::string rlink;  // "" = every RLINK
+  double timeout_s = 60;
+};
+
+// The fields of a drain request, checked: a peer's "timeout" of NaN, -1 or
+// 1e300 would otherwise become an undefined conversion to milliseconds.
+Result<DrainRequest> ParseDrainRequest(const nlohmann::json& req) {
+  DrainRequest d;
+  auto rlink = req.find("rlink");
+  if (rlink != req.end() && !rlink->is_null()) {
+    if (!rlink->is_string()) return Status::Error("drain: \"rlink\" must be a name", EINVAL);
+    d.rlink = rlink->get<std::string>();
+  }
+  auto timeout = req.find("timeout");
+  if (timeout != req.end() && !timeout->is_null()) {
+    if (!timeout->is_number()) {
+      return Status::Error("drain: \"timeout\" must be a number of seconds", EINVAL);
+    }
+    d.timeout_s = timeout->get<double>();
+    Status st = CheckControlTimeout(d.timeout_s, "drain timeout");
+    if (!st.ok()) return st;
+  }
+  return d;
+}
 
 int Run(const Args& args) {
   Home home = Home::Resolve(args.home);
@@ -206,22 +199,29 @@ int Run(const Args& args) {
   spdlog::info("serving");
   bool stopped = false;
   while (!stopped) {
-    control->Serve([&](const nlohmann::json& req) -> nlohmann::json {
+    control->Serve([&](const nlohmann::json& req) -> ControlServer::Answer {
       std::string cmd = req.value("cmd", "");
-      if (cmd == "ping") return {{"ok", true}, {"pid", getpid()}, {"rvg", args.rvg}};
-      if (cmd == "status") return {{"ok", true}, {"status", daemon->StatusJson()}};
+      if (cmd == "ping") return nlohmann::json{{"ok", true}, {"pid", getpid()}, {"rvg", args.rvg}};
+      if (cmd == "status") return nlohmann::json{{"ok", true}, {"status", daemon->StatusJson()}};
       if (cmd == "drain") {
-        std::string rlink = req.contains("rlink") && req["rlink"].is_string() ? req["rlink"].get<std::string>() : "";
-        double timeout = req.contains("timeout") && req["timeout"].is_number() ? req["timeout"].get<double>() : 60.0;
-        Status d = daemon->Drain(rlink, timeout);
-        return d.ok() ? nlohmann::json{{"ok", true}} : ErrorReply(d);
+        Result<DrainRequest> drain = ParseDrainRequest(req);
+        if (!drain.ok()) return ErrorReply(drain.status());
+        // Off the serving thread: status, stop and signals are answered
+        // while it waits; a stop ends it (Daemon::Drain).
+        spdlog::info("drain of {} started (timeout {}s)",
+                     drain->rlink.empty() ? "every RLINK" : "RLINK " + drain->rlink,
+                     drain->timeout_s);
+        return ControlServer::Answer::Later([&daemon, d = *drain] {
+          Status st = daemon->Drain(d.rlink, d.timeout_s);
+          return st.ok() ? nlohmann::json{{"ok", true}} : ErrorReply(st);
+        });
       }
       if (cmd == "stop") {
         Status s = daemon->Stop();
         if (!s.ok()) return ErrorReply(s);
         stopped = true;
         control->Stop();
-        return {{"ok", true}};
+        return nlohmann::json{{"ok", true}};
       }
       return ErrorReply(Status::Error("unknown control command \"" + cmd + "\""));
     });
@@ -235,6 +235,9 @@ int Run(const Args& args) {
       }
     }
   }
+  // The daemon has stopped, which ended every drain: answer them before
+  // the daemon they use goes away.
+  control->FinishDeferred();
   spdlog::info("stopped cleanly");
   daemon.reset();
   exiting = true;

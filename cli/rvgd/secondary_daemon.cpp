@@ -73,10 +73,10 @@ Status SecondaryDaemon::Start() {
     rc.primary_key = cfg.peer_key;
   }
   rc.insecure = cfg.insecure;
-  Result<std::unique_ptr<VolumeSet>> volumes = VolumeSet::Open(cfg.volumes);
+  Result<std::unique_ptr<VolumeSet>> volumes = OpenLockedVolumes(cfg);
   if (!volumes.ok()) return volumes.status();
   volumes_ = std::move(*volumes);
-  Result<std::unique_ptr<Srl>> srl = Srl::Open(cfg.srl_path, cfg.srl_uuid);
+  Result<std::unique_ptr<Srl>> srl = OpenLockedSrl(cfg);
   if (!srl.ok()) return srl.status();
   srl_ = std::move(*srl);
 

@@ -127,6 +127,9 @@ struct FaultEnv::Inode {
   PageFile visible;
   PageFile durable;
   std::vector<PendingOp> pending;  // in order; visible == durable + pending
+  // The open File holding Lock(), and the power epoch it took it in.
+  const File* lock_holder = nullptr;
+  uint64_t lock_epoch = 0;
 
   // What a power cut leaves of this file (see the header comment): `cache`
   // replays the page cache op by op, and each sector a write touched is
@@ -158,6 +161,7 @@ class FaultEnv::FaultFile : public File {
  public:
   FaultFile(FaultEnv* env, std::shared_ptr<Inode> inode, std::string path, uint64_t epoch)
       : env_(env), inode_(std::move(inode)), path_(std::move(path)), epoch_(epoch) {}
+  ~FaultFile() override { env_->Unlock(this); }
 
   Status ReadAt(uint64_t offset, const iovec* iov, size_t count) const override {
     return env_->ReadAt(this, offset, iov, count);
@@ -170,6 +174,7 @@ class FaultEnv::FaultFile : public File {
   Status SetSize(uint64_t size) override { return env_->Resize(this, size, false); }
   Status Allocate(uint64_t size) override { return env_->Resize(this, size, true); }
   const std::string& path() const override { return path_; }
+  Status Lock() override { return env_->Lock(this); }
 
   Inode& inode() const { return *inode_; }
   uint64_t epoch() const { return epoch_; }
@@ -292,6 +297,24 @@ Result<uint64_t> FaultEnv::Size(const FaultFile* file) {
   Status st = Admit(false, file->epoch(), "examining " + file->path());
   if (!st.ok()) return st;
   return file->inode().visible.size();
+}
+
+Status FaultEnv::Lock(FaultFile* file) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Status st = Admit(false, file->epoch(), "locking " + file->path());
+  if (!st.ok()) return st;
+  Inode& inode = file->inode();
+  if (inode.lock_holder != nullptr && inode.lock_holder != file && inode.lock_epoch == epoch_) {
+    return Status::Error(file->path() + " is in use by another open file", EWOULDBLOCK);
+  }
+  inode.lock_holder = file;
+  inode.lock_epoch = epoch_;
+  return Status::Ok();
+}
+
+void FaultEnv::Unlock(FaultFile* file) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (file->inode().lock_holder == file) file->inode().lock_holder = nullptr;
 }
 
 Status FaultEnv::Resize(FaultFile* file, uint64_t size, bool allocate) {

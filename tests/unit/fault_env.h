@@ -40,6 +40,13 @@
 // nothing, until PowerCut() is applied to the state at the freeze. That is
 // how a test cuts the power at a random point while engine threads run.
 //
+// LOCKS
+//
+// File::Lock() is exclusive per open File, as flock is per open file
+// description: a second File on the same inode cannot take it while the
+// first is open. A power cut ends the processes that held locks, so a lock
+// taken before the cut no longer counts.
+//
 // Thread-safe: one mutex guards everything. The env must outlive its Files.
 #pragma once
 
@@ -129,6 +136,8 @@ class FaultEnv : public FileEnv {
   Status Sync(FaultFile* file);
   Result<uint64_t> Size(const FaultFile* file);
   Status Resize(FaultFile* file, uint64_t size, bool allocate);
+  Status Lock(FaultFile* file);
+  void Unlock(FaultFile* file);
 
   mutable std::mutex mu_;
   std::condition_variable stall_cv_;

@@ -251,3 +251,23 @@ TEST_CASE("the SRL and the images created over the env survive a power cut") {
   CHECK((*srl)->Recover([](const WriteRecord&) { return Status::Ok(); }).ok());
   CHECK((*srl)->next_seq() == 1);
 }
+
+TEST_CASE("a lock is exclusive per open file, and a power cut releases it") {
+  FaultEnv env;
+  auto a = env.Create("/h/f");
+  REQUIRE(a.ok());
+  REQUIRE((*a)->Lock().ok());
+  CHECK((*a)->Lock().ok());  // the holder may ask again
+  auto b = env.Open("/h/f");
+  REQUIRE(b.ok());
+  Status st = (*b)->Lock();
+  CHECK(st.code() == EWOULDBLOCK);
+  a->reset();
+  CHECK((*b)->Lock().ok());
+
+  REQUIRE(env.SyncDirOf("/h/f").ok());
+  env.PowerCut(1, 1.0);  // b's process died with the power
+  auto c = env.Open("/h/f");
+  REQUIRE(c.ok());
+  CHECK((*c)->Lock().ok());
+}

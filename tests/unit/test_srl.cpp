@@ -1,5 +1,9 @@
 // Srl: what survives a reopen, what a crash leaves behind, and the errors an
 // administrator sees.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cstdlib>
@@ -549,4 +553,32 @@ TEST_CASE("Create refuses to overwrite data and to build a log too small to use"
   CHECK(std::filesystem::file_size(empty) == rvg::Srl::kMinSize + 1000);
   auto srl = OpenAndRecover(empty);
   CHECK(srl->capacity_bytes() == (rvg::Srl::kMinSize + 1000 - sf::kDataStart) / 512 * 512);
+}
+
+TEST_CASE("a locked SRL cannot be locked again, nor initialized by Create") {
+  TempDir dir;
+  const std::string path = dir.File("srl");
+  REQUIRE(rvg::Srl::Create(path, rvg::Srl::kMinSize, kUuid).ok());
+  auto first = rvg::Srl::Open(path, kUuid);
+  REQUIRE(first.ok());
+  REQUIRE((*first)->Lock().ok());
+  auto second = rvg::Srl::Open(path, kUuid);
+  REQUIRE(second.ok());
+  rvg::Status status = (*second)->Lock();
+  REQUIRE_FALSE(status.ok());
+  INFO(status.message());
+  CHECK(status.code() == EWOULDBLOCK);
+  CHECK(status.message().find(path) != std::string::npos);
+  CHECK(status.message().find("pid " + std::to_string(::getpid())) != std::string::npos);
+
+  // An empty file someone holds is not initialized under them.
+  const std::string empty = dir.File("empty-srl");
+  { std::ofstream touch(empty); }
+  int holder = ::open(empty.c_str(), O_RDWR | O_CLOEXEC);
+  REQUIRE(holder >= 0);
+  REQUIRE(::flock(holder, LOCK_EX | LOCK_NB) == 0);
+  status = rvg::Srl::Create(empty, rvg::Srl::kMinSize, kUuid);
+  CHECK(status.code() == EWOULDBLOCK);
+  CHECK(std::filesystem::file_size(empty) == 0);
+  ::close(holder);
 }

@@ -225,3 +225,22 @@ TEST_CASE("Reading an image that shrank behind rvg's back is an error") {
   CHECK(Contains(status.message(), specs[0].path));
   CHECK(Contains(status.message(), "4096"));
 }
+
+TEST_CASE("a locked image cannot be locked again, and the error names it and its holder") {
+  TempDir dir;
+  auto specs = TwoVolumes(dir);
+  REQUIRE(rvg::VolumeSet::CreateImages(specs).ok());
+  auto first = rvg::VolumeSet::Open(specs);
+  REQUIRE(first.ok());
+  REQUIRE((*first)->Lock().ok());
+  auto second = rvg::VolumeSet::Open(specs);  // opening to read stays possible
+  REQUIRE(second.ok());
+  rvg::Status status = (*second)->Lock();
+  REQUIRE_FALSE(status.ok());
+  INFO(status.message());
+  CHECK(status.code() == EWOULDBLOCK);
+  CHECK(Contains(status.message(), specs[0].path));
+  CHECK(Contains(status.message(), "pid " + std::to_string(::getpid())));
+  first->reset();  // the lock goes with the set
+  CHECK((*second)->Lock().ok());
+}
