@@ -19,6 +19,7 @@
 
 #include "core/crc32c.h"
 #include "core/record.h"
+#include "core/text.h"
 
 namespace rvg {
 
@@ -201,7 +202,15 @@ class FieldReader {
                        value->via.str.size, max_bytes));
       return std::string();
     }
-    return std::string(value->via.str.ptr, value->via.str.size);
+    std::string text(value->via.str.ptr, value->via.str.size);
+    // Every string of a message ends up in a log line or in status output
+    // (and ValidateWrite's errors quote the uuid and generation): a newline
+    // or an escape sequence from a peer must not get that far.
+    if (!IsPrintableUtf8(text)) {
+      Fail(fmt::format("key \"{}\" is not printable UTF-8", key));
+      return std::string();
+    }
+    return text;
   }
   // A name must also be non-empty: it names a file or an object an
   // administrator refers to.
