@@ -13,6 +13,7 @@
 #include "cli/rvgadm/daemon_client.h"
 #include "cli/rvgadm/output.h"
 #include "cli/rvgadm/state_access.h"
+#include "net/control_channel.h"
 
 namespace rvg {
 
@@ -134,6 +135,9 @@ int RunDrain(const Context& context, const ParsedArgs& args) {
     Result<double> parsed = ParseSeconds("--timeout", args.Value("--timeout"));
     if (!parsed.ok()) return ReportUsage(context.spec, parsed.status().message());
     seconds = *parsed;
+    // rvgd refuses the same; saying so here is clearer and saves the trip.
+    Status bounded = CheckControlTimeout(seconds, "--timeout");
+    if (!bounded.ok()) return ReportUsage(context.spec, bounded.message());
   }
   nlohmann::json rlink = nullptr;
   if (args.positional().size() > 1) rlink = args.positional()[1];

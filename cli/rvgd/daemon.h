@@ -49,7 +49,9 @@ class Daemon {
   virtual Status Stop() = 0;
   virtual nlohmann::json StatusJson() = 0;
   // Waits until `rlink` ("" = every RLINK) has data-acked everything written
-  // before the call, or fails after `timeout_s` saying who is behind.
+  // before the call, or fails after `timeout_s` (0 to a week, checked by the
+  // caller) saying who is behind. Runs on a thread of its own, alongside
+  // StatusJson() and Stop(); a stop that goes ahead ends it with an error.
   virtual Status Drain(const std::string& rlink, double timeout_s) = 0;
 };
 

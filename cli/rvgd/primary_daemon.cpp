@@ -1,6 +1,7 @@
 // The primary role: SRL, write pipeline, one sender per RLINK, FUSE mount.
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -36,6 +37,9 @@ class PrimaryDaemon : public Daemon, public CheckpointListener {
   std::unique_ptr<PrimaryRvg> engine_;
   std::vector<std::unique_ptr<RlinkSender>> senders_;
   std::unique_ptr<RvgFs> fs_;
+  // Set once the daemon stops for good: drains end instead of waiting for
+  // senders that have stopped.
+  std::atomic<bool> stopping_{false};
 };
 
 Status PrimaryDaemon::Start() {
@@ -122,6 +126,7 @@ Status PrimaryDaemon::Stop() {
 }
 
 void PrimaryDaemon::Shutdown() {
+  stopping_ = true;
   fs_.reset();  // lazy unmount if still mounted (fatal paths only)
   if (engine_) {
     Status st = engine_->Close();
@@ -206,6 +211,10 @@ Status PrimaryDaemon::Drain(const std::string& rlink, double timeout_s) {
       }
     }
     if (behind.empty()) return Status::Ok();
+    if (stopping_) {
+      return Status::Error("drain ended: rvgd for RVG " + ctx_.config.name +
+                           " is stopping (" + behind + ")", ECANCELED);
+    }
     if (std::chrono::steady_clock::now() >= deadline) {
       return Status::Error("drain timed out after " + std::to_string(static_cast<int>(timeout_s)) +
                            "s: " + behind);

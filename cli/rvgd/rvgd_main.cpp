@@ -145,6 +145,32 @@ std::string AbsoluteDir(const std::string& dir) {
 
 nlohmann::json ErrorReply(const Status& st) { return {{"ok", false}, {"error", st.message()}}; }
 
+struct DrainRequest {
+  std::string rlink;  // "" = every RLINK
+  double timeout_s = 60;
+};
+
+// The fields of a drain request, checked: a peer's "timeout" of NaN, -1 or
+// 1e300 would otherwise become an undefined conversion to milliseconds.
+Result<DrainRequest> ParseDrainRequest(const nlohmann::json& req) {
+  DrainRequest d;
+  auto rlink = req.find("rlink");
+  if (rlink != req.end() && !rlink->is_null()) {
+    if (!rlink->is_string()) return Status::Error("drain: \"rlink\" must be a name", EINVAL);
+    d.rlink = rlink->get<std::string>();
+  }
+  auto timeout = req.find("timeout");
+  if (timeout != req.end() && !timeout->is_null()) {
+    if (!timeout->is_number()) {
+      return Status::Error("drain: \"timeout\" must be a number of seconds", EINVAL);
+    }
+    d.timeout_s = timeout->get<double>();
+    Status st = CheckControlTimeout(d.timeout_s, "drain timeout");
+    if (!st.ok()) return st;
+  }
+  return d;
+}
+
 int Run(const Args& args) {
   Home home = Home::Resolve(args.home);
   Status st = home.Prepare();
@@ -206,22 +232,29 @@ int Run(const Args& args) {
   spdlog::info("serving");
   bool stopped = false;
   while (!stopped) {
-    control->Serve([&](const nlohmann::json& req) -> nlohmann::json {
+    control->Serve([&](const nlohmann::json& req) -> ControlServer::Answer {
       std::string cmd = req.value("cmd", "");
-      if (cmd == "ping") return {{"ok", true}, {"pid", getpid()}, {"rvg", args.rvg}};
-      if (cmd == "status") return {{"ok", true}, {"status", daemon->StatusJson()}};
+      if (cmd == "ping") return nlohmann::json{{"ok", true}, {"pid", getpid()}, {"rvg", args.rvg}};
+      if (cmd == "status") return nlohmann::json{{"ok", true}, {"status", daemon->StatusJson()}};
       if (cmd == "drain") {
-        std::string rlink = req.contains("rlink") && req["rlink"].is_string() ? req["rlink"].get<std::string>() : "";
-        double timeout = req.contains("timeout") && req["timeout"].is_number() ? req["timeout"].get<double>() : 60.0;
-        Status d = daemon->Drain(rlink, timeout);
-        return d.ok() ? nlohmann::json{{"ok", true}} : ErrorReply(d);
+        Result<DrainRequest> drain = ParseDrainRequest(req);
+        if (!drain.ok()) return ErrorReply(drain.status());
+        // Off the serving thread: status, stop and signals are answered
+        // while it waits; a stop ends it (Daemon::Drain).
+        spdlog::info("drain of {} started (timeout {}s)",
+                     drain->rlink.empty() ? "every RLINK" : "RLINK " + drain->rlink,
+                     drain->timeout_s);
+        return ControlServer::Answer::Later([&daemon, d = *drain] {
+          Status st = daemon->Drain(d.rlink, d.timeout_s);
+          return st.ok() ? nlohmann::json{{"ok", true}} : ErrorReply(st);
+        });
       }
       if (cmd == "stop") {
         Status s = daemon->Stop();
         if (!s.ok()) return ErrorReply(s);
         stopped = true;
         control->Stop();
-        return {{"ok", true}};
+        return nlohmann::json{{"ok", true}};
       }
       return ErrorReply(Status::Error("unknown control command \"" + cmd + "\""));
     });
@@ -235,6 +268,9 @@ int Run(const Args& args) {
       }
     }
   }
+  // The daemon has stopped, which ended every drain: answer them before
+  // the daemon they use goes away.
+  control->FinishDeferred();
   spdlog::info("stopped cleanly");
   daemon.reset();
   exiting = true;
