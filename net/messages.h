@@ -42,6 +42,8 @@ struct VolumeInfo {
   uint32_t id = 0;
   std::string name;
   uint64_t size = 0;
+
+  bool operator==(const VolumeInfo&) const = default;
 };
 
 struct HelloMsg {
@@ -53,6 +55,8 @@ struct HelloMsg {
   uint64_t last_seq = 0;         // primary's newest synced seq
   uint64_t first_seq = 0;        // oldest seq the primary's SRL still holds
   std::vector<VolumeInfo> volumes;
+
+  bool operator==(const HelloMsg&) const = default;
 };
 
 struct WelcomeMsg {
@@ -60,12 +64,16 @@ struct WelcomeMsg {
   std::string generation;
   uint64_t session_id = 0;
   uint64_t applied_seq = 0;  // the secondary resumes at applied_seq + 1
+
+  bool operator==(const WelcomeMsg&) const = default;
 };
 
 struct RejectMsg {
   uint64_t session_id = 0;  // 0 when no session applies
   std::string reason;       // one line for the administrator
   bool retry = true;        // false: do not retry until an admin acts
+
+  bool operator==(const RejectMsg&) const = default;
 };
 
 struct WriteMsg {
@@ -77,25 +85,34 @@ struct WriteMsg {
   uint64_t offset = 0;
   uint32_t length = 0;
   uint32_t data_crc = 0;
+
+  bool operator==(const WriteMsg&) const = default;
 };
 
 struct AckMsg {
   uint64_t session_id = 0;
   uint64_t received_seq = 0;  // network ack: every seq <= it is in memory
   uint64_t applied_seq = 0;   // data ack: every seq <= it is applied and synced
+
+  bool operator==(const AckMsg&) const = default;
 };
 
 struct NackMsg {
   uint64_t session_id = 0;
   uint64_t from_seq = 0;
   uint64_t to_seq = 0;  // inclusive, >= from_seq
+
+  bool operator==(const NackMsg&) const = default;
 };
 
 struct PingMsg {
   uint64_t session_id = 0;
   uint64_t last_seq = 0;
+
+  bool operator==(const PingMsg&) const = default;
 };
 
+// Equality compares every field; decode(encode(m)) == m for every valid m.
 using Message = std::variant<HelloMsg, WelcomeMsg, RejectMsg, WriteMsg, AckMsg, NackMsg, PingMsg>;
 
 // Encoders return the header frame.

@@ -4,7 +4,7 @@
 
 #include <cstring>
 
-#include "core/printable.h"
+#include "core/text.h"
 #include "net/zmq_util.h"
 
 namespace rvg {
@@ -163,7 +163,7 @@ void RlinkReceiver::TakeHandshakeEvents() {
     uint64_t suppressed = 0;
     if (event.kind == HandshakeWatch::Kind::kFailed && handshake_log_.Allow(&suppressed)) {
       spdlog::warn("refused a connection from {}: its handshake failed ({}){}",
-                   EscapeForLog(event.address),
+                   Printable(event.address),
                    config_.insecure ? "this secondary is --insecure; is the primary using CURVE?"
                                     : "no CURVE, or it does not know this secondary's key",
                    suppressed ? " (" + std::to_string(suppressed) + " more not logged)" : "");

@@ -2,7 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "core/printable.h"
+#include "core/text.h"
 #include "net/zmq_util.h"
 
 namespace rvg {
@@ -53,7 +53,7 @@ void ZapHandler::Answer(std::vector<zmq::message_t>& request) {
     refusal = "malformed ZAP request";
   } else if (mechanism != "CURVE" || request.size() != 7 ||
              request[6].size() != kCurveKeyBytes) {
-    refusal = "it offered no CURVE key (mechanism " + EscapeForLog(mechanism) +
+    refusal = "it offered no CURVE key (mechanism " + Printable(mechanism) +
               "); is it an insecure primary?";
   } else {
     char z85[41] = {};
@@ -68,7 +68,7 @@ void ZapHandler::Answer(std::vector<zmq::message_t>& request) {
     ++refused_;
     uint64_t suppressed = 0;
     if (log_limit_.Allow(&suppressed)) {
-      spdlog::warn("refused a connection from {}: {}{}", EscapeForLog(address), refusal,
+      spdlog::warn("refused a connection from {}: {}{}", Printable(address), refusal,
                    suppressed ? " (" + std::to_string(suppressed) + " more not logged)" : "");
     }
   }

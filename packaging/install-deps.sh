@@ -16,6 +16,9 @@ PACKAGES=(
   fuse3 e2fsprogs util-linux mount passwd procps
   # integration tests and benchmarks (Debian's python3 with its modules)
   python3 python3-zmq python3-msgpack
+  # fuzzing (packaging/fuzz.sh): clang, and libFuzzer's runtime
+  # (libclang_rt.fuzzer), which Debian 12 ships in libclang-rt-14-dev
+  clang libclang-rt-14-dev
 )
 
 missing=()

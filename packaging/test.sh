@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds, runs every test, then
-# builds again with AddressSanitizer + UBSan and runs the unit tests there.
+# builds again with AddressSanitizer + UBSan and runs the unit tests there,
+# then fuzzes each libFuzzer target for a short time (packaging/fuzz.sh).
 #
 #   bash packaging/test.sh
 #
 # Prints one line per test and, last, `N passed, N failed` (`, N skipped`
-# when some were skipped). Exits non-zero if anything failed, including a
-# build. Build dirs: build/ and build-asan/ in the repository (override with
-# BUILD_DIR / ASAN_BUILD_DIR). Set RVG_SKIP_ASAN=1 to skip the sanitizer run.
+# when some were skipped); each fuzz target counts as one test. Exits
+# non-zero if anything failed, including a build. Build dirs: build/,
+# build-asan/ and build-fuzz/ in the repository (override with BUILD_DIR /
+# ASAN_BUILD_DIR / FUZZ_BUILD_DIR). Set RVG_SKIP_ASAN=1 to skip the
+# sanitizer run, RVG_SKIP_FUZZ=1 to skip fuzzing; RVG_FUZZ_SECONDS sets the
+# time per fuzz target (20 s by default).
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
 BUILD_DIR=${BUILD_DIR:-build}
 ASAN_BUILD_DIR=${ASAN_BUILD_DIR:-build-asan}
+export FUZZ_BUILD_DIR=${FUZZ_BUILD_DIR:-build-fuzz}
 build_failures=()
 
 step() { printf '\n==> %s\n' "$*"; }
@@ -53,7 +58,8 @@ fi
 # Main build: unit + integration tests, one at a time (integration tests
 # drive real daemons, mounts and ports and must not overlap).
 step "building in $BUILD_DIR"
-rm -f "$BUILD_DIR/meson-logs/testlog.json" "$ASAN_BUILD_DIR/meson-logs/testlog.json"
+rm -f "$BUILD_DIR/meson-logs/testlog.json" "$ASAN_BUILD_DIR/meson-logs/testlog.json" \
+  "$FUZZ_BUILD_DIR/meson-logs/testlog.json"
 if setup "$BUILD_DIR" && ninja -C "$BUILD_DIR"; then
   step "running unit and integration tests"
   meson test -C "$BUILD_DIR" --print-errorlogs --num-processes 1
@@ -89,14 +95,23 @@ if [[ "${RVG_SKIP_ASAN:-0}" != 1 ]]; then
   fi
 fi
 
+# Fuzzing: clang + ASan/UBSan, a bounded time per target. fuzz.sh prints
+# one line per target; its runs are meson tests whose testlog is counted
+# below. Exit status 2 is a build failure, 1 a failed target (counted).
+if [[ "${RVG_SKIP_FUZZ:-0}" != 1 ]]; then
+  step "fuzzing each target for ${RVG_FUZZ_SECONDS:-20} s in $FUZZ_BUILD_DIR"
+  bash packaging/fuzz.sh
+  [[ $? -eq 2 ]] && build_failures+=("fuzz build in $FUZZ_BUILD_DIR")
+fi
+
 step "results"
-python3 - "$BUILD_DIR" "$ASAN_BUILD_DIR" "${build_failures[@]}" <<'EOF'
+python3 - "$BUILD_DIR" "$ASAN_BUILD_DIR" "$FUZZ_BUILD_DIR" "${build_failures[@]}" <<'EOF'
 import json, os, sys
 
-build_dir, asan_dir, build_failures = sys.argv[1], sys.argv[2], sys.argv[3:]
+build_dir, asan_dir, fuzz_dir, build_failures = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 PASSED = {'OK', 'EXPECTEDFAIL'}
 passed = failed = skipped = 0
-for prefix, d in (('', build_dir), ('asan:', asan_dir)):
+for prefix, d in (('', build_dir), ('asan:', asan_dir), ('fuzz:', fuzz_dir)):
     path = os.path.join(d, 'meson-logs', 'testlog.json')
     if not os.path.exists(path):
         continue

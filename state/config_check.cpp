@@ -5,13 +5,16 @@
 #include <cstdint>
 #include <cstdio>
 #include <initializer_list>
+#include <set>
+
+#include "core/text.h"
 
 namespace rvg {
 namespace {
 
 Status Invalid(const std::string& key, const std::string& value, const std::string& expected) {
-  return Status::Error("invalid value \"" + value + "\" for " + key + ": expected " + expected,
-                       EINVAL);
+  return Status::Error(
+      "invalid value \"" + Printable(value) + "\" for " + key + ": expected " + expected, EINVAL);
 }
 
 // "a, b or c", for error messages.
@@ -63,40 +66,67 @@ Status CheckRvgName(const std::string& name) {
     ok = ok && allowed;
   }
   if (ok) return Status::Ok();
-  return Status::Error("invalid RVG name \"" + name +
+  return Status::Error("invalid RVG name \"" + Printable(name) +
                            "\": use letters, digits, \".\", \"_\" and \"-\", not starting with "
                            "\".\" or \"-\"",
                        EINVAL);
 }
 
+// `rvg` is a checked RVG name. A volume name is a file name in the mount
+// and appears in logs and status output.
 Status CheckVolumeName(const std::string& rvg, const std::string& name) {
-  if (!name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos) {
+  if (!name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos &&
+      IsPrintableUtf8(name)) {
     return Status::Ok();
   }
-  return Status::Error(
-      "invalid volume name \"" + name + "\" in RVG " + rvg + ": it must be a file name (no \"/\")",
-      EINVAL);
+  return Status::Error("invalid volume name \"" + Printable(name) + "\" in RVG " + rvg +
+                           ": it must be a file name (no \"/\") of printable characters",
+                       EINVAL);
 }
 
-}  // namespace
+// Volume ids name a volume on every host and in every WRITE; 0 is never
+// handed out.
+Status CheckVolumes(const RvgConfig& config) {
+  std::set<uint32_t> ids;
+  for (const VolumeSpec& volume : config.volumes) {
+    Status status = CheckVolumeName(config.name, volume.name);
+    if (!status.ok()) return status;
+    const std::string which = "volume " + Printable(volume.name) + " of RVG " + config.name;
+    if (volume.id == 0) return Status::Error(which + " has id 0; ids start at 1", EINVAL);
+    if (!ids.insert(volume.id).second) {
+      return Status::Error("volume id " + std::to_string(volume.id) + " is used twice in RVG " +
+                               config.name,
+                           EINVAL);
+    }
+    if (volume.size == 0) return Status::Error(which + " has size 0", EINVAL);
+  }
+  return Status::Ok();
+}
 
-Status CheckRvgConfig(const RvgConfig& config) {
+Status CheckRvg(const RvgConfig& config, bool require_srl) {
   Status status = CheckRvgName(config.name);
   if (status.ok()) status = CheckChoice("role", config.role, {"primary", "secondary"});
   if (status.ok()) status = CheckDurability(config.durability);
-  if (status.ok() && (config.srl_path.empty() || config.srl_uuid.empty())) {
+  if (status.ok() && require_srl && (config.srl_path.empty() || config.srl_uuid.empty())) {
     status = Status::Error("RVG " + config.name + " needs an SRL (path and identity): every RVG, "
                            "a secondary too, logs its writes in one",
                            EINVAL);
   }
+  if (status.ok() && !config.srl_path.empty() && config.srl_uuid.empty()) {
+    status = Status::Error("the SRL of RVG " + config.name + " has no identity", EINVAL);
+  }
   if (status.ok() && config.region_size == 0) {
     status = Status::Error("region size of RVG " + config.name + " must not be 0", EINVAL);
   }
-  for (const VolumeSpec& volume : config.volumes) {
-    if (status.ok()) status = CheckVolumeName(config.name, volume.name);
-  }
+  if (status.ok()) status = CheckVolumes(config);
   return status;
 }
+
+}  // namespace
+
+Status CheckRvgConfig(const RvgConfig& config) { return CheckRvg(config, true); }
+
+Status CheckStoredRvg(const RvgConfig& config) { return CheckRvg(config, false); }
 
 Status CheckDurability(const std::string& durability) {
   return CheckChoice("durability", durability, {"flush", "strict"});
@@ -156,7 +186,7 @@ Status ApplyRlinkAttribute(RlinkConfig* rlink, const std::string& key, const std
     }
   } else {
     return Status::Error(
-        "unknown attribute \"" + key + "\": expected " +
+        "unknown attribute \"" + Printable(key) + "\": expected " +
             ListChoices({"address", "synchronous", "sync_ack", "ack_timeout", "latencyprot",
                          "latency_high_mark", "latency_low_mark", "srlprot", "bandwidth_limit"}),
         EINVAL);

@@ -1,7 +1,8 @@
 // Checks of RVG and RLINK configuration as administrators give it, so that
 // StateDb never stores a value the rest of rvg cannot act on and rvgadm
-// stays a thin layer. Every error is one line that quotes the bad value and
-// says what was expected, e.g.
+// stays a thin layer. Every error is one line that quotes the bad value
+// (escaped where it is not printable, core/text.h) and says what was
+// expected, e.g.
 //   invalid value "x" for synchronous: expected off, override or fail
 #pragma once
 
@@ -13,9 +14,15 @@
 namespace rvg {
 
 // The name (it becomes a file name and a command argument), role,
-// durability, SRL (path and srl_uuid set), region size and volume names of
-// a new RVG.
+// durability, SRL (path and srl_uuid set), region size and volumes (ids
+// non-zero and distinct, names file names, sizes non-zero) of a new RVG.
 Status CheckRvgConfig(const RvgConfig& config);
+
+// The same checks for an RVG read back from state.db, where a hand edit or
+// damage may have put anything, except that an RVG without an SRL is
+// accepted: format-1 secondaries have none, rvgd refuses to start them with
+// its own message, and rvgadm must still show and delete them.
+Status CheckStoredRvg(const RvgConfig& config);
 
 // "flush" or "strict".
 Status CheckDurability(const std::string& durability);

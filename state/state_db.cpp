@@ -9,8 +9,10 @@
 
 #include <sqlite3.h>
 
+#include <cstdint>
 #include <ctime>
 
+#include "core/text.h"
 #include "state/config_check.h"
 #include "state/state_format.h"
 #include "state/sqlite_statement.h"
@@ -22,7 +24,18 @@ constexpr int kBusyTimeoutMs = 10000;
 
 int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
 
-Status NoRvg(const std::string& rvg) { return Status::Error("no RVG named " + rvg, ENOENT); }
+Status NoRvg(const std::string& rvg) {
+  return Status::Error("no RVG named " + Printable(rvg), ENOENT);
+}
+
+// A row that rvg would never have written: a hand edit, damage, or a
+// newer rvg's data. It is refused rather than acted on (a role that is
+// neither primary nor secondary, a volume id cut down to 32 bits, ...).
+Status DamagedRow(const std::string& what, const Status& problem) {
+  return Status::Error(what + ": the state database holds a row rvg cannot use (" +
+                           problem.message() + "); repair or delete it",
+                       EINVAL);
+}
 
 Result<bool> RvgExists(sqlite3* db, const std::string& rvg, const std::string& what) {
   SqlStatement st(db, "SELECT 1 FROM rvgs WHERE name = ?");
@@ -42,7 +55,8 @@ Status MissingRlink(sqlite3* db, const std::string& rvg, const std::string& name
                     const std::string& what) {
   Status status = RequireRvg(db, rvg, what);
   if (!status.ok()) return status;
-  return Status::Error("no secondary named " + name + " in RVG " + rvg, ENOENT);
+  return Status::Error("no secondary named " + Printable(name) + " in RVG " + Printable(rvg),
+                       ENOENT);
 }
 
 // Runs a single-statement UPDATE or DELETE of one RVG's row; no row touched
@@ -86,8 +100,9 @@ void BindRlinkAttributes(SqlStatement& st, const RlinkConfig& rlink) {
       .BindUint(rlink.bandwidth_limit);
 }
 
-// Reads a row selected with kRlinkColumns.
-RlinkConfig RlinkFromRow(const SqlStatement& st) {
+// Reads a row selected with kRlinkColumns; refuses one that
+// CheckRlinkAttributes (which every write path applies) would refuse.
+Result<RlinkConfig> RlinkFromRow(const SqlStatement& st, const std::string& what) {
   RlinkConfig rlink;
   rlink.rvg = st.Text(0);
   rlink.name = st.Text(1);
@@ -106,6 +121,9 @@ RlinkConfig RlinkFromRow(const SqlStatement& st) {
   rlink.data_acked_seq = st.Uint(14);
   rlink.peer_key = st.Text(15);
   rlink.insecure = st.Int(16) != 0;
+  Status status = rlink.name.empty() ? Status::Error("a secondary without a name", EINVAL)
+                                     : CheckRlinkAttributes(rlink);
+  if (!status.ok()) return DamagedRow(what, status);
   return rlink;
 }
 
@@ -117,7 +135,7 @@ Result<RlinkConfig> ReadRlink(sqlite3* db, const std::string& rvg, const std::st
   Result<bool> row = st.Step(what);
   if (!row.ok()) return row.status();
   if (!*row) return MissingRlink(db, rvg, name, what);
-  return RlinkFromRow(st);
+  return RlinkFromRow(st, what);
 }
 
 }  // namespace
@@ -158,7 +176,7 @@ Result<std::unique_ptr<StateDb>> StateDb::Open(const std::string& path) {
 Status StateDb::CreateRvg(const RvgConfig& config) {
   Status status = CheckRvgConfig(config);
   if (!status.ok()) return status;
-  const std::string what = "creating RVG " + config.name;
+  const std::string what = "creating RVG " + Printable(config.name);
   SqlTransaction tx(db_, what);
   if (status = tx.BeginWrite(); !status.ok()) return status;
 
@@ -181,7 +199,7 @@ Status StateDb::CreateRvg(const RvgConfig& config) {
       .BindInt(config.insecure ? 1 : 0);
   status = rvg.Run(what);
   if (rvg.error_code() == SQLITE_CONSTRAINT_PRIMARYKEY) {
-    return Status::Error("RVG " + config.name + " already exists", EEXIST);
+    return Status::Error("RVG " + Printable(config.name) + " already exists", EEXIST);
   }
   if (!status.ok()) return status;
 
@@ -196,12 +214,14 @@ Status StateDb::CreateRvg(const RvgConfig& config) {
         .BindUint(spec.size);
     status = volume.Run(what);
     if (volume.error_code() == SQLITE_CONSTRAINT_PRIMARYKEY) {
-      return Status::Error(
-          "volume id " + std::to_string(spec.id) + " is used twice in RVG " + config.name, EINVAL);
+      return Status::Error("volume id " + std::to_string(spec.id) + " is used twice in RVG " +
+                               Printable(config.name),
+                           EINVAL);
     }
     if (volume.error_code() == SQLITE_CONSTRAINT_UNIQUE) {
-      return Status::Error("volume name " + spec.name + " is used twice in RVG " + config.name,
-                           EINVAL);
+      return Status::Error(
+          "volume name " + Printable(spec.name) + " is used twice in RVG " + Printable(config.name),
+          EINVAL);
     }
     if (!status.ok()) return status;
   }
@@ -213,7 +233,7 @@ Status StateDb::CreateRvg(const RvgConfig& config) {
 }
 
 Result<RvgConfig> StateDb::GetRvg(const std::string& name) {
-  const std::string what = "reading RVG " + name;
+  const std::string what = "reading RVG " + Printable(name);
   SqlTransaction tx(db_, what);
   if (Status status = tx.BeginRead(); !status.ok()) return status;
 
@@ -244,13 +264,20 @@ Result<RvgConfig> StateDb::GetRvg(const std::string& name) {
     row = volumes.Step(what);
     if (!row.ok()) return row.status();
     if (!*row) break;
+    // Checked before the cast: ids 1 and 2^32 + 1 must not both become 1.
+    const int64_t id = volumes.Int(0);
+    if (id < 1 || id > UINT32_MAX) {
+      return DamagedRow(what, Status::Error("volume id " + std::to_string(id) + " is not in "
+                                            "1.." + std::to_string(UINT32_MAX)));
+    }
     VolumeSpec spec;
-    spec.id = static_cast<uint32_t>(volumes.Int(0));
+    spec.id = static_cast<uint32_t>(id);
     spec.name = volumes.Text(1);
     spec.path = volumes.Text(2);
     spec.size = volumes.Uint(3);
     config.volumes.push_back(spec);
   }
+  if (Status status = CheckStoredRvg(config); !status.ok()) return DamagedRow(what, status);
   return config;
 }
 
@@ -269,15 +296,16 @@ Status StateDb::DeleteRvg(const std::string& name) {
   // One statement: the cascade removes everything else of the RVG with it.
   SqlStatement st(db_, "DELETE FROM rvgs WHERE name = ?");
   st.BindText(name);
-  return ChangeRvgRow(db_, st, name, "deleting RVG " + name);
+  return ChangeRvgRow(db_, st, name, "deleting RVG " + Printable(name));
 }
 
 Status StateDb::BindRvg(const std::string& name, const std::string& uuid,
                         const std::string& generation) {
   if (uuid.empty() || generation.empty()) {
-    return Status::Error("binding RVG " + name + " needs a uuid and a generation", EINVAL);
+    return Status::Error("binding RVG " + Printable(name) + " needs a uuid and a generation",
+                         EINVAL);
   }
-  const std::string what = "binding RVG " + name;
+  const std::string what = "binding RVG " + Printable(name);
   SqlTransaction tx(db_, what);
   Status status = tx.BeginWrite();
   if (!status.ok()) return status;
@@ -310,7 +338,7 @@ Status StateDb::SetDurability(const std::string& name, const std::string& durabi
   if (!status.ok()) return status;
   SqlStatement st(db_, "UPDATE rvgs SET durability = ? WHERE name = ?");
   st.BindText(durability).BindText(name);
-  return ChangeRvgRow(db_, st, name, "setting durability of RVG " + name);
+  return ChangeRvgRow(db_, st, name, "setting durability of RVG " + Printable(name));
 }
 
 // ---- RLINKs --------------------------------------------------------------
@@ -319,7 +347,8 @@ Status StateDb::AddRlink(const RlinkConfig& rlink) {
   if (rlink.name.empty()) return Status::Error("a secondary needs a name", EINVAL);
   Status status = CheckRlinkAttributes(rlink);
   if (!status.ok()) return status;
-  const std::string what = "adding secondary " + rlink.name + " to RVG " + rlink.rvg;
+  const std::string what =
+      "adding secondary " + Printable(rlink.name) + " to RVG " + Printable(rlink.rvg);
   // One statement; the keys say what went wrong.
   SqlStatement st(db_, std::string("INSERT INTO rlinks (") + kRlinkColumns +
                            ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
@@ -333,14 +362,16 @@ Status StateDb::AddRlink(const RlinkConfig& rlink) {
       .BindInt(rlink.insecure ? 1 : 0);
   status = st.Run(what);
   if (st.error_code() == SQLITE_CONSTRAINT_PRIMARYKEY) {
-    return Status::Error("secondary " + rlink.name + " already exists in RVG " + rlink.rvg, EEXIST);
+    return Status::Error(
+        "secondary " + Printable(rlink.name) + " already exists in RVG " + Printable(rlink.rvg),
+        EEXIST);
   }
   if (st.error_code() == SQLITE_CONSTRAINT_FOREIGNKEY) return NoRvg(rlink.rvg);
   return status;
 }
 
 Status StateDb::DeleteRlink(const std::string& rvg, const std::string& name) {
-  const std::string what = "deleting secondary " + name + " of RVG " + rvg;
+  const std::string what = "deleting secondary " + Printable(name) + " of RVG " + Printable(rvg);
   SqlTransaction tx(db_, what);
   Status status = tx.BeginWrite();
   if (!status.ok()) return status;
@@ -356,7 +387,7 @@ Status StateDb::DeleteRlink(const std::string& rvg, const std::string& name) {
 }
 
 Result<std::vector<RlinkConfig>> StateDb::ListRlinks(const std::string& rvg) {
-  const std::string what = "listing secondaries of RVG " + rvg;
+  const std::string what = "listing secondaries of RVG " + Printable(rvg);
   SqlTransaction tx(db_, what);
   Status status = tx.BeginRead();
   if (status.ok()) status = RequireRvg(db_, rvg, what);
@@ -369,17 +400,21 @@ Result<std::vector<RlinkConfig>> StateDb::ListRlinks(const std::string& rvg) {
     Result<bool> row = st.Step(what);
     if (!row.ok()) return row.status();
     if (!*row) return rlinks;
-    rlinks.push_back(RlinkFromRow(st));
+    Result<RlinkConfig> rlink = RlinkFromRow(st, what);
+    if (!rlink.ok()) return rlink.status();
+    rlinks.push_back(std::move(*rlink));
   }
 }
 
 Result<RlinkConfig> StateDb::GetRlink(const std::string& rvg, const std::string& name) {
-  return ReadRlink(db_, rvg, name, "reading secondary " + name + " of RVG " + rvg);
+  return ReadRlink(db_, rvg, name,
+                   "reading secondary " + Printable(name) + " of RVG " + Printable(rvg));
 }
 
 Status StateDb::SetRlinkAttribute(const std::string& rvg, const std::string& name,
                                   const std::string& key, const std::string& value) {
-  const std::string what = "setting " + key + " of secondary " + name + " in RVG " + rvg;
+  const std::string what = "setting " + Printable(key) + " of secondary " + Printable(name) +
+                           " in RVG " + Printable(rvg);
   SqlTransaction tx(db_, what);
   Status status = tx.BeginWrite();
   if (!status.ok()) return status;
@@ -403,7 +438,8 @@ Status StateDb::SaveRlinkProgress(const std::string& rvg, const std::string& nam
                                   const std::string& state, uint64_t sent_seq,
                                   uint64_t net_acked_seq, uint64_t data_acked_seq) {
   // Called several times a second: one UPDATE, one commit.
-  const std::string what = "saving progress of secondary " + name + " in RVG " + rvg;
+  const std::string what =
+      "saving progress of secondary " + Printable(name) + " in RVG " + Printable(rvg);
   SqlStatement st(
       db_,
       "UPDATE rlinks SET state = ?, sent_seq = ?, net_acked_seq = ?, data_acked_seq = ? "
@@ -437,13 +473,13 @@ Status StateDb::SaveAppliedSeq(const std::string& rvg, uint64_t applied_seq) {
                   "INSERT INTO secondary_progress (rvg, applied_seq) VALUES (?, ?) "
                   "ON CONFLICT (rvg) DO UPDATE SET applied_seq = excluded.applied_seq");
   st.BindText(rvg).BindUint(applied_seq);
-  Status status = st.Run("saving applied_seq of RVG " + rvg);
+  Status status = st.Run("saving applied_seq of RVG " + Printable(rvg));
   if (st.error_code() == SQLITE_CONSTRAINT_FOREIGNKEY) return NoRvg(rvg);
   return status;
 }
 
 Result<uint64_t> StateDb::AppliedSeq(const std::string& rvg) {
-  const std::string what = "reading applied_seq of RVG " + rvg;
+  const std::string what = "reading applied_seq of RVG " + Printable(rvg);
   SqlTransaction tx(db_, what);
   Status status = tx.BeginRead();
   if (status.ok()) status = RequireRvg(db_, rvg, what);
@@ -458,11 +494,12 @@ Result<uint64_t> StateDb::AppliedSeq(const std::string& rvg) {
 // ---- Generations ---------------------------------------------------------
 
 Status StateDb::AddGeneration(const std::string& rvg, const GenerationEntry& entry) {
-  return InsertGeneration(db_, rvg, entry, "adding generation " + entry.uuid + " to RVG " + rvg);
+  return InsertGeneration(
+      db_, rvg, entry, "adding generation " + Printable(entry.uuid) + " to RVG " + Printable(rvg));
 }
 
 Result<std::vector<GenerationEntry>> StateDb::Generations(const std::string& rvg) {
-  const std::string what = "reading generations of RVG " + rvg;
+  const std::string what = "reading generations of RVG " + Printable(rvg);
   SqlTransaction tx(db_, what);
   Status status = tx.BeginRead();
   if (status.ok()) status = RequireRvg(db_, rvg, what);
@@ -488,14 +525,14 @@ Status StateDb::SetFlag(const std::string& rvg, const std::string& name, const s
                   "ON CONFLICT (rvg, name) DO UPDATE SET value = excluded.value, "
                   "set_at = excluded.set_at");
   st.BindText(rvg).BindText(name).BindText(value).BindInt(Now());
-  Status status = st.Run("setting flag " + name + " of RVG " + rvg);
+  Status status = st.Run("setting flag " + Printable(name) + " of RVG " + Printable(rvg));
   if (st.error_code() == SQLITE_CONSTRAINT_FOREIGNKEY) return NoRvg(rvg);
   return status;
 }
 
 Status StateDb::ClearFlag(const std::string& rvg, const std::string& name) {
   // Clearing a flag that is not set is not an error; a missing RVG is.
-  const std::string what = "clearing flag " + name + " of RVG " + rvg;
+  const std::string what = "clearing flag " + Printable(name) + " of RVG " + Printable(rvg);
   SqlTransaction tx(db_, what);
   Status status = tx.BeginWrite();
   if (status.ok()) status = RequireRvg(db_, rvg, what);
@@ -507,7 +544,7 @@ Status StateDb::ClearFlag(const std::string& rvg, const std::string& name) {
 }
 
 Result<std::vector<FlagEntry>> StateDb::Flags(const std::string& rvg) {
-  const std::string what = "reading flags of RVG " + rvg;
+  const std::string what = "reading flags of RVG " + Printable(rvg);
   SqlTransaction tx(db_, what);
   Status status = tx.BeginRead();
   if (status.ok()) status = RequireRvg(db_, rvg, what);

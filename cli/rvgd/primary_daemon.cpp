@@ -115,6 +115,10 @@ Status PrimaryDaemon::LoadKeysIfNeeded() {
                            " has no key pinned: run rvgadm trust " + ctx_.config.name + " " +
                            r.name + " KEY with " + r.name + "'s rvgadm pubkey");
     } else {
+      // state.db is trusted only this far: a damaged key would make ZeroMQ
+      // refuse the socket option deep in the sender thread.
+      Status valid = CheckPublicKey(r.peer_key, "the key pinned for " + r.name);
+      if (!valid.ok()) return valid.Annotate("state.db");
       secure = true;
     }
   }

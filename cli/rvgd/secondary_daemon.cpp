@@ -67,6 +67,8 @@ Status SecondaryDaemon::Start() {
       return Status::Error("secondary RVG " + cfg.name + " trusts no primary yet: run rvgadm "
                            "trust " + cfg.name + " KEY with the primary's rvgadm pubkey");
     }
+    Status valid = CheckPublicKey(cfg.peer_key, "the pinned primary key");
+    if (!valid.ok()) return valid.Annotate("state.db");
     Result<CurveKeyPair> keys = LoadOrCreateHostKeys(ctx_.home.dir());
     if (!keys.ok()) return keys.status();
     rc.secret_key = keys->secret_key;

@@ -384,6 +384,27 @@ TEST_CASE("strings, names and volume lists are bounded", "[messages]") {
   CHECK_THAT(DecodeError(Encode(m)), Catch::Contains("volume id 1 listed more than once"));
 }
 
+// Found by tests/fuzz/fuzz_wire: a uuid with a newline came back inside
+// ValidateWrite's error, which the secondary logs.
+TEST_CASE("strings from a peer must be printable UTF-8", "[messages]") {
+  const std::string write = Encode(SampleWrite());
+  CHECK_THAT(DecodeError(EditKey(write, "uuid", Str("0f8e\nFAKE log line"))),
+             Catch::Contains("malformed WRITE: key \"uuid\" is not printable UTF-8"));
+  CHECK_THAT(DecodeError(EditKey(write, "gen", Str("gen\x1b[2J"))),
+             Catch::Contains("key \"gen\" is not printable UTF-8"));
+  const std::string hello = Encode(SampleHello());
+  CHECK_THAT(DecodeError(EditKey(hello, "rvg", Str("data\xff"))),
+             Catch::Contains("key \"rvg\" is not printable UTF-8"));
+  CHECK_THAT(DecodeError(EditVolumeKey(hello, "name", Str("a\tb"))),
+             Catch::Contains("malformed HELLO vols[0]: key \"name\" is not printable UTF-8"));
+  CHECK_THAT(DecodeError(Encode(RejectMsg{0, "line one\nline two", true})),
+             Catch::Contains("key \"why\" is not printable UTF-8"));
+
+  HelloMsg m = SampleHello();
+  m.rvg_name = "zürich-日本";
+  CheckEqual(DecodeAs<HelloMsg>(Encode(m)), m);
+}
+
 TEST_CASE("a key given twice is refused", "[messages]") {
   CHECK_THAT(DecodeError(AppendKey(Encode(SampleWrite()), "seq", Uint(13))),
              Catch::Contains("malformed WRITE: key \"seq\" appears more than once"));

@@ -325,4 +325,49 @@ TEST_CASE("a format-1 database is upgraded in place, keeping everything", "[stat
   CHECK(db->GetRvg("web")->srl_uuid == "uuid-web");
 }
 
+// Found by tests/fuzz/fuzz_state_rows: GetRvg and the RLINK reads handed out
+// whatever a row held, so rvgd would run a role "bogus" as a secondary and
+// two volume ids 1 and 2^32 + 1 became the same volume 1.
+TEST_CASE("rows rvg would never write are refused when read and quoted printably",
+          "[state_db]") {
+  TempDir dir;
+  const std::string path = dir.File("state.db");
+  {
+    auto db = OpenOk(path);
+    REQUIRE(db->CreateRvg(PrimaryConfig("web")).ok());
+    REQUIRE(db->AddRlink(Rlink("web", "london")).ok());
+  }
+  // Each case on a copy of the good file, so that they do not add up.
+  const std::string good = ReadFile(path);
+  auto restore = [&] { std::ofstream(path, std::ios::binary | std::ios::trunc) << good; };
+  const std::pair<std::string, std::string> cases[] = {
+      {"UPDATE rvgs SET role = 'bogus'", "invalid value \"bogus\" for role"},
+      {"UPDATE rvgs SET durability = 7", "invalid value \"7\" for durability"},
+      {"UPDATE rvgs SET region_size = 0", "region size of RVG web must not be 0"},
+      {"UPDATE volumes SET id = 4294967297 WHERE id = 2", "volume id 4294967297 is not in"},
+      {"UPDATE volumes SET id = -1 WHERE id = 2", "volume id -1 is not in"},
+      {"UPDATE volumes SET id = 1.5 WHERE id = 2", "volume id 1 is used twice in RVG web"},
+      {"UPDATE volumes SET size = 0 WHERE id = 2", "has size 0"},
+      {"UPDATE volumes SET name = 'a' || char(10) || 'b' WHERE id = 2",
+       "invalid volume name \"a\\x0ab\""},
+      {"UPDATE rlinks SET synchronous = 'maybe'", "invalid value \"maybe\" for synchronous"},
+      {"UPDATE rlinks SET ack_timeout = -5", "ack_timeout"},
+      {"UPDATE rlinks SET latency_low_mark = latency_high_mark", "must be below"},
+  };
+  for (const auto& [sql, expected] : cases) {
+    restore();
+    RawExec(path, sql);
+    auto db = OpenOk(path);
+    auto rvg = db->GetRvg("web");
+    auto rlinks = db->ListRlinks("web");
+    auto rlink = db->GetRlink("web", "london");
+    INFO(sql);
+    REQUIRE_FALSE((rvg.ok() && rlinks.ok() && rlink.ok()));
+    const Status& st = !rvg.ok() ? rvg.status() : !rlinks.ok() ? rlinks.status() : rlink.status();
+    CHECK_THAT(st.message(), Contains("the state database holds a row rvg cannot use") &&
+                                 Contains(expected));
+    CHECK(st.message().find('\n') == std::string::npos);
+  }
+}
+
 }  // namespace rvg
