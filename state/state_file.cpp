@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <vector>
 
+#include "core/file_env.h"
 #include "state/state_format.h"
 
 namespace rvg {
@@ -16,12 +17,6 @@ namespace rvg {
 namespace {
 
 constexpr const char* kRestore = ": restore it from backup or move it away";
-
-std::string DirOf(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
 
 // The schema in a fresh SQLite file at `temp`, synced.
 Status WriteFreshDatabase(const std::string& temp, const std::string& path) {
@@ -37,16 +32,6 @@ Status WriteFreshDatabase(const std::string& temp, const std::string& path) {
   }
   sqlite3_close_v2(db);
   return status;
-}
-
-Status SyncDir(const std::string& dir, const std::string& path) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Status::FromErrno(errno, "creating state database " + path);
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0 && err != EINVAL) return Status::FromErrno(err, "creating state database " + path);
-  return Status::Ok();
 }
 
 }  // namespace
@@ -81,7 +66,7 @@ Status CreateStateFileIfMissing(const std::string& path) {
     status = Status::FromErrno(errno, "creating state database " + path);
   }
   ::unlink(temp_path.c_str());
-  if (status.ok()) status = SyncDir(DirOf(path), path);
+  if (status.ok()) status = FileEnv::Posix()->SyncDirOf(path).Annotate("creating state database");
   return status;
 }
 
