@@ -210,10 +210,10 @@ void ControlServer::Impl::AnswerZap() {
   if (!allowed) {
     uint64_t suppressed = 0;
     if (refusals.Allow(&suppressed)) {
-      spdlog::warn("refused a control connection from {} ({}; only uid {} and root may control "
-                   "this rvgd){}",
+      uid_t me = ::geteuid();
+      spdlog::warn("refused a control connection from {} ({}; only {} may control this rvgd){}",
                    address, known ? "uid " + std::to_string(uid) : "its uid is unknown",
-                   ::geteuid(),
+                   me == 0 ? std::string("root") : "uid " + std::to_string(me) + " and root",
                    suppressed ? fmt::format(" ({} more refusals not logged)", suppressed) : "");
     }
   }

@@ -14,6 +14,7 @@
 
 #include "core/text.h"
 #include "state/config_check.h"
+#include "state/state_file.h"
 #include "state/state_format.h"
 #include "state/sqlite_statement.h"
 
@@ -145,9 +146,13 @@ StateDb::StateDb(sqlite3* db) : db_(db) {}
 StateDb::~StateDb() { sqlite3_close_v2(db_); }
 
 Result<std::unique_ptr<StateDb>> StateDb::Open(const std::string& path) {
+  // Created whole where missing, so that an empty file is damage, never a
+  // new database (state/state_file.h).
+  Status status = CreateStateFileIfMissing(path);
+  if (status.ok()) status = CheckStateFileNotEmpty(path);
+  if (!status.ok()) return status;
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(
-      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
   // Owns the handle from here on, including on the failure paths below.
   std::unique_ptr<StateDb> state(new StateDb(db));
   if (rc != SQLITE_OK) {
@@ -156,9 +161,12 @@ Result<std::unique_ptr<StateDb>> StateDb::Open(const std::string& path) {
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
 
-  int version = 0;
-  Status status = ReadStateFormat(db, path, &version);
+  status = QuickCheckStateFile(db, path);
   if (!status.ok()) return status;
+  int version = 0;
+  status = ReadStateFormat(db, path, &version);
+  if (!status.ok()) return status;
+  if (version == 0) return EmptyStateFile(path);
   // synchronous=FULL: replication progress must survive a power loss (in
   // WAL mode every commit is fsynced).
   status = SqlExec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON",

@@ -94,9 +94,11 @@ class StateDb {
   // The format version this build writes (table layout of state.db).
   static constexpr int kFormatVersion = 3;
 
-  // Opens (creating if missing) the database at `path`. Fails with a clear
-  // message if the file is not an rvg state database or was written by a
-  // newer format. Upgrades an older format in place, in one transaction.
+  // Opens the database at `path`, creating it whole if missing (never over
+  // an existing file: see state/state_file.h). Fails with a clear message
+  // if the file is empty, fails PRAGMA quick_check, is not an rvg state
+  // database or was written by a newer format. Upgrades an older format in
+  // place, in one transaction.
   static Result<std::unique_ptr<StateDb>> Open(const std::string& path);
   ~StateDb();
   StateDb(const StateDb&) = delete;

@@ -19,7 +19,8 @@ namespace rvg {
 
 // Reads the file's format without writing anything, so that a file that is
 // not ours is refused before anything (even WAL mode) touches it. Sets
-// *version to 0 for a database without any table (a new file).
+// *version to 0 for a database without any table (a new file, which only
+// state_file.cpp's creation ever opens: StateDb::Open refuses one).
 Status ReadStateFormat(sqlite3* db, const std::string& path, int* version);
 
 // Brings the database to StateDb::kFormatVersion in one write transaction:

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <system_error>
@@ -71,6 +72,36 @@ Status MakeParents(const std::string& dir) {
   return Status::Ok();
 }
 
+// One folder of the home: a real directory (not a symlink), owned by the
+// user running this, writable by nobody else. Another user who can write
+// here could swap state.db or plant the control socket; a home owned by
+// another user would get files this user owns that its owner's rvgd then
+// cannot use.
+Status CheckPrivateDir(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) return Status::FromErrno(errno, "examining " + path);
+  if (!S_ISDIR(st.st_mode)) {
+    return Status::Error(path + " is not a directory (a symlink?); make it a directory of its own",
+                         ENOTDIR);
+  }
+  uid_t me = ::geteuid();
+  if (st.st_uid != me) {
+    return Status::Error(path + " is owned by uid " + std::to_string(st.st_uid) +
+                             ", not by uid " + std::to_string(me) + " that runs this: run rvg as "
+                             "that user, or give it to this one (chown -R " + std::to_string(me) +
+                             " " + path + ")",
+                         EPERM);
+  }
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof(mode), "%03o", st.st_mode & 0777);
+    return Status::Error(path + " is writable by group or others (mode " + mode +
+                             "): make it private (chmod 700 " + path + ")",
+                         EPERM);
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Home Home::Resolve(const std::string& explicit_dir) {
@@ -85,7 +116,17 @@ Status Home::Prepare() const {
   if (status.ok()) status = MakeDir(dir_, 0700);
   if (status.ok()) status = MakeDir(dir_ + "/run", 0700);
   if (status.ok()) status = MakeDir(dir_ + "/log", 0700);
-  return status.Annotate("preparing rvg home " + dir_);
+  if (!status.ok()) return status.Annotate("preparing rvg home " + dir_);
+  return CheckPrivate();
+}
+
+Status Home::CheckPrivate() const {
+  for (const std::string& path : {dir_, dir_ + "/run", dir_ + "/log"}) {
+    if (path != dir_ && ::access(path.c_str(), F_OK) != 0 && errno == ENOENT) continue;
+    Status status = CheckPrivateDir(path);
+    if (!status.ok()) return status.Annotate("unsafe rvg home");
+  }
+  return Status::Ok();
 }
 
 std::string Home::StateDbPath() const { return dir_ + "/state.db"; }

@@ -22,8 +22,15 @@ class Home {
   // the default above. Does not touch the filesystem.
   static Home Resolve(const std::string& explicit_dir);
 
-  // Creates HOME, HOME/run and HOME/log (mode 0700) if missing.
+  // Creates HOME, HOME/run and HOME/log (mode 0700) if missing, then
+  // CheckPrivate().
   Status Prepare() const;
+
+  // Refuses a home that another user could tamper with: HOME, and HOME/run
+  // and HOME/log where they exist, must be directories owned by the
+  // effective uid and writable by nobody else (the error says which chmod
+  // or chown fixes it). HOME itself must exist.
+  Status CheckPrivate() const;
 
   const std::string& dir() const { return dir_; }
   std::string StateDbPath() const;

@@ -21,9 +21,10 @@ struct DaemonState {
   int pid = 0;             // 0 when unknown
 };
 
-// Pings rvgd for `rvg`. rvgd serves one control request at a time, so a
-// daemon busy with a long one (a drain) does not answer the ping; it still
-// counts as running when the home's pid file names a live rvgd process.
+// Pings rvgd for `rvg`. rvgd answers pings during a drain, but one busy
+// with a long request on its serving thread (a stop that unmounts) may
+// not; it still counts as running when the home's pid file names a live
+// rvgd process.
 // "Not running" is a normal answer; an error means the question could not
 // be asked (e.g. a socket path too long).
 Result<DaemonState> ProbeDaemon(const Home& home, const std::string& rvg);

@@ -26,6 +26,8 @@ Result<std::unique_ptr<StateDb>> OpenStateForCreate(const Home& home) {
 
 Result<std::unique_ptr<StateDb>> OpenExistingState(const Home& home, const std::string& rvg) {
   if (::access(home.StateDbPath().c_str(), F_OK) != 0) return NoSuchRvg(home, rvg);
+  Status status = home.CheckPrivate();
+  if (!status.ok()) return status;
   Result<std::unique_ptr<StateDb>> db = StateDb::Open(home.StateDbPath());
   if (!db.ok()) return db.status().Annotate("opening " + home.StateDbPath());
   return db;

@@ -136,10 +136,17 @@ def other_uid_refused(env, p):
         os.chmod(path, 0o711)
     os.chmod(socket_path, 0o666)
     try:
-        script = ('import sys, zmq, msgpack\n'
+        # A refused handshake drops the REQ socket's only pipe, after which a
+        # send would block: the send times out too. os._exit: no context
+        # teardown, which can wait on the reconnecting socket.
+        script = ('import os, sys, zmq, msgpack\n'
                   'c = zmq.Context(); s = c.socket(zmq.REQ); s.setsockopt(zmq.LINGER, 0)\n'
-                  's.connect(sys.argv[1]); s.send(msgpack.packb({"cmd": "status"}))\n'
-                  'print("reply" if s.poll(3000) else "no-reply"); c.destroy(linger=0)\n')
+                  's.setsockopt(zmq.SNDTIMEO, 3000); s.connect(sys.argv[1])\n'
+                  'try:\n'
+                  '    s.send(msgpack.packb({"cmd": "status"})); got = s.poll(3000)\n'
+                  'except zmq.Again:\n'
+                  '    got = False\n'
+                  'print("reply" if got else "no-reply", flush=True); os._exit(0)\n')
         out = rvgtest.run_cmd(['runuser', '-u', user, '--', '/usr/bin/python3', '-c', script,
                                f'ipc://{socket_path}'], cwd='/').stdout.strip()
         check(out == 'no-reply', f'uid {uid} got an answer from rvgd\'s control socket: {out}')

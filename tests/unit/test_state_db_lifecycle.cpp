@@ -212,6 +212,63 @@ TEST_CASE("a file that is not an rvg state database is refused untouched", "[sta
   CHECK_THAT(db.status().message(), Contains(dir.File("no/such/dir/state.db")));
 }
 
+TEST_CASE("a missing state database is created whole, leaving no temp file", "[state_db]") {
+  TempDir dir;
+  const std::string path = dir.File("state.db");
+  {
+    auto db = OpenOk(path);
+    REQUIRE(db->CreateRvg(PrimaryConfig("web")).ok());
+  }
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.File(""))) {
+    names.push_back(entry.path().filename().string());
+  }
+  CHECK(names == std::vector<std::string>{"state.db"});
+  CHECK(OpenOk(path)->ListRvgs()->size() == 1);
+}
+
+// The old Open initialised an empty file as a new database: every RVG and
+// its replication progress silently gone.
+TEST_CASE("an empty state database is refused untouched, not re-initialised", "[state_db]") {
+  TempDir dir;
+  const std::string path = dir.File("state.db");
+  { std::ofstream touch(path); }
+  auto db = StateDb::Open(path);
+  REQUIRE_FALSE(db.ok());
+  CHECK_THAT(db.status().message(),
+             Contains(path + " is empty: restore it from backup or move it away"));
+  CHECK(std::filesystem::file_size(path) == 0);
+  CHECK_FALSE(std::filesystem::exists(path + "-wal"));
+
+  // SQLite without a single table is as empty.
+  const std::string bare = dir.File("bare.db");
+  RawExec(bare, "PRAGMA user_version = 7; VACUUM");
+  REQUIRE(std::filesystem::file_size(bare) > 0);
+  db = StateDb::Open(bare);
+  REQUIRE_FALSE(db.ok());
+  CHECK_THAT(db.status().message(), Contains(bare + " is empty"));
+}
+
+TEST_CASE("a damaged state database is refused by quick_check", "[state_db]") {
+  TempDir dir;
+  const std::string path = dir.File("state.db");
+  {
+    auto db = OpenOk(path);
+    REQUIRE(db->CreateRvg(PrimaryConfig("web")).ok());
+  }
+  REQUIRE(std::filesystem::file_size(path) >= 3 * 4096);
+  {
+    std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(4096);  // page 2: a table's root page
+    const std::string garbage(4096, '\xa5');
+    file.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+  }
+  auto db = StateDb::Open(path);
+  REQUIRE_FALSE(db.ok());
+  CHECK_THAT(db.status().message(), Contains(path + " is damaged"));
+  CHECK_THAT(db.status().message(), Contains("restore it from backup or move it away"));
+}
+
 TEST_CASE("two StateDb objects on one file see each other's writes", "[state_db]") {
   // As rvgd and rvgadm do, from two processes.
   TempDir dir;
