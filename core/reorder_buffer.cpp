@@ -1,5 +1,6 @@
 #include "core/reorder_buffer.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace rvg {
@@ -10,12 +11,12 @@ ReorderBuffer::ReorderBuffer(uint64_t next_seq, ReorderLimits limits)
 ReorderBuffer::Offer ReorderBuffer::Add(WriteRecord record) {
   const uint64_t seq = record.seq;
   if (seq < next_seq_ || held_.count(seq) != 0) return Offer::kDuplicate;
-  if (seq - contiguous_seq_ > limits_.max_seqs_ahead) return Offer::kTooFarAhead;
+  if (seq - contiguous_seq_ > limits_.max_seqs_ahead) return Refuse(seq, Offer::kTooFarAhead);
   const uint64_t cost = record.length + kRecordOverhead;
   const bool extends_run = seq == contiguous_seq_ + 1;
-  if (extends_run ? held_cost() >= limits_.max_held_bytes
+  if (extends_run ? held_cost() > limits_.max_held_bytes
                   : held_cost() + cost > limits_.max_held_bytes) {
-    return Offer::kNoRoom;
+    return Refuse(seq, Offer::kNoRoom);
   }
   held_bytes_ += record.length;
   held_.emplace(seq, std::move(record));
@@ -29,6 +30,11 @@ ReorderBuffer::Offer ReorderBuffer::Add(WriteRecord record) {
     }
   }
   return Offer::kAccepted;
+}
+
+ReorderBuffer::Offer ReorderBuffer::Refuse(uint64_t seq, Offer why) {
+  highest_refused_ = std::max(highest_refused_, seq);
+  return why;
 }
 
 std::vector<WriteRecord> ReorderBuffer::PopReady() {
@@ -47,6 +53,7 @@ std::vector<WriteRecord> ReorderBuffer::PopReady() {
 void ReorderBuffer::Reset(uint64_t next_seq) {
   held_.clear();
   held_bytes_ = 0;
+  highest_refused_ = 0;
   next_seq_ = next_seq;
   contiguous_seq_ = next_seq - 1;
 }
@@ -64,8 +71,13 @@ uint64_t ReorderBuffer::contiguous_seq() const { return contiguous_seq_; }
 
 std::optional<std::pair<uint64_t, uint64_t>> ReorderBuffer::FirstGap() const {
   auto after = held_.upper_bound(contiguous_seq_);
-  if (after == held_.end()) return std::nullopt;
-  return std::make_pair(contiguous_seq_ + 1, after->first - 1);
+  if (after != held_.end()) return std::make_pair(contiguous_seq_ + 1, after->first - 1);
+  // Nothing held ahead, but records were refused for room: they are a gap
+  // too, or nobody would ask for them again.
+  if (highest_refused_ > contiguous_seq_) {
+    return std::make_pair(contiguous_seq_ + 1, highest_refused_);
+  }
+  return std::nullopt;
 }
 
 }  // namespace rvg

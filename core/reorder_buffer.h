@@ -9,12 +9,14 @@
 //
 // Memory is bounded against any peer (ReorderLimits): a record too far
 // past the contiguous run, or one that would push the held data over the
-// byte limit, is refused, and the sender's NACK path brings it again once
-// there is room. The record that extends the contiguous run is refused
-// only while the held data alone is over the limit — what it extends is
-// ready for the apply thread, so refusing it could only stall a sender
-// that stays within its window. A primary's window (RlinkSender) is well
-// inside the default limits, so they only ever bite a peer that ignores it.
+// byte limit, is refused. Refused seqs count as missing in FirstGap(), so
+// the NACK path asks for them again once there is room, even when nothing
+// is held beyond them. The record that extends the contiguous run is
+// refused only while the held data alone is over the limit, since what it
+// extends is ready for the apply thread. A primary's window (RlinkSender:
+// 64 MiB and 65536 writes in flight, i.e. at most 64 MiB + 16 MiB of
+// overhead) stays inside the default limits, so they bite only a peer
+// that ignores it.
 //
 // Not thread-safe; the owner serializes access.
 #pragma once
@@ -67,13 +69,15 @@ class ReorderBuffer {
   uint64_t contiguous_seq() const;
   // The first hole, for NACKs: the inclusive range {first, last} of missing
   // seqs that starts right after contiguous_seq() and ends just before the
-  // next held seq; nullopt when nothing is held beyond contiguous_seq().
+  // next held seq — or, with nothing held beyond, at the highest seq
+  // refused for room; nullopt when neither exists.
   std::optional<std::pair<uint64_t, uint64_t>> FirstGap() const;
   size_t held_records() const { return held_.size(); }
   uint64_t held_bytes() const { return held_bytes_; }
 
  private:
   uint64_t held_cost() const { return held_bytes_ + held_.size() * kRecordOverhead; }
+  Offer Refuse(uint64_t seq, Offer why);
 
   const ReorderLimits limits_;
   uint64_t next_seq_;
@@ -83,6 +87,7 @@ class ReorderBuffer {
   uint64_t contiguous_seq_;
   std::map<uint64_t, WriteRecord> held_;
   uint64_t held_bytes_ = 0;
+  uint64_t highest_refused_ = 0;  // highest seq refused for room (0: none)
 };
 
 }  // namespace rvg

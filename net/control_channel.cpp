@@ -202,10 +202,13 @@ struct ControlServer::Impl {
 void ControlServer::Impl::AnswerZap() {
   size_t total = 0;
   std::vector<zmq::message_t> request = ReceiveFrames(zap, kZapRequestFrames, &total);
-  if (request.size() < kZapRequestFrames) return;  // not ZAP 1.0: libzmq never sends that
-  std::string address = request[3].to_string();
+  if (request.empty()) return;  // nothing was waiting
+  // A REP socket must answer every request, or it never reads another: a
+  // short one (libzmq never sends that) is refused, not left unanswered.
+  const bool complete = request.size() >= kZapRequestFrames;
+  std::string address = complete ? request[3].to_string() : "?";
   uid_t uid = 0;
-  bool known = PeerUid(address, &uid);
+  bool known = complete && PeerUid(address, &uid);
   bool allowed = known && (uid == ::geteuid() || uid == 0);
   if (!allowed) {
     uint64_t suppressed = 0;
@@ -219,7 +222,11 @@ void ControlServer::Impl::AnswerZap() {
   }
   std::vector<zmq::message_t> reply;
   reply.emplace_back(std::string_view("1.0"));
-  reply.push_back(std::move(request[1]));  // request id
+  if (request.size() >= 2) {
+    reply.push_back(std::move(request[1]));  // request id
+  } else {
+    reply.emplace_back();
+  }
   reply.emplace_back(std::string_view(allowed ? "200" : "400"));
   reply.emplace_back(std::string_view(allowed ? "OK" : "uid not allowed"));
   reply.emplace_back(allowed ? "uid:" + std::to_string(uid) : std::string());

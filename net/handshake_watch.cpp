@@ -1,7 +1,7 @@
 #include "net/handshake_watch.h"
 
-#include <atomic>
 #include <cstring>
+#include <memory>
 
 #include "net/zmq_util.h"
 
@@ -18,39 +18,73 @@ std::string UniqueEndpoint() {
   return "inproc://rvg-handshake-watch-" + std::to_string(next.fetch_add(1));
 }
 
+HandshakeWatch::Kind KindOf(uint16_t event, uint32_t value) {
+  if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) return HandshakeWatch::Kind::kRefused;
+  if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
+    if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) {
+      return HandshakeWatch::Kind::kMechanismMismatch;
+    }
+    if (value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC) return HandshakeWatch::Kind::kCryptographic;
+  }
+  return HandshakeWatch::Kind::kOther;
+}
+
 }  // namespace
 
 HandshakeWatch::HandshakeWatch(zmq::context_t& context, zmq::socket_t& monitored)
-    : monitored_(monitored), pair_(context, zmq::socket_type::pair) {
+    : monitored_(monitored) {
   std::string endpoint = UniqueEndpoint();
   if (zmq_socket_monitor(monitored_.handle(), endpoint.c_str(), kEvents) != 0) {
     throw zmq::error_t();
   }
-  pair_.set(zmq::sockopt::linger, 0);
-  pair_.connect(endpoint);
+  auto pair = std::make_unique<zmq::socket_t>(context, zmq::socket_type::pair);
+  pair->set(zmq::sockopt::linger, 0);
+  pair->connect(endpoint);
+  // The PAIR belongs to the drain thread from here on.
+  thread_ = std::thread([this, p = pair.release()] {
+    std::unique_ptr<zmq::socket_t> owned(p);
+    Drain(owned.get());
+  });
 }
 
 HandshakeWatch::~HandshakeWatch() {
-  // Stop the monitor before its PAIR goes, so ZeroMQ does not queue
-  // events for a peer that is gone.
+  // Stopping the monitor may wait for libzmq to hand over queued events,
+  // which only works while the drain thread still reads them.
   zmq_socket_monitor(monitored_.handle(), nullptr, 0);
+  stop_ = true;
+  thread_.join();
 }
 
-std::vector<HandshakeWatch::Event> HandshakeWatch::Take() {
-  std::vector<Event> events;
+std::optional<HandshakeWatch::Failure> HandshakeWatch::TakeFailure() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::optional<Failure> failure = std::move(last_);
+  last_.reset();
+  return failure;
+}
+
+void HandshakeWatch::Drain(zmq::socket_t* pair) {
   std::vector<zmq::message_t> frames;
-  while (ReceiveMessage(pair_, &frames)) {
-    // Frame 1: uint16 event id + uint32 value; frame 2: the address.
-    if (frames.size() < 2 || frames[0].size() < 6) continue;
-    uint16_t id;
-    std::memcpy(&id, frames[0].data(), sizeof(id));
-    Kind kind = Kind::kFailed;
-    if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) kind = Kind::kSucceeded;
-    if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) kind = Kind::kRefused;
-    events.push_back({kind, std::string(static_cast<const char*>(frames[1].data()),
-                                        frames[1].size())});
+  while (!stop_) {
+    zmq::pollitem_t item{pair->handle(), 0, ZMQ_POLLIN, 0};
+    try {
+      zmq::poll(&item, 1, std::chrono::milliseconds(100));
+    } catch (const zmq::error_t&) {
+      continue;  // EINTR
+    }
+    while (ReceiveMessage(*pair, &frames)) {
+      // Frame 1: uint16 event id + uint32 value; frame 2: the address.
+      if (frames.size() < 2 || frames[0].size() < 6) continue;
+      uint16_t event;
+      uint32_t value;
+      std::memcpy(&event, frames[0].data(), sizeof(event));
+      std::memcpy(&value, static_cast<const char*>(frames[0].data()) + 2, sizeof(value));
+      if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) continue;
+      ++failures_;
+      std::lock_guard<std::mutex> lock(mu_);
+      last_ = Failure{KindOf(event, value), std::string(static_cast<const char*>(frames[1].data()),
+                                                        frames[1].size())};
+    }
   }
-  return events;
 }
 
 }  // namespace rvg

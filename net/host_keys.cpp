@@ -33,11 +33,18 @@ bool IsZ85Key(const std::string& key) {
 Status ReadKeyFile(const std::string& path, bool check_private, std::string* key,
                    bool* missing) {
   *missing = false;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  // O_NOFOLLOW: a key is a file of the home, not a link to somewhere
+  // else; O_NONBLOCK: a FIFO in its place must not hang rvgd (S_ISREG
+  // below refuses it).
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) {
     if (errno == ENOENT) {
       *missing = true;
       return Status::Ok();
+    }
+    if (errno == ELOOP) {
+      return Status::Error(path + " is a symbolic link; replace it with the key file itself",
+                           EINVAL);
     }
     return Status::FromErrno(errno, "opening " + path);
   }

@@ -59,7 +59,8 @@ Status RlinkReceiver::OpenSocket() {
       return Status::Error("internal: a secure receiver needs its secret key and the primary's");
     }
     // The authenticator first: a CURVE server without one admits anybody.
-    Result<std::unique_ptr<ZapHandler>> zap = ZapHandler::Bind(context_, config_.primary_key);
+    Result<std::unique_ptr<ZapHandler>> zap =
+        ZapHandler::Bind(context_, config_.primary_key, config_.rvg_name);
     if (!zap.ok()) return zap.status();
     zap_ = std::move(*zap);
   }
@@ -74,8 +75,8 @@ Status RlinkReceiver::OpenSocket() {
     socket_->set(zmq::sockopt::curve_secretkey, config_.secret_key);
     socket_->set(zmq::sockopt::zap_domain, ZapHandler::kDomain);
   }
-  watch_ = std::make_unique<HandshakeWatch>(*context_, *socket_);
   try {
+    watch_ = std::make_unique<HandshakeWatch>(*context_, *socket_);
     socket_->bind(config_.listen);
   } catch (const zmq::error_t& e) {
     watch_.reset();
@@ -128,13 +129,12 @@ std::string RlinkReceiver::generation() const {
 void RlinkReceiver::Run() {
   std::vector<zmq::message_t> frames;
   while (!stop_) {
-    zmq::pollitem_t items[4] = {
+    zmq::pollitem_t items[3] = {
         {socket_->handle(), 0, ZMQ_POLLIN, 0},
         {nullptr, wakeup_->fd(), ZMQ_POLLIN, 0},
-        {watch_->socket().handle(), 0, ZMQ_POLLIN, 0},
         {zap_ ? zap_->socket().handle() : nullptr, zap_ ? 0 : wakeup_->fd(), ZMQ_POLLIN, 0},
     };
-    zmq::poll(items, 4, std::chrono::milliseconds(100));
+    zmq::poll(items, 3, std::chrono::milliseconds(100));
     if (items[1].revents & ZMQ_POLLIN) wakeup_->Drain();
     if (zap_) zap_->HandleRequests();
     TakeHandshakeEvents();
@@ -154,21 +154,24 @@ void RlinkReceiver::Run() {
   }
 }
 
-// Handshakes that failed never produce a message: count them here, and
-// log them (the ZapHandler logs the keys it refused itself).
+// Handshakes that failed never produce a message: count them, and log
+// them (the ZapHandler logs the keys it refused itself).
 void RlinkReceiver::TakeHandshakeEvents() {
-  for (const HandshakeWatch::Event& event : watch_->Take()) {
-    if (event.kind == HandshakeWatch::Kind::kSucceeded) continue;
-    ++rejected_connections_;
-    uint64_t suppressed = 0;
-    if (event.kind == HandshakeWatch::Kind::kFailed && handshake_log_.Allow(&suppressed)) {
-      spdlog::warn("refused a connection from {}: its handshake failed ({}){}",
-                   Printable(event.address),
-                   config_.insecure ? "this secondary is --insecure; is the primary using CURVE?"
-                                    : "no CURVE, or it does not know this secondary's key",
-                   suppressed ? " (" + std::to_string(suppressed) + " more not logged)" : "");
-    }
+  rejected_connections_ = watch_->failures();
+  std::optional<HandshakeWatch::Failure> failure = watch_->TakeFailure();
+  if (!failure || failure->kind == HandshakeWatch::Kind::kRefused) return;
+  uint64_t suppressed = 0;
+  if (!handshake_log_.Allow(&suppressed)) return;
+  std::string why = "the connection broke off";
+  if (failure->kind == HandshakeWatch::Kind::kMechanismMismatch) {
+    why = config_.insecure ? "it uses CURVE but this secondary is --insecure"
+                           : "it does not use CURVE (an --insecure primary?)";
+  } else if (failure->kind == HandshakeWatch::Kind::kCryptographic) {
+    why = "it does not know this secondary's public key";
   }
+  spdlog::warn("refused a connection from {}: its handshake failed: {}{}",
+               Printable(failure->address), why,
+               suppressed ? " (" + std::to_string(suppressed) + " more not logged)" : "");
 }
 
 void RlinkReceiver::Drop(const std::string& why) {
@@ -199,7 +202,7 @@ void RlinkReceiver::Reject(const std::string& identity, uint64_t session_id,
 
 void RlinkReceiver::Refuse(const PeerId& peer, uint64_t session_id, const std::string& why,
                            bool retry) {
-  if (!gate_.AllowReply(Clock::now())) return;
+  if (!gate_.AllowReply(peer, Clock::now())) return;
   Reject(peer.connection, session_id, peer.key.empty() ? kGenericRefusal : why, retry);
 }
 

@@ -59,7 +59,21 @@ void RlinkSender::Fail(const std::string& error) {
   if (progress_->state.load() != RlinkState::kStale) progress_->state = RlinkState::kFailed;
 }
 
-void RlinkSender::OpenSocket() {
+bool RlinkSender::OpenSocket() {
+  try {
+    OpenSocketOrThrow();
+    return true;
+  } catch (const zmq::error_t& e) {
+    // Out of file descriptors, say: nothing this thread can fix but wait.
+    SetError(std::string("cannot open a socket to ") + config_.address + ": " + e.what() +
+             "; retrying");
+    watch_.reset();
+    socket_.reset();
+    return false;
+  }
+}
+
+void RlinkSender::OpenSocketOrThrow() {
   socket_ = std::make_unique<zmq::socket_t>(*context_, zmq::socket_type::dealer);
   socket_->set(zmq::sockopt::linger, 0);
   // Queue nothing for a peer that is not connected: a new session starts
@@ -95,20 +109,37 @@ void RlinkSender::CloseSession(const std::string& why) {
 // ZeroMQ retries a failed handshake by itself; what is left to do is to
 // tell the administrator which side lacks which key.
 void RlinkSender::TakeHandshakeEvents() {
-  for (const HandshakeWatch::Event& event : watch_->Take()) {
-    if (event.kind == HandshakeWatch::Kind::kSucceeded) continue;
-    if (config_.insecure) {
-      SetError("handshake with " + config_.address + " failed: this RLINK is --insecure; does the "
-               "secondary expect CURVE? (pin keys with rvgadm trust)");
-    } else if (event.kind == HandshakeWatch::Kind::kRefused) {
+  std::optional<HandshakeWatch::Failure> failure = watch_->TakeFailure();
+  if (!failure) return;
+  const std::string& rvg = config_.rvg_name;
+  const std::string& sec = config_.rlink_name;
+  switch (failure->kind) {
+    case HandshakeWatch::Kind::kRefused:
       SetError("the secondary at " + config_.address + " refused this primary's key " +
-               config_.public_key + ": on the secondary, run rvgadm trust " + config_.rvg_name +
-               " " + config_.public_key);
-    } else {
-      SetError("CURVE handshake with " + config_.address + " failed: is the key pinned for " +
-               config_.rlink_name + " its rvgadm pubkey (rvgadm trust " + config_.rvg_name + " " +
-               config_.rlink_name + " KEY), and does it use CURVE?");
-    }
+               config_.public_key + ": on the secondary, run rvgadm trust " + rvg + " " +
+               config_.public_key);
+      break;
+    case HandshakeWatch::Kind::kMechanismMismatch:
+      SetError("handshake with " + config_.address + " failed: one side is --insecure and the "
+               "other uses CURVE; pin the keys on both (rvgadm trust) or opt both out");
+      break;
+    case HandshakeWatch::Kind::kCryptographic:
+      SetError("CURVE handshake with " + config_.address + " failed: the key pinned for " + sec +
+               " is not its key; pin its rvgadm pubkey: rvgadm trust " + rvg + " " + sec + " KEY");
+      break;
+    case HandshakeWatch::Kind::kOther:
+      // A secondary that cannot open our box (we pinned the wrong server
+      // key) just closes the connection: from here that looks like any
+      // other broken handshake, so the message names both causes.
+      if (config_.insecure) {
+        SetError("handshake with " + config_.address + " did not complete (the connection broke "
+                 "off); retrying");
+      } else {
+        SetError("CURVE handshake with " + config_.address + " did not complete (the secondary "
+                 "closed the connection); if this persists, check that the key pinned for " +
+                 sec + " is its rvgadm pubkey: rvgadm trust " + rvg + " " + sec + " KEY");
+      }
+      break;
   }
 }
 
@@ -134,19 +165,21 @@ void RlinkSender::Run() {
       if (idle.revents & ZMQ_POLLIN) wakeup_->Drain();
       continue;
     }
-    if (!socket_) OpenSocket();
+    if (!socket_ && !OpenSocket()) {
+      retry_after_ = Clock::now() + config_.hello_retry;
+      continue;
+    }
     auto now = Clock::now();
     if (!connected_ && now - hello_sent_ >= config_.hello_retry) SendHello();
 
-    zmq::pollitem_t items[3] = {
+    zmq::pollitem_t items[2] = {
         {socket_->handle(), 0, static_cast<short>(ZMQ_POLLIN | (blocked_ ? ZMQ_POLLOUT : 0)), 0},
         {nullptr, wakeup_->fd(), ZMQ_POLLIN, 0},
-        {watch_->socket().handle(), 0, ZMQ_POLLIN, 0},
     };
-    zmq::poll(items, 3, std::chrono::milliseconds(200));
+    zmq::poll(items, 2, std::chrono::milliseconds(200));
     if (items[1].revents & ZMQ_POLLIN) wakeup_->Drain();
     if (items[0].revents & ZMQ_POLLOUT) blocked_ = false;
-    if (items[2].revents & ZMQ_POLLIN) TakeHandshakeEvents();
+    if (!connected_) TakeHandshakeEvents();
 
     while (socket_ && ReceiveMessage(*socket_, &frames)) HandleMessage(frames);
     if (!socket_) continue;
@@ -255,7 +288,11 @@ void RlinkSender::SendRecords() {
     // Window: data bytes sent but not yet data-acked.
     uint64_t acked = progress_->data_acked_seq.load();
     uint64_t in_flight = engine_->BytesAfter(acked) - engine_->BytesAfter(next_send_ - 1);
-    if (acked + 1 < next_send_ && in_flight >= config_.window_bytes) return;
+    uint64_t writes_in_flight = next_send_ - 1 - std::min(acked, next_send_ - 1);
+    if (acked + 1 < next_send_ &&
+        (in_flight >= config_.window_bytes || writes_in_flight >= config_.window_writes)) {
+      return;
+    }
 
     Result<WriteRecord> rec = engine_->GetRecord(next_send_);
     if (!rec.ok()) {

@@ -48,7 +48,11 @@ struct RlinkSenderConfig {
   std::string rlink_name;
   std::string address;
   std::vector<VolumeSpec> volumes;
+  // In flight (sent, not data-acked): at most this many bytes and writes.
+  // The count matters for tiny writes: the secondary's receive buffer
+  // (ReorderLimits) holds 2^18 seqs and charges 256 bytes a record.
   uint64_t window_bytes = 64ull << 20;
+  uint64_t window_writes = 65536;
   std::chrono::milliseconds heartbeat{1000};
   std::chrono::milliseconds dead_timeout{5000};
   std::chrono::milliseconds hello_retry{1000};
@@ -74,7 +78,9 @@ class RlinkSender {
 
  private:
   void Run();
-  void OpenSocket();
+  // False (with last_error set) when ZeroMQ refuses a socket.
+  bool OpenSocket();
+  void OpenSocketOrThrow();
   void TakeHandshakeEvents();
   void CloseSession(const std::string& why);
   void SendHello();

@@ -14,7 +14,10 @@
 // session: a live primary, which pings every second, cannot be pushed out.
 //
 // HELLOs and replies to refused messages are rate-limited, so that a flood
-// costs a bounded amount of work and of reply traffic.
+// costs a bounded amount of work and of reply traffic. The limits are for
+// everyone but the session's own peer, which a flood cannot silence. (On
+// an insecure link a primary coming back on a new connection has no key
+// to prove it is the session's peer, so a flood can delay its HELLO.)
 #pragma once
 
 #include <chrono>
@@ -73,10 +76,13 @@ class SessionGate {
   void Close() { session_ = Session{}; }
   const Session& session() const { return session_; }
 
-  // Whether a refusal may be answered now (otherwise it is only counted).
-  bool AllowReply(Clock::time_point now) { return replies_.Allow(now); }
+  // Whether a refusal to `peer` may be answered now (otherwise it is only
+  // counted).
+  bool AllowReply(const PeerId& peer, Clock::time_point now);
 
  private:
+  // The connection of the session, or the key it proved.
+  bool IsSessionPeer(const PeerId& peer) const;
   const SessionGateOptions options_;
   Session session_;
   Clock::time_point last_heard_{};

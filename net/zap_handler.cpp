@@ -18,12 +18,15 @@ std::string FrameText(const zmq::message_t& frame) {
 
 }  // namespace
 
-ZapHandler::ZapHandler(zmq::context_t* context, std::string pinned_key)
-    : socket_(*context, zmq::socket_type::rep), pinned_key_(std::move(pinned_key)) {}
+ZapHandler::ZapHandler(zmq::context_t* context, std::string pinned_key, std::string rvg)
+    : socket_(*context, zmq::socket_type::rep),
+      pinned_key_(std::move(pinned_key)),
+      rvg_(std::move(rvg)) {}
 
 Result<std::unique_ptr<ZapHandler>> ZapHandler::Bind(zmq::context_t* context,
-                                                     const std::string& pinned_key) {
-  std::unique_ptr<ZapHandler> handler(new ZapHandler(context, pinned_key));
+                                                     const std::string& pinned_key,
+                                                     const std::string& rvg) {
+  std::unique_ptr<ZapHandler> handler(new ZapHandler(context, pinned_key, rvg));
   try {
     handler->socket_.set(zmq::sockopt::linger, 0);
     handler->socket_.bind(kZapEndpoint);
@@ -61,11 +64,10 @@ void ZapHandler::Answer(std::vector<zmq::message_t>& request) {
     key = z85;
     if (key != pinned_key_) {
       refusal = "its key " + key + " is not the pinned primary key (if it is your primary, "
-                "pin it here: rvgadm trust RVG " + key + ")";
+                "pin it here: rvgadm trust " + rvg_ + " " + key + ")";
     }
   }
   if (!refusal.empty()) {
-    ++refused_;
     uint64_t suppressed = 0;
     if (log_limit_.Allow(&suppressed)) {
       spdlog::warn("refused a connection from {}: {}{}", Printable(address), refusal,

@@ -13,7 +13,6 @@
 // calls HandleRequests() (RlinkReceiver does both on its thread).
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -30,9 +29,11 @@ class ZapHandler {
   // The ZAP domain the listener sets (ZMQ_ZAP_DOMAIN).
   static constexpr const char* kDomain = "rvg";
 
-  // Binds the context's ZAP endpoint; `pinned_key` is Z85.
+  // Binds the context's ZAP endpoint; `pinned_key` is Z85, `rvg` names
+  // the RVG in the log's hints.
   static Result<std::unique_ptr<ZapHandler>> Bind(zmq::context_t* context,
-                                                  const std::string& pinned_key);
+                                                  const std::string& pinned_key,
+                                                  const std::string& rvg);
 
   zmq::socket_t& socket() { return socket_; }
 
@@ -41,15 +42,13 @@ class ZapHandler {
   // "User-Id" property.
   void HandleRequests();
 
-  uint64_t refused() const { return refused_.load(); }
-
  private:
-  ZapHandler(zmq::context_t* context, std::string pinned_key);
+  ZapHandler(zmq::context_t* context, std::string pinned_key, std::string rvg);
   void Answer(std::vector<zmq::message_t>& request);
 
   zmq::socket_t socket_;
   const std::string pinned_key_;
-  std::atomic<uint64_t> refused_{0};
+  const std::string rvg_;
   RateLimiter log_limit_{10, std::chrono::seconds(10)};
 };
 

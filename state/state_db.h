@@ -111,9 +111,10 @@ class StateDb {
   Result<RvgConfig> GetRvg(const std::string& name);  // error "no RVG named X"
   Result<std::vector<std::string>> ListRvgs();
   Status DeleteRvg(const std::string& name);  // with its volumes, rlinks, ...
-  // A secondary adopting the primary that first connects to it: sets the
-  // RVG uuid and generation and appends the generation (start seq 1) to
-  // the history, in one transaction.
+  // A secondary recording the RVG uuid and generation its pinned primary
+  // announces in its first accepted HELLO (an administrator bound it, by
+  // key or by --rvg-uuid): sets both and appends the generation (start seq
+  // 1) to the history, in one transaction.
   // Fails, changing nothing, if the RVG is already bound to another uuid.
   Status BindRvg(const std::string& name, const std::string& uuid, const std::string& generation);
   // Pins the key of the primary a secondary RVG accepts (`rvgadm trust`),

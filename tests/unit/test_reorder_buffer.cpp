@@ -199,7 +199,7 @@ TEST_CASE("A record too far past the contiguous run is refused, not held") {
   CHECK(buffer.Add(MakeRecord(110)) == rvg::ReorderBuffer::Offer::kAccepted);
 }
 
-TEST_CASE("Held data is capped, but the record that extends the run still fits") {
+TEST_CASE("Held data is capped, but the record that fills the hole still fits") {
   const uint64_t per_record = 4096 + rvg::ReorderBuffer::kRecordOverhead;
   rvg::ReorderLimits limits;
   limits.max_held_bytes = 4 * per_record;
@@ -207,19 +207,32 @@ TEST_CASE("Held data is capped, but the record that extends the run still fits")
   for (uint64_t seq = 2; seq <= 5; ++seq) {
     CHECK(buffer.Add(MakeRecord(seq, 4096)) == rvg::ReorderBuffer::Offer::kAccepted);
   }
-  // Full of records ahead of a hole: more ahead is refused...
+  // Exactly at the cap with records ahead of a hole: more ahead is
+  // refused, but the hole is not, or the buffer could never drain.
   CHECK(buffer.Add(MakeRecord(6, 4096)) == rvg::ReorderBuffer::Offer::kNoRoom);
   CHECK(buffer.held_records() == 4);
-  // ...but the hole itself is refused too once the cap is reached, and
-  // then the apply thread's pop makes room.
-  CHECK(buffer.Add(MakeRecord(1, 4096)) == rvg::ReorderBuffer::Offer::kNoRoom);
-  limits.max_held_bytes = 5 * per_record;
-  rvg::ReorderBuffer roomy(1, limits);
-  for (uint64_t seq = 2; seq <= 5; ++seq) roomy.Add(MakeRecord(seq, 4096));
-  CHECK(roomy.Add(MakeRecord(7, 4096)) == rvg::ReorderBuffer::Offer::kAccepted);
-  CHECK(roomy.Add(MakeRecord(6, 4096)) == rvg::ReorderBuffer::Offer::kNoRoom);
-  CHECK(roomy.Add(MakeRecord(1, 4096)) == rvg::ReorderBuffer::Offer::kNoRoom);
-  CHECK(roomy.held_bytes() == 5 * 4096);
+  CHECK(buffer.Add(MakeRecord(1, 4096)) == rvg::ReorderBuffer::Offer::kAccepted);
+  CHECK(Seqs(buffer.PopReady()) == std::vector<uint64_t>{1, 2, 3, 4, 5});
+  CHECK(buffer.Add(MakeRecord(6, 4096)) == rvg::ReorderBuffer::Offer::kAccepted);
+}
+
+TEST_CASE("Seqs refused for room are a gap to NACK even with nothing held ahead") {
+  const uint64_t per_record = 4096 + rvg::ReorderBuffer::kRecordOverhead;
+  rvg::ReorderLimits limits;
+  limits.max_held_bytes = 2 * per_record;
+  rvg::ReorderBuffer buffer(1, limits);
+  for (uint64_t seq = 1; seq <= 3; ++seq) {
+    CHECK(buffer.Add(MakeRecord(seq, 4096)) == rvg::ReorderBuffer::Offer::kAccepted);
+  }
+  // The apply thread is slow: the run itself is over the cap.
+  CHECK(buffer.Add(MakeRecord(4, 4096)) == rvg::ReorderBuffer::Offer::kNoRoom);
+  CHECK(buffer.Add(MakeRecord(5, 4096)) == rvg::ReorderBuffer::Offer::kNoRoom);
+  CHECK(buffer.FirstGap() == Gap({4, 5}));
+  CHECK(Seqs(buffer.PopReady()) == std::vector<uint64_t>{1, 2, 3});
+  CHECK(buffer.Add(MakeRecord(4, 4096)) == rvg::ReorderBuffer::Offer::kAccepted);
+  CHECK(buffer.FirstGap() == Gap({5, 5}));
+  CHECK(buffer.Add(MakeRecord(5, 4096)) == rvg::ReorderBuffer::Offer::kAccepted);
+  CHECK(!buffer.FirstGap().has_value());
 }
 
 TEST_CASE("The run-extending record is taken while the held data is under the cap") {

@@ -106,7 +106,21 @@ TEST_CASE("Refusals are answered at most at the reply rate") {
   rvg::SessionGate gate(Options());
   Clock::time_point t0 = Clock::now();
   int answered = 0;
-  for (int i = 0; i < 100; ++i) answered += gate.AllowReply(t0 + milliseconds(i));
+  for (int i = 0; i < 100; ++i) answered += gate.AllowReply(kStranger, t0 + milliseconds(i));
   CHECK(answered == 3);
-  CHECK(gate.AllowReply(t0 + milliseconds(1200)));
+  CHECK(gate.AllowReply(kStranger, t0 + milliseconds(1200)));
+}
+
+TEST_CASE("A flood does not silence the session's own peer") {
+  rvg::SessionGate gate(Options());
+  Clock::time_point t0 = Clock::now();
+  gate.ScreenHello(kPrimary, t0);
+  gate.Open(kPrimary, 42, "s", t0);
+  for (int i = 0; i < 100; ++i) gate.ScreenHello(kStranger, t0 + milliseconds(1));
+  for (int i = 0; i < 100; ++i) gate.AllowReply(kStranger, t0 + milliseconds(1));
+  CHECK(gate.ScreenHello(kStranger, t0 + milliseconds(2)) == Screen::kFlood);
+  CHECK(gate.ScreenHello(kPrimaryAgain, t0 + milliseconds(2)) == Screen::kAdmit);
+  CHECK(gate.ScreenHello(kPrimary, t0 + milliseconds(2)) == Screen::kAdmit);
+  CHECK(gate.AllowReply(kPrimary, t0 + milliseconds(2)));
+  CHECK_FALSE(gate.AllowReply(kStranger, t0 + milliseconds(2)));
 }
