@@ -41,12 +41,13 @@ def second_rvgd_refused(p):
     check(p.pid() == pid and p.alive(), 'a refused second rvgd disturbed the first')
 
 
-def shared_image_refused(env, s):
+def shared_image_refused(env, p, s):
     q = env.host('q')
     image = s.image('data')
     before = rvgdata.sha256_file(image)
     q.rvgadm('create', q.rvg, '--volume', f'data={image}:8M', '--srl', f'{q.srl_path}:16M',
-             '--role', 'secondary', '--listen', f'tcp://127.0.0.1:{free_port()}')
+             '--role', 'secondary', '--listen', f'tcp://127.0.0.1:{free_port()}',
+             '--primary-key', p.pubkey())  # paired, so start gets as far as the image
     expect_failure(q, 'start', q.rvg, mentions=(image, f'pid {s.pid()} (rvgd)'))
     check(rvgdata.sha256_file(image) == before, 'a refused rvgd changed the image it was refused')
     wait_until(lambda: not q.alive(), 30, 'the rvgd refused the image exits')
@@ -71,7 +72,7 @@ def locked_srl_refused(p):
 def main(env):
     p, s = env.pair(VOLUMES, srl='16M')
     second_rvgd_refused(p)
-    shared_image_refused(env, s)
+    shared_image_refused(env, p, s)
     locked_srl_refused(p)
     p.wait_connected()
 

@@ -147,8 +147,14 @@ def attack(env, s, uuid, generation):
             sock.setsockopt(zmq.LINGER, 0)
             sock.setsockopt(zmq.RECONNECT_IVL, -1)  # one attempt each: counts are exact
             sock.connect(s.listen)
-            sock.send(wire.hello(s.rvg, uuid, generation, wire.volumes_of(s), sid=sid))
-            sock.send_multipart(wire.write(uuid, generation, sid, last_seq + 1, 1, 0, bad))
+            # Never block: a DEALER whose only connection was refused (and
+            # is not retried) has nowhere to queue a message.
+            for frames in ([wire.hello(s.rvg, uuid, generation, wire.volumes_of(s), sid=sid)],
+                           wire.write(uuid, generation, sid, last_seq + 1, 1, 0, bad)):
+                try:
+                    sock.send_multipart(frames, flags=zmq.NOBLOCK)
+                except zmq.Again:
+                    log('an attacker could not even queue its message (connection refused)')
         deadline = time.monotonic() + 3
         while time.monotonic() < deadline:
             for sock in (plain, keyed):
