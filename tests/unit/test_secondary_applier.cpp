@@ -351,7 +351,9 @@ TEST_CASE("a store that keeps failing stops the applier, and it says why") {
   }
   // The write was durable in the SRL before the checkpoint failed.
   CHECK(applier->applied_seq() == 1);
-  CHECK(changes >= 2);  // the data ack, then the failure
+  // The data ack, then the failure; the second call may come just after
+  // health() turned bad.
+  CHECK(WaitFor([&] { return changes >= 2; }));
   // Sticky: nothing more is applied, and Stop reports the failure.
   applier->Offer(MakeRecord(2, 1, 0, 4096));
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
