@@ -32,19 +32,20 @@ struct PrimaryRvg::PendingWrite {
 };
 
 PrimaryRvg::PrimaryRvg(std::unique_ptr<VolumeSet> volumes, std::unique_ptr<Srl> srl,
-                       std::vector<std::shared_ptr<RlinkProgress>> rlinks,
-                       CheckpointListener* listener, PrimaryOptions options)
+                       std::shared_ptr<RlinkSet> rlinks, CheckpointListener* listener,
+                       PrimaryOptions options)
     : volumes_(std::move(volumes)),
       srl_(std::move(srl)),
-      rlinks_(std::move(rlinks)),
+      rlinks_(rlinks ? std::move(rlinks) : std::make_shared<RlinkSet>(std::vector<RlinkInit>{})),
       listener_(listener),
       options_(options),
       inflight_(options.inflight_budget_bytes) {}
 
-Result<std::unique_ptr<PrimaryRvg>> PrimaryRvg::Open(
-    std::unique_ptr<VolumeSet> volumes, std::unique_ptr<Srl> srl,
-    std::vector<std::shared_ptr<RlinkProgress>> rlinks, CheckpointListener* listener,
-    PrimaryOptions options) {
+Result<std::unique_ptr<PrimaryRvg>> PrimaryRvg::Open(std::unique_ptr<VolumeSet> volumes,
+                                                     std::unique_ptr<Srl> srl,
+                                                     std::shared_ptr<RlinkSet> rlinks,
+                                                     CheckpointListener* listener,
+                                                     PrimaryOptions options) {
   std::unique_ptr<PrimaryRvg> rvg(
       new PrimaryRvg(std::move(volumes), std::move(srl), std::move(rlinks), listener, options));
   Status st = rvg->Recover();
@@ -67,11 +68,7 @@ PrimaryRvg::~PrimaryRvg() {
 Status PrimaryRvg::Recover() {
   // Any seq an RLINK was sent must still be in the log, or the log is
   // damaged: Srl::Recover refuses to end below it.
-  uint64_t durable_floor = 0;
-  for (const auto& r : rlinks_) {
-    durable_floor = std::max({durable_floor, r->sent_seq.load(), r->net_acked_seq.load(),
-                              r->data_acked_seq.load()});
-  }
+  const uint64_t durable_floor = rlinks_->HighestKnownSeq();
   Result<SrlReplayResult> replayed =
       ReplaySrl(srl_.get(), volumes_.get(), durable_floor,
                 [this](const WriteRecord& r) { RecordBytesLocked(r.seq, r.length); });
@@ -80,6 +77,7 @@ Status PrimaryRvg::Recover() {
   synced_seq_ = written_seq_;
   applied_seq_ = written_seq_;
   bytes_base_seq_ = srl_->tail_seq();
+  rlinks_->Sequenced(written_seq_);
   return Status::Ok();
 }
 
@@ -124,6 +122,9 @@ Status PrimaryRvg::Write(uint32_t volume, uint64_t offset, const void* data, siz
   }
   Status st = volumes_->CheckRange(volume, offset, length);
   if (!st.ok()) return st;
+  // Before the queue, so a write held back by a protection holds up no one.
+  st = rlinks_->AdmitWrite();
+  if (!st.ok()) return st;
 
   // The copy is made before taking the lock, so concurrent writers overlap
   // their memcpy and checksum work.
@@ -143,8 +144,11 @@ Status PrimaryRvg::Write(uint32_t volume, uint64_t offset, const void* data, siz
   while (!w.done && queue_.front() != &w) queue_cv_.wait(lock);
   if (!w.done) LeadBatch(lock);
   if (!w.status.ok()) return w.status;
-  if (strict || options_.strict) return WaitSynced(lock, w.record.seq);
-  return Status::Ok();
+  if (!strict && !options_.strict) return Status::Ok();
+  st = WaitSynced(lock, w.record.seq);
+  if (!st.ok()) return st;
+  lock.unlock();
+  return rlinks_->WaitForSyncAcks(w.record.seq);
 }
 
 void PrimaryRvg::LeadBatch(std::unique_lock<std::mutex>& lock) {
@@ -275,6 +279,7 @@ void PrimaryRvg::PublishAppendedLocked(size_t first, size_t count) {
     unapplied_.Add(r);
   }
   written_seq_ = batch_[first + count - 1].seq;
+  rlinks_->Sequenced(written_seq_);
   flusher_cv_.notify_one();
 }
 
@@ -287,7 +292,11 @@ Status PrimaryRvg::WaitSynced(std::unique_lock<std::mutex>& lock, uint64_t seq) 
 Status PrimaryRvg::Flush() {
   std::unique_lock<std::mutex> lock(mu_);
   if (!failure_.ok()) return failure_;
-  return WaitSynced(lock, written_seq_);
+  const uint64_t target = written_seq_;
+  Status st = WaitSynced(lock, target);
+  if (!st.ok()) return st;
+  lock.unlock();
+  return rlinks_->WaitForSyncAcks(target);
 }
 
 void PrimaryRvg::FlusherLoop() {
@@ -390,17 +399,7 @@ Status PrimaryRvg::Checkpoint() {
     return failure_;
   }
 
-  std::vector<RlinkSnapshot> snaps;
-  snaps.reserve(rlinks_.size());
-  for (const auto& r : rlinks_) {
-    RlinkSnapshot s;
-    s.name = r->name;
-    s.state = r->state.load();
-    s.sent_seq = r->sent_seq.load();
-    s.net_acked_seq = r->net_acked_seq.load();
-    s.data_acked_seq = r->data_acked_seq.load();
-    snaps.push_back(s);
-  }
+  const std::vector<RlinkSnapshot> snaps = rlinks_->Snapshot();
   if (listener_ != nullptr) {
     // A database error (busy, say) is not an I/O failure of the data: the
     // tail just stays where it is until a later checkpoint persists.
@@ -434,6 +433,7 @@ Status PrimaryRvg::Checkpoint() {
 }
 
 void PrimaryRvg::AbortSpaceWaits() {
+  rlinks_->AbortWaits();
   std::lock_guard<std::mutex> lock(mu_);
   if (!srl_full_ && !budget_wait_) return;
   // The leader gives up the part of its batch that is not in the SRL; the
@@ -452,6 +452,7 @@ void PrimaryRvg::AbortSpaceWaits() {
 }
 
 void PrimaryRvg::BeginClose() {
+  rlinks_->Close();
   std::lock_guard<std::mutex> lock(mu_);
   closing_ = true;
   space_cv_.notify_all();
@@ -464,6 +465,7 @@ Status PrimaryRvg::Close() {
     if (closed_) return failure_;
     closing_ = true;
     space_cv_.notify_all();
+    rlinks_->Close();
     // Writes already queued complete (their leaders are running, and one
     // that waits for SRL space gives up); new ones are refused above.
     queue_cv_.wait(lock, [&] { return queue_.empty(); });
@@ -505,6 +507,7 @@ bool PrimaryRvg::srl_full() const {
 }
 
 bool PrimaryRvg::waiting_for_room() const {
+  if (rlinks_->admission_stalled()) return true;
   std::lock_guard<std::mutex> lock(mu_);
   return srl_full_ || budget_wait_;
 }

@@ -20,9 +20,13 @@
 //      order, and only then drops them from UnappliedWrites. Only synced
 //      records are handed to RLINK senders, so no secondary can hold a
 //      write the primary could lose in a crash.
+//   0. Before it joins the queue, a write asks the RlinkSet whether it may
+//      have a seq at all (latency protection, synchronous=fail); a write
+//      held back there holds up nothing else (see rlink_set.h).
 //   4. A write is answered when appended (durability "flush"), or when
-//      synced (durability "strict", or a handle opened O_SYNC/O_DSYNC).
-//      Flush() waits until everything answered before it is synced.
+//      synced and acknowledged by every synchronous RLINK (durability
+//      "strict", or a handle opened O_SYNC/O_DSYNC). Flush() waits until
+//      everything answered before it is synced and acknowledged so.
 //   5. A checkpointer periodically (and whenever the SRL is full) fdatasyncs
 //      the images, persists the RLINKs' progress through the
 //      CheckpointListener, and then moves the SRL tail up to the oldest
@@ -64,7 +68,7 @@
 
 #include "core/inflight_buffer.h"
 #include "core/record.h"
-#include "core/rlink_progress.h"
+#include "core/rlink_set.h"
 #include "core/srl.h"
 #include "core/status.h"
 #include "core/unapplied_writes.h"
@@ -95,15 +99,6 @@ struct PrimaryOptions {
   std::function<void()> on_srl_full;
 };
 
-// A consistent copy of one RLINK's progress, taken for a checkpoint.
-struct RlinkSnapshot {
-  std::string name;
-  RlinkState state = RlinkState::kDisconnected;
-  uint64_t sent_seq = 0;
-  uint64_t net_acked_seq = 0;
-  uint64_t data_acked_seq = 0;
-};
-
 // Persists RLINK progress; called by the checkpointer before the SRL tail may
 // move past anything the snapshot says is still needed.
 class CheckpointListener {
@@ -116,11 +111,11 @@ class PrimaryRvg : public VolumeIo {
  public:
   // Replays `srl` (on which Recover() has not been called) into `volumes`,
   // then starts the flusher and checkpointer. `rlinks` are this RVG's RLINKs
-  // with their persisted progress loaded; the engine only reads them.
+  // with their persisted progress loaded; the engine tells them the newest
+  // seq and asks them about admission and synchronous acks (nullptr: none).
   static Result<std::unique_ptr<PrimaryRvg>> Open(
       std::unique_ptr<VolumeSet> volumes, std::unique_ptr<Srl> srl,
-      std::vector<std::shared_ptr<RlinkProgress>> rlinks, CheckpointListener* listener,
-      PrimaryOptions options);
+      std::shared_ptr<RlinkSet> rlinks, CheckpointListener* listener, PrimaryOptions options);
 
   ~PrimaryRvg() override;
 
@@ -173,7 +168,8 @@ class PrimaryRvg : public VolumeIo {
   // catch up and a checkpoint frees space).
   bool srl_full() const;
   // A leader waits for SRL space or for the images to catch up with the
-  // memory budget: the waits AbortSpaceWaits() ends.
+  // memory budget, or writes are held back by an RLINK's protection: the
+  // waits AbortSpaceWaits() ends.
   bool waiting_for_room() const;
   // Bytes appended to the SRL and not yet written to the images.
   uint64_t unapplied_bytes() const { return unapplied_.held_bytes(); }
@@ -184,7 +180,7 @@ class PrimaryRvg : public VolumeIo {
   struct PendingWrite;
 
   PrimaryRvg(std::unique_ptr<VolumeSet> volumes, std::unique_ptr<Srl> srl,
-             std::vector<std::shared_ptr<RlinkProgress>> rlinks, CheckpointListener* listener,
+             std::shared_ptr<RlinkSet> rlinks, CheckpointListener* listener,
              PrimaryOptions options);
   Status Recover();
   void LeadBatch(std::unique_lock<std::mutex>& lock);
@@ -201,7 +197,7 @@ class PrimaryRvg : public VolumeIo {
 
   std::unique_ptr<VolumeSet> volumes_;
   std::unique_ptr<Srl> srl_;
-  std::vector<std::shared_ptr<RlinkProgress>> rlinks_;
+  const std::shared_ptr<RlinkSet> rlinks_;
   CheckpointListener* const listener_;
   const PrimaryOptions options_;
   InflightBuffer inflight_;

@@ -1,6 +1,6 @@
-// RlinkProgress: how far one RLINK has got, shared between its sender (which
-// moves it forward) and the engine (which may free SRL space only behind the
-// slowest RLINK's data ack) and status reporting.
+// RlinkProgress: how far one RLINK has got. Its sender moves sent_seq;
+// RlinkSet moves the acked seqs as acks arrive; the engine's window and
+// read-back logic and status read them without a lock.
 //
 // Invariant: data_acked <= net_acked <= sent is NOT guaranteed across a
 // reconnect (sent is rewound to the secondary's resume point), but each of
@@ -13,29 +13,10 @@
 
 namespace rvg {
 
-// kFailed: replication stopped on an error that retrying cannot cure (the
-// secondary's applier failed, or a record read back from the SRL is
-// damaged); the reason is in the RLINK's last error and the log.
-enum class RlinkState { kDisconnected, kConnected, kPaused, kStale, kDcm, kResyncing, kFailed };
-
-inline const char* RlinkStateName(RlinkState s) {
-  switch (s) {
-    case RlinkState::kDisconnected: return "disconnected";
-    case RlinkState::kConnected: return "connected";
-    case RlinkState::kPaused: return "paused";
-    case RlinkState::kStale: return "stale";
-    case RlinkState::kDcm: return "dcm";
-    case RlinkState::kResyncing: return "resyncing";
-    case RlinkState::kFailed: return "failed";
-  }
-  return "disconnected";
-}
-
 struct RlinkProgress {
   explicit RlinkProgress(std::string rlink_name) : name(std::move(rlink_name)) {}
 
   const std::string name;
-  std::atomic<RlinkState> state{RlinkState::kDisconnected};
   std::atomic<uint64_t> sent_seq{0};
   std::atomic<uint64_t> net_acked_seq{0};
   std::atomic<uint64_t> data_acked_seq{0};

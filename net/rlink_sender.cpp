@@ -11,10 +11,12 @@ using Clock = std::chrono::steady_clock;
 }  // namespace
 
 RlinkSender::RlinkSender(RlinkSenderConfig config, PrimaryRvg* engine,
-                         std::shared_ptr<RlinkProgress> progress, zmq::context_t* context)
+                         std::shared_ptr<RlinkSet> rlinks, size_t index, zmq::context_t* context)
     : config_(std::move(config)),
       engine_(engine),
-      progress_(std::move(progress)),
+      rlinks_(std::move(rlinks)),
+      index_(index),
+      progress_(rlinks_->progress(index)),
       context_(context),
       wakeup_(Wakeup::Create()) {
   // The engine keeps this listener for its lifetime; holding the Wakeup by
@@ -52,11 +54,7 @@ void RlinkSender::SetError(const std::string& error) {
 
 void RlinkSender::Fail(const std::string& error) {
   SetError(error);
-  // A stale RLINK stays stale: it needs a full sync whatever else went
-  // wrong, and only a stale RLINK lets the checkpointer release the SRL
-  // past its acks. Marked failed, it would pin the log until writes hang.
-  // (This thread is the only one that sets the state.)
-  if (progress_->state.load() != RlinkState::kStale) progress_->state = RlinkState::kFailed;
+  rlinks_->MarkFailed(index_);
 }
 
 bool RlinkSender::OpenSocket() {
@@ -98,10 +96,8 @@ void RlinkSender::OpenSocketOrThrow() {
 
 void RlinkSender::CloseSession(const std::string& why) {
   if (connected_) spdlog::info("rlink {}: session closed: {}", config_.rlink_name, why);
+  if (connected_) rlinks_->SessionDown(index_);
   connected_ = false;
-  if (progress_->state.load() == RlinkState::kConnected) {
-    progress_->state = RlinkState::kDisconnected;
-  }
   watch_.reset();
   socket_.reset();
 }
@@ -221,13 +217,12 @@ void RlinkSender::HandleMessage(std::vector<zmq::message_t>& frames) {
     if (a->session_id != session_id_ || !connected_) return;
     last_heard_ = Clock::now();
     // An ack past what was sent in this session cannot be genuine.
-    uint64_t sent = progress_->sent_seq.load();
-    RlinkProgress::Raise(progress_->net_acked_seq, std::min(a->received_seq, sent));
-    RlinkProgress::Raise(progress_->data_acked_seq, std::min(a->applied_seq, sent));
+    uint64_t sent = progress_.sent_seq.load();
+    rlinks_->Acked(index_, std::min(a->received_seq, sent), std::min(a->applied_seq, sent));
   } else if (auto* n = std::get_if<NackMsg>(&msg)) {
     if (n->session_id != session_id_ || !connected_) return;
     last_heard_ = Clock::now();
-    if (n->from_seq < next_send_ && n->from_seq > progress_->data_acked_seq.load()) {
+    if (n->from_seq < next_send_ && n->from_seq > progress_.data_acked_seq.load()) {
       spdlog::info("rlink {}: secondary asks again for seq {}..{}", config_.rlink_name,
                    n->from_seq, n->to_seq);
       next_send_ = n->from_seq;
@@ -264,29 +259,35 @@ void RlinkSender::OnWelcome(const WelcomeMsg& w) {
   }
   uint64_t resume = w.applied_seq + 1;
   if (resume < engine_->srl_tail_seq()) {
-    progress_->state = RlinkState::kStale;
+    rlinks_->MarkStale(index_);
     SetError("secondary is at seq " + std::to_string(w.applied_seq) +
              " but the SRL only holds from seq " + std::to_string(engine_->srl_tail_seq()) +
              ": it needs a full sync");
     CloseSession("secondary too far behind");
     return;
   }
+  progress_.sent_seq = w.applied_seq;
+  if (!rlinks_->SessionUp(index_, w.applied_seq)) {
+    SetError("RLINK is stale: the secondary needs a full sync (rvgadm startrep --full)");
+    CloseSession("stale RLINK");
+    retry_after_ = Clock::now() + std::chrono::seconds(5);
+    return;
+  }
   connected_ = true;
   last_heard_ = Clock::now();
   last_sent_ = last_heard_;
   next_send_ = resume;
-  progress_->sent_seq = w.applied_seq;
-  progress_->state = RlinkState::kConnected;
   SetError("");
   spdlog::info("rlink {}: connected to {}, resuming at seq {}", config_.rlink_name,
                config_.address, resume);
 }
 
 void RlinkSender::SendRecords() {
+  if (!rlinks_->MaySend(index_)) return;  // paused
   uint64_t synced = engine_->synced_seq();
   while (connected_ && !blocked_ && next_send_ <= synced && !stop_) {
     // Window: data bytes sent but not yet data-acked.
-    uint64_t acked = progress_->data_acked_seq.load();
+    uint64_t acked = progress_.data_acked_seq.load();
     uint64_t in_flight = engine_->BytesAfter(acked) - engine_->BytesAfter(next_send_ - 1);
     uint64_t writes_in_flight = next_send_ - 1 - std::min(acked, next_send_ - 1);
     if (acked + 1 < next_send_ &&
@@ -323,7 +324,7 @@ void RlinkSender::SendRecords() {
       blocked_ = true;
       return;
     }
-    progress_->sent_seq = next_send_;
+    progress_.sent_seq = next_send_;
     ++next_send_;
     last_sent_ = Clock::now();
   }

@@ -7,6 +7,10 @@
 // the stream; silence longer than the dead timeout, or a REJECT, drops the
 // session and starts a new one.
 //
+// The RLINK's state is not this class's to set: it reports sessions, acks
+// and failures to the RlinkSet and asks it whether to send (a paused RLINK
+// keeps its session with heartbeats but sends no writes).
+//
 // Failures that retrying cannot cure put the RLINK in state `failed` with
 // the reason in last_error(): a REJECT that says not to retry (the
 // secondary's applier failed, or it belongs elsewhere) — HELLOs then go out
@@ -33,7 +37,7 @@
 #include <zmq.hpp>
 
 #include "core/primary_rvg.h"
-#include "core/rlink_progress.h"
+#include "core/rlink_set.h"
 #include "core/volume.h"
 #include "net/handshake_watch.h"
 #include "net/messages.h"
@@ -66,8 +70,10 @@ struct RlinkSenderConfig {
 
 class RlinkSender {
  public:
-  RlinkSender(RlinkSenderConfig config, PrimaryRvg* engine,
-              std::shared_ptr<RlinkProgress> progress, zmq::context_t* context);
+  // `index`: this RLINK's place in `rlinks`, whose state machine hears of
+  // every session, ack and failure here and decides whether to send.
+  RlinkSender(RlinkSenderConfig config, PrimaryRvg* engine, std::shared_ptr<RlinkSet> rlinks,
+              size_t index, zmq::context_t* context);
   ~RlinkSender();
 
   void Start();
@@ -92,7 +98,9 @@ class RlinkSender {
 
   const RlinkSenderConfig config_;
   PrimaryRvg* const engine_;
-  const std::shared_ptr<RlinkProgress> progress_;
+  const std::shared_ptr<RlinkSet> rlinks_;
+  const size_t index_;
+  RlinkProgress& progress_;  // rlinks_->progress(index_)
   zmq::context_t* const context_;
   const std::shared_ptr<Wakeup> wakeup_;
 

@@ -32,12 +32,22 @@ json RlinkJson(const RlinkLive& live) {
   const RlinkConfig& rlink = live.config;
   json resync = nullptr;
   if (live.resync) resync = {{"done", live.resync->first}, {"total", live.resync->second}};
+  json sync_now = nullptr;
+  if (live.sync_effective) sync_now = *live.sync_effective ? "sync" : "async";
+  json protection = nullptr;
+  if (live.latency_protection) protection = {{"latency", *live.latency_protection}};
   return {{"name", rlink.name},
           {"address", rlink.address},
           {"synchronous", rlink.synchronous},
+          {"synchronous_effective", sync_now},
           {"sync_ack", rlink.sync_ack},
+          {"ack_timeout", rlink.ack_timeout},
           {"latencyprot", rlink.latencyprot},
+          {"latency_high_mark", rlink.latency_high_mark},
+          {"latency_low_mark", rlink.latency_low_mark},
+          {"protection", protection},
           {"srlprot", rlink.srlprot},
+          {"bandwidth_limit", rlink.bandwidth_limit},
           {"state", rlink.state},
           {"sent_seq", rlink.sent_seq},
           {"net_acked_seq", rlink.net_acked_seq},
@@ -171,8 +181,15 @@ std::string RlinkTable(const json& status) {
       {"RLINK", "ADDRESS", "STATE", "SYNC", "LINK", "SENT", "NET-ACKED", "DATA-ACKED", "BEHIND"}};
   std::string resync_lines;
   for (const json& rlink : *rlinks) {
+    // SYNC: the configured mode, and what it is now when that differs
+    // ("override (async)" while an override RLINK catches up).
+    std::string sync = Text(rlink, "synchronous");
+    auto now = rlink.find("synchronous_effective");
+    if (sync != "off" && now != rlink.end() && now->is_string() && now->get<std::string>() == "async") {
+      sync += " (async)";
+    }
     rows.push_back({Text(rlink, "name"), Text(rlink, "address"), Text(rlink, "state"),
-                    Text(rlink, "synchronous"), Text(rlink, "security"), Text(rlink, "sent_seq"),
+                    sync, Text(rlink, "security"), Text(rlink, "sent_seq"),
                     Text(rlink, "net_acked_seq"), Text(rlink, "data_acked_seq"),
                     Text(rlink, "writes_behind") + " writes (" + Size(rlink, "bytes_behind") +
                         ")"});
@@ -183,6 +200,14 @@ std::string RlinkTable(const json& status) {
       uint64_t percent = total == 0 ? 100 : done * 100 / total;
       resync_lines += "  RESYNC " + Text(rlink, "name") + "  " + FormatSize(done) + " of " +
                       FormatSize(total) + " (" + std::to_string(percent) + "%)\n";
+    }
+    auto protection = rlink.find("protection");
+    if (protection != rlink.end() && protection->is_object() &&
+        protection->value("latency", false)) {
+      resync_lines += "  PROTECTION " + Text(rlink, "name") + "  latency: " +
+                      Text(rlink, "writes_behind") + " writes behind, marks " +
+                      Text(rlink, "latency_low_mark") + "/" + Text(rlink, "latency_high_mark") +
+                      " (latencyprot=" + Text(rlink, "latencyprot") + ")\n";
     }
     auto error = rlink.find("last_error");
     if (error != rlink.end() && error->is_string() && !error->get<std::string>().empty()) {

@@ -20,6 +20,9 @@ struct RlinkLive {
   uint64_t writes_behind = 0;    // last_seq - data_acked_seq
   uint64_t bytes_behind = 0;     // SRL bytes of those writes
   std::optional<std::pair<uint64_t, uint64_t>> resync;  // {done, total} bytes
+  // Live figures, known only while rvgd runs.
+  std::optional<bool> sync_effective;      // replicating synchronously now
+  std::optional<bool> latency_protection;  // latencyprot holds writes back or fails them
 };
 
 struct RvgLive {
@@ -44,9 +47,12 @@ struct RvgLive {
 // volumes[{name,path,size}], srl{path,size,used} (null only for a secondary
 // created by an rvg older than state.db format 2, which has no SRL),
 // flags{name: value}, rlinks[{name, address, synchronous, sync_ack,
-// latencyprot, srlprot, state, sent_seq, net_acked_seq, data_acked_seq,
-// writes_behind, bytes_behind, resync{done,total}|null, security,
-// peer_key}].
+// ack_timeout, latencyprot, latency_high_mark, latency_low_mark, srlprot,
+// bandwidth_limit (bytes/s, 0 = none), state, synchronous_effective
+// ("sync" | "async" | null while rvgd is stopped), protection{latency}
+// (true while latency protection holds writes back; null while stopped),
+// sent_seq, net_acked_seq, data_acked_seq, writes_behind, bytes_behind,
+// resync{done,total}|null, security, peer_key}].
 nlohmann::json StatusJson(const RvgLive& live);
 
 // A readable multi-line table of the same object (what `status` prints).

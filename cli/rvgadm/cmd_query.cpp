@@ -73,7 +73,11 @@ Result<RvgLive> StoredLive(StateDb& db, const Home& home, const std::string& rvg
   }
   Result<std::vector<RlinkConfig>> rlinks = db.ListRlinks(rvg);
   if (!rlinks.ok()) return rlinks.status();
-  for (const RlinkConfig& rlink : *rlinks) live.rlinks.push_back(RlinkLive{rlink, 0, 0, {}});
+  for (const RlinkConfig& rlink : *rlinks) {
+    RlinkLive r;
+    r.config = rlink;
+    live.rlinks.push_back(r);
+  }
   FillStoredSeqs(db, &live);
   for (RlinkLive& rlink : live.rlinks) {
     uint64_t acked = rlink.config.data_acked_seq;

@@ -1,6 +1,7 @@
 // rvgadm addsec, delsec and set: RLINKs and their attributes, edited in
 // state.db. Adding or removing an RLINK changes what a running rvgd works
-// with, so both refuse while it runs; attributes are read at rvgd's start.
+// with, so both refuse while it runs; `set` saves the attributes and has a
+// running rvgd apply them at once.
 #include "cli/rvgadm/arg_values.h"
 #include "cli/rvgadm/command.h"
 #include "cli/rvgadm/daemon_client.h"
@@ -163,8 +164,17 @@ int RunSet(const Context& context, const ParsedArgs& args) {
   if (!attributes.ok()) return ReportUsage(context.spec, attributes.status().message());
   Status status = ApplyAttributes(**db, rvg, first, *attributes);
   if (!status.ok()) return ReportError(status.Annotate("RLINK " + first + " of RVG " + rvg));
-  PrintLine("RLINK " + first + " of RVG " + rvg + ": " + Describe(*attributes));
-  NoteIfRunning(context.home, rvg);
+  // state.db is the record; a running rvgd reads the RLINK back from it.
+  Result<DaemonState> daemon = ProbeDaemon(context.home, rvg);
+  if (daemon.ok() && daemon->running) {
+    status = RlinkRequest(context.home, rvg, first, "reload");
+    if (!status.ok()) {
+      return ReportError(status.Annotate("saved in state.db, but the running rvgd did not take "
+                                         "it (it will at its next start)"));
+    }
+  }
+  PrintLine("RLINK " + first + " of RVG " + rvg + ": " + Describe(*attributes) +
+            (daemon.ok() && daemon->running ? " (in effect now)" : ""));
   return kExitOk;
 }
 

@@ -52,5 +52,12 @@ int RunFlags(const Context& context, const ParsedArgs& args);
 // cmd_planned.cpp: commands whose arguments are parsed but whose engine
 // support is not in this version yet.
 int RunNotYetAvailable(const Context& context, const ParsedArgs& args);
+int RunPauserep(const Context& context, const ParsedArgs& args);
+int RunResumerep(const Context& context, const ParsedArgs& args);
+
+// Asks the running rvgd to act on RLINK `sec`: "pause", "resume", or
+// "reload" (its attributes changed in state.db).
+Status RlinkRequest(const Home& home, const std::string& rvg, const std::string& sec,
+                    const std::string& action);
 
 }  // namespace rvg

@@ -55,6 +55,12 @@ class Daemon {
   // caller) saying who is behind. Runs on a thread of its own, alongside
   // StatusJson() and Stop(); a stop that goes ahead ends it with an error.
   virtual Status Drain(const std::string& rlink, double timeout_s) = 0;
+  // An administrator's request about one RLINK: "pause", "resume", or
+  // "reload" (its attributes changed in state.db). Primaries only.
+  virtual Status ControlRlink(const std::string& rlink, const std::string& /*action*/) {
+    return Status::Error("this host is not the primary; RLINK " + rlink +
+                         " is controlled on the primary");
+  }
 };
 
 // The RVG's images and SRL, opened and locked for this daemon's lifetime

@@ -17,6 +17,11 @@ namespace rvg {
 
 namespace {
 
+Result<RlinkPolicy> PolicyOf(const RlinkConfig& r) {
+  return ParseRlinkPolicy(r.synchronous, r.sync_ack, r.ack_timeout, r.latencyprot,
+                          r.latency_high_mark, r.latency_low_mark, r.srlprot, r.bandwidth_limit);
+}
+
 class PrimaryDaemon : public Daemon, public CheckpointListener {
  public:
   explicit PrimaryDaemon(DaemonContext context) : ctx_(std::move(context)) {}
@@ -26,6 +31,7 @@ class PrimaryDaemon : public Daemon, public CheckpointListener {
   Status Stop() override;
   nlohmann::json StatusJson() override;
   Status Drain(const std::string& rlink, double timeout_s) override;
+  Status ControlRlink(const std::string& rlink, const std::string& action) override;
 
   Status PersistRlinkProgress(const std::vector<RlinkSnapshot>& rlinks) override;
 
@@ -35,8 +41,9 @@ class PrimaryDaemon : public Daemon, public CheckpointListener {
 
   DaemonContext ctx_;
   CurveKeyPair keys_;  // empty when every RLINK is insecure
+  std::mutex configs_mu_;  // rlink_configs_: the control thread reloads, status reads
   std::vector<RlinkConfig> rlink_configs_;
-  std::vector<std::shared_ptr<RlinkProgress>> progress_;
+  std::shared_ptr<RlinkSet> rlinks_;
   std::unique_ptr<PrimaryRvg> engine_;
   std::vector<std::unique_ptr<RlinkSender>> senders_;
   std::unique_ptr<RvgFs> fs_;
@@ -56,20 +63,20 @@ Status PrimaryDaemon::Start() {
   rlink_configs_ = *rlinks;
   Status keyed = LoadKeysIfNeeded();
   if (!keyed.ok()) return keyed;
+  std::vector<RlinkInit> inits;
   for (const RlinkConfig& r : rlink_configs_) {
-    auto p = std::make_shared<RlinkProgress>(r.name);
-    p->sent_seq = r.sent_seq;
-    p->net_acked_seq = r.net_acked_seq;
-    p->data_acked_seq = r.data_acked_seq;
-    // Staleness survives restarts: the SRL may no longer hold what it needs.
-    p->state = r.state == "stale" ? RlinkState::kStale : RlinkState::kDisconnected;
-    progress_.push_back(p);
+    Result<RlinkPolicy> policy = PolicyOf(r);
+    if (!policy.ok()) return policy.status().Annotate("RLINK " + r.name);
+    // Stale and paused survive restarts (RlinkStateMachine).
+    inits.push_back({r.name, *policy, RlinkStateFromName(r.state), r.sent_seq, r.net_acked_seq,
+                     r.data_acked_seq});
   }
+  rlinks_ = std::make_shared<RlinkSet>(inits);
 
   PrimaryOptions options;
   options.strict = cfg.durability == "strict";
   Result<std::unique_ptr<PrimaryRvg>> engine =
-      PrimaryRvg::Open(std::move(*volumes), std::move(*srl), progress_, this, options);
+      PrimaryRvg::Open(std::move(*volumes), std::move(*srl), rlinks_, this, options);
   if (!engine.ok()) return engine.status();
   engine_ = std::move(*engine);
   spdlog::info("RVG {}: write pipeline ready at seq {}", cfg.name, engine_->last_seq());
@@ -88,7 +95,7 @@ Status PrimaryDaemon::Start() {
       sc.secret_key = keys_.secret_key;
       sc.server_key = rlink_configs_[i].peer_key;
     }
-    senders_.push_back(std::make_unique<RlinkSender>(sc, engine_.get(), progress_[i], ctx_.zmq));
+    senders_.push_back(std::make_unique<RlinkSender>(sc, engine_.get(), rlinks_, i, ctx_.zmq));
     senders_.back()->Start();
   }
 
@@ -174,14 +181,7 @@ void PrimaryDaemon::Shutdown() {
   for (auto& s : senders_) s->Stop();
   senders_.clear();
   if (engine_) {
-    std::vector<RlinkSnapshot> snaps;
-    for (const auto& p : progress_) {
-      RlinkState state = p->state.load();
-      if (state == RlinkState::kConnected) state = RlinkState::kDisconnected;
-      snaps.push_back({p->name, state, p->sent_seq.load(), p->net_acked_seq.load(),
-                       p->data_acked_seq.load()});
-    }
-    Status st = PersistRlinkProgress(snaps);
+    Status st = PersistRlinkProgress(rlinks_->Snapshot());
     if (!st.ok()) spdlog::error("persisting RLINK progress at stop: {}", st.message());
   }
 }
@@ -189,7 +189,7 @@ void PrimaryDaemon::Shutdown() {
 Status PrimaryDaemon::PersistRlinkProgress(const std::vector<RlinkSnapshot>& rlinks) {
   return ctx_.db->Run([&](StateDb& db) {
     for (const RlinkSnapshot& s : rlinks) {
-      Status st = db.SaveRlinkProgress(ctx_.config.name, s.name, RlinkStateName(s.state),
+      Status st = db.SaveRlinkProgress(ctx_.config.name, s.name, RlinkStateName(s.persistent),
                                        s.sent_seq, s.net_acked_seq, s.data_acked_seq);
       if (!st.ok()) return st;
     }
@@ -208,14 +208,18 @@ nlohmann::json PrimaryDaemon::StatusJson() {
   live.srl_used = engine_->srl_used_bytes();
   auto flags = ctx_.db->Run([&](StateDb& db) { return db.Flags(ctx_.config.name); });
   if (flags.ok()) live.flags = *flags;
+  const std::vector<RlinkSnapshot> snaps = rlinks_->Snapshot();
+  std::lock_guard<std::mutex> lock(configs_mu_);
   for (size_t i = 0; i < rlink_configs_.size(); ++i) {
     RlinkLive r;
     r.config = rlink_configs_[i];
-    const RlinkProgress& p = *progress_[i];
-    r.config.state = RlinkStateName(p.state.load());
-    r.config.sent_seq = p.sent_seq.load();
-    r.config.net_acked_seq = p.net_acked_seq.load();
-    r.config.data_acked_seq = p.data_acked_seq.load();
+    const RlinkSnapshot& p = snaps[i];
+    r.config.state = RlinkStateName(p.state);
+    r.config.sent_seq = p.sent_seq;
+    r.config.net_acked_seq = p.net_acked_seq;
+    r.config.data_acked_seq = p.data_acked_seq;
+    r.sync_effective = p.sync_effective;
+    r.latency_protection = p.latency_protection;
     uint64_t acked = std::min(r.config.data_acked_seq, live.last_seq);
     r.writes_behind = live.last_seq - acked;
     r.bytes_behind = engine_->BytesAfter(acked);
@@ -233,20 +237,17 @@ nlohmann::json PrimaryDaemon::StatusJson() {
 
 Status PrimaryDaemon::Drain(const std::string& rlink, double timeout_s) {
   const uint64_t target = engine_->last_seq();
-  bool found = rlink.empty();
-  for (const auto& p : progress_) found = found || p->name == rlink;
-  if (!found) return Status::Error("no secondary named " + rlink + " in RVG " + ctx_.config.name);
+  if (!rlink.empty() && !rlinks_->Find(rlink)) return Status::Error("no secondary named " + rlink + " in RVG " + ctx_.config.name);
   auto deadline = std::chrono::steady_clock::now() +
                   std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
   for (;;) {
     std::string behind;
-    for (const auto& p : progress_) {
-      if (!rlink.empty() && p->name != rlink) continue;
-      uint64_t acked = p->data_acked_seq.load();
-      if (acked < target) {
-        behind += (behind.empty() ? "" : ", ") + p->name + " is " +
-                  std::to_string(target - acked) + " writes behind (" +
-                  RlinkStateName(p->state.load()) + ")";
+    for (const RlinkSnapshot& p : rlinks_->Snapshot()) {
+      if (!rlink.empty() && p.name != rlink) continue;
+      if (p.data_acked_seq < target) {
+        behind += (behind.empty() ? "" : ", ") + p.name + " is " +
+                  std::to_string(target - p.data_acked_seq) + " writes behind (" +
+                  RlinkStateName(p.state) + ")";
       }
     }
     if (behind.empty()) return Status::Ok();
@@ -260,6 +261,50 @@ Status PrimaryDaemon::Drain(const std::string& rlink, double timeout_s) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+}
+
+// `rvgadm set` has already written the attributes to state.db (the one
+// source of truth); "reload" reads them back and hands them to the state
+// machine, so a change applies without a restart. Pause and resume change
+// the state machine, and the next checkpoint persists them.
+Status PrimaryDaemon::ControlRlink(const std::string& rlink, const std::string& action) {
+  std::optional<size_t> i = rlinks_->Find(rlink);
+  if (!i) return Status::Error("no secondary named " + rlink + " in RVG " + ctx_.config.name);
+  Status st;
+  if (action == "pause") {
+    st = rlinks_->Pause(*i);
+  } else if (action == "resume") {
+    st = rlinks_->Resume(*i);
+  } else if (action == "reload") {
+    Result<RlinkConfig> config =
+        ctx_.db->Run([&](StateDb& db) { return db.GetRlink(ctx_.config.name, rlink); });
+    if (!config.ok()) return config.status();
+    Result<RlinkPolicy> policy = PolicyOf(*config);
+    if (!policy.ok()) return policy.status();
+    rlinks_->SetPolicy(*i, *policy);
+    std::lock_guard<std::mutex> lock(configs_mu_);
+    // Only the attributes: a new address or key takes effect at the next start.
+    RlinkConfig& shown = rlink_configs_[*i];
+    shown.synchronous = config->synchronous;
+    shown.sync_ack = config->sync_ack;
+    shown.ack_timeout = config->ack_timeout;
+    shown.latencyprot = config->latencyprot;
+    shown.latency_high_mark = config->latency_high_mark;
+    shown.latency_low_mark = config->latency_low_mark;
+    shown.srlprot = config->srlprot;
+    shown.bandwidth_limit = config->bandwidth_limit;
+    spdlog::info("rlink {}: attributes reloaded: synchronous={} sync_ack={} ack_timeout={}s "
+                 "latencyprot={} marks {}/{} srlprot={} bandwidth_limit={}",
+                 rlink, config->synchronous, config->sync_ack, config->ack_timeout,
+                 config->latencyprot, config->latency_low_mark, config->latency_high_mark,
+                 config->srlprot, config->bandwidth_limit);
+    return Status::Ok();
+  } else {
+    return Status::Error("unknown RLINK action \"" + action + "\"");
+  }
+  if (!st.ok()) return st;
+  // Persist now: a pause must survive a crash right after rvgadm returns.
+  return PersistRlinkProgress(rlinks_->Snapshot());
 }
 
 }  // namespace

@@ -138,6 +138,16 @@ Result<DrainRequest> ParseDrainRequest(const nlohmann::json& req) {
   return d;
 }
 
+// "rlink" requests: {"rlink": NAME, "action": "pause"|"resume"|"reload"}.
+Result<std::pair<std::string, std::string>> ParseRlinkRequest(const nlohmann::json& req) {
+  auto rlink = req.find("rlink");
+  auto action = req.find("action");
+  if (rlink == req.end() || !rlink->is_string() || action == req.end() || !action->is_string()) {
+    return Status::Error("rlink: \"rlink\" and \"action\" must be strings", EINVAL);
+  }
+  return std::make_pair(rlink->get<std::string>(), action->get<std::string>());
+}
+
 int Run(const Args& args) {
   Home home = Home::Resolve(args.home);
   Status st = home.Prepare();
@@ -215,6 +225,12 @@ int Run(const Args& args) {
           Status st = daemon->Drain(d.rlink, d.timeout_s);
           return st.ok() ? nlohmann::json{{"ok", true}} : ErrorReply(st);
         });
+      }
+      if (cmd == "rlink") {
+        Result<std::pair<std::string, std::string>> r = ParseRlinkRequest(req);
+        if (!r.ok()) return ErrorReply(r.status());
+        Status s = daemon->ControlRlink(r->first, r->second);
+        return s.ok() ? nlohmann::json{{"ok", true}} : ErrorReply(s);
       }
       if (cmd == "stop") {
         Status s = daemon->Stop();

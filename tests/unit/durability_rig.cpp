@@ -24,7 +24,7 @@ Status DurabilityRig::Create() {
 }
 
 Result<std::unique_ptr<PrimaryRvg>> DurabilityRig::Open(
-    PrimaryOptions options, std::vector<std::shared_ptr<RlinkProgress>> rlinks,
+    PrimaryOptions options, std::shared_ptr<RlinkSet> rlinks,
     CheckpointListener* listener) {
   auto volumes = VolumeSet::Open(specs, &env);
   if (!volumes.ok()) return volumes.status();

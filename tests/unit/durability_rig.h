@@ -19,6 +19,7 @@
 #include "core/primary_rvg.h"
 #include "fault_env.h"
 #include "write_model.h"
+#include "rlink_fixture.h"
 
 namespace rvg::testing {
 
@@ -42,7 +43,7 @@ class DurabilityRig {
   // Opens the volumes and the SRL on the env and the engine over them; the
   // model records every sequenced write.
   Result<std::unique_ptr<PrimaryRvg>> Open(
-      PrimaryOptions options, std::vector<std::shared_ptr<RlinkProgress>> rlinks = {},
+      PrimaryOptions options, std::shared_ptr<RlinkSet> rlinks = {},
       CheckpointListener* listener = nullptr);
 
   // After Open() recovered to `k`: checks the images, read through a fresh

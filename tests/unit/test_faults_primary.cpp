@@ -15,6 +15,7 @@
 #include "core/srl_format.h"
 #include "durability_rig.h"
 #include "engine_fixture.h"
+#include "rlink_fixture.h"
 
 using namespace rvg;
 using namespace rvg::testing;
@@ -119,9 +120,8 @@ TEST_CASE("a record damaged below the checkpoint's synced seq stops Open, naming
   REQUIRE(rig.Create().ok());
   // An RLINK that never acks pins the tail at seq 1, so the records stay in
   // the scan while the final checkpoint records them as synced.
-  auto pin = std::make_shared<RlinkProgress>("pin");
-  pin->state = RlinkState::kConnected;
-  auto engine = rig.Open(FastCheckpoints(), {pin});
+  auto pin = OneRlink("pin");
+  auto engine = rig.Open(FastCheckpoints(), pin);
   REQUIRE(engine.ok());
   constexpr uint32_t kLength = 4096;
   for (uint64_t seq = 1; seq <= 10; ++seq) {
@@ -140,7 +140,7 @@ TEST_CASE("a record damaged below the checkpoint's synced seq stops Open, naming
   // evidence and no RLINK progress is persisted.
   const std::vector<uint8_t> srl_before = rig.env.Contents(rig.srl_path);
   CountingListener listener;
-  auto reopened = rig.Open(FastCheckpoints(), {pin}, &listener);
+  auto reopened = rig.Open(FastCheckpoints(), pin, &listener);
   REQUIRE_FALSE(reopened.ok());
   const std::string message = reopened.status().message();
   INFO(message);

@@ -31,6 +31,7 @@
 #include <thread>
 
 #include "durability_rig.h"
+#include "rlink_fixture.h"
 
 using namespace rvg;
 using namespace rvg::testing;
@@ -61,14 +62,9 @@ class RlinkStore : public CheckpointListener {
     return Status::Ok();
   }
   // The RLINK as rvgd loads it on start.
-  std::shared_ptr<RlinkProgress> Load() const {
+  std::shared_ptr<RlinkSet> Load() const {
     std::lock_guard<std::mutex> lock(mu_);
-    auto rlink = std::make_shared<RlinkProgress>("secondary");
-    rlink->state = RlinkState::kConnected;
-    rlink->sent_seq = saved_.sent_seq;
-    rlink->net_acked_seq = saved_.net_acked_seq;
-    rlink->data_acked_seq = saved_.data_acked_seq;
-    return rlink;
+    return OneRlink("secondary", saved_.sent_seq, saved_.net_acked_seq, saved_.data_acked_seq);
   }
 
  private:
@@ -84,9 +80,10 @@ class RlinkStore : public CheckpointListener {
 // have sent; the RLINK is handed to the engine only in some.
 class FakeSender {
  public:
-  FakeSender(const PrimaryRvg& engine, std::shared_ptr<RlinkProgress> rlink,
+  FakeSender(const PrimaryRvg& engine, std::shared_ptr<RlinkSet> rlinks,
              std::chrono::microseconds stall, size_t lag)
-      : thread_([this, &engine, rlink, stall, lag] {
+      : thread_([this, &engine, rlinks, stall, lag] {
+          RlinkProgress* rlink = &rlinks->progress(0);
           const auto stall_end = std::chrono::steady_clock::now() + stall;
           std::deque<uint64_t> in_flight;  // sent, not yet acked, oldest first
           while (!stop_) {
@@ -141,8 +138,8 @@ void OneCut(DurabilityRig& rig, RlinkStore& store, uint64_t seed, Tally* tally) 
   if (cut_in_recovery) rig.env.CutAfterOps(rng() % 40);
   const uint64_t model_before = rig.model.applied();
   const bool with_rlink = rng() % 2 == 0;
-  std::shared_ptr<RlinkProgress> rlink = store.Load();
-  auto opened = with_rlink ? rig.Open(options, {rlink}, &store) : rig.Open(options);
+  std::shared_ptr<RlinkSet> rlink = store.Load();
+  auto opened = with_rlink ? rig.Open(options, rlink, &store) : rig.Open(options);
   if (!opened.ok()) {
     INFO("Open failed: " << opened.status().ToString());
     REQUIRE(rig.env.frozen());  // only the cut may stop a recovery

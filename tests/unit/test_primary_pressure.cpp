@@ -12,6 +12,7 @@
 
 #include "durability_rig.h"
 #include "engine_fixture.h"
+#include "rlink_fixture.h"
 
 using namespace rvg;
 using namespace rvg::testing;
@@ -21,11 +22,7 @@ namespace {
 constexpr auto kLimit = std::chrono::seconds(20);
 
 // An RLINK that never acks: the SRL tail stays at seq 1 until it does.
-std::shared_ptr<RlinkProgress> Pin() {
-  auto pin = std::make_shared<RlinkProgress>("pin");
-  pin->state = RlinkState::kConnected;
-  return pin;
-}
+std::shared_ptr<RlinkSet> Pin() { return OneRlink("pin"); }
 
 // One write from its own thread, so that the test can queue several.
 struct AsyncWrite {
@@ -80,7 +77,7 @@ TEST_CASE("a stop abandons the writes waiting for SRL space; what reached the SR
   DurabilityRig rig;
   REQUIRE(rig.Create().ok());
   auto pin = Pin();
-  auto opened = rig.Open(FastCheckpoints(), {pin});
+  auto opened = rig.Open(FastCheckpoints(), pin);
   REQUIRE(opened.ok());
   std::unique_ptr<PrimaryRvg> engine = std::move(*opened);
 
@@ -128,16 +125,16 @@ TEST_CASE("a stop abandons the writes waiting for SRL space; what reached the SR
   // writing goes on, and a restart replays the unbroken log.
   INFO(engine->health().ToString());
   REQUIRE(engine->health().ok());
-  pin->data_acked_seq = engine->last_seq();
+  pin->progress(0).data_acked_seq = engine->last_seq();
   for (int i = 0; i < 4; ++i) {
     const auto data = TaggedData(tag++, kBig);
     REQUIRE(engine->Write(1, 0, data.data(), data.size(), false).ok());
-    pin->data_acked_seq = engine->last_seq();
+    pin->progress(0).data_acked_seq = engine->last_seq();
   }
   REQUIRE(engine->Flush().ok());
   const uint64_t last = engine->last_seq();
   REQUIRE(CloseWithin(std::move(engine), kLimit, "Close()").ok());
-  opened = rig.Open(FastCheckpoints(), {pin});
+  opened = rig.Open(FastCheckpoints(), pin);
   REQUIRE(opened.ok());
   CHECK((*opened)->last_seq() == last);
   RequireVerified(rig, last);
@@ -158,12 +155,12 @@ TEST_CASE("a checkpoint that frees SRL space while the append runs does not stra
   options.on_srl_full = [&] {
     ++full_events;
     PrimaryRvg* engine = running.load();
-    pin->state = RlinkState::kStale;
+    pin->MarkStale(0);
     if (!WaitFor([&] { return engine->srl_tail_seq() == engine->last_seq() + 1; }, kLimit)) {
       emptied = false;
     }
   };
-  auto opened = rig.Open(options, {pin});
+  auto opened = rig.Open(options, pin);
   REQUIRE(opened.ok());
   std::unique_ptr<PrimaryRvg> engine = std::move(*opened);
   running = engine.get();

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "core/primary_rvg.h"
+#include "rlink_fixture.h"
 #include "engine_fixture.h"
 
 using namespace rvg;
@@ -35,7 +36,7 @@ struct Rig {
     REQUIRE(VolumeSet::CreateImages(specs).ok());
     REQUIRE(Srl::Create(srl_path, srl_size, "uuid-1").ok());
   }
-  std::unique_ptr<PrimaryRvg> Open(std::vector<std::shared_ptr<RlinkProgress>> rlinks = {},
+  std::unique_ptr<PrimaryRvg> Open(std::shared_ptr<RlinkSet> rlinks = nullptr,
                                    PrimaryOptions options = {}) {
     auto volumes = VolumeSet::Open(specs);
     REQUIRE(volumes.ok());
@@ -107,8 +108,8 @@ TEST_CASE("concurrent overlapping writers: the image order is the SRL order") {
   Rig rig;
   // An RLINK that never acks pins every record in the SRL, so the replay
   // below sees the whole history.
-  auto pin = std::make_shared<RlinkProgress>("pin");
-  auto engine = rig.Open({pin});
+  auto pin = OneRlink("pin");
+  auto engine = rig.Open(pin);
   std::vector<std::thread> writers;
   for (int t = 0; t < 4; ++t) {
     writers.emplace_back([&, t] {
@@ -128,7 +129,7 @@ TEST_CASE("concurrent overlapping writers: the image order is the SRL order") {
   auto alpha = rig.Image(1), beta = rig.Image(2);
 
   rig.ZeroImages();
-  engine = rig.Open({pin});  // crash recovery path: replays the SRL in seq order
+  engine = rig.Open(pin);  // crash recovery path: replays the SRL in seq order
   CHECK(engine->last_seq() == 800);
   REQUIRE(engine->Close().ok());
   engine.reset();
@@ -138,8 +139,8 @@ TEST_CASE("concurrent overlapping writers: the image order is the SRL order") {
 
 TEST_CASE("a full SRL makes writers wait until an RLINK's ack frees space") {
   Rig rig(Srl::kMinSize);
-  auto lagging = std::make_shared<RlinkProgress>("lagging");
-  auto engine = rig.Open({lagging});
+  auto lagging = OneRlink("lagging");
+  auto engine = rig.Open(lagging);
   auto data = Pattern(4, 256 * 1024);
   std::atomic<int> done{0};
   std::thread writer([&] {
@@ -155,7 +156,7 @@ TEST_CASE("a full SRL makes writers wait until an RLINK's ack frees space") {
   CHECK(static_cast<uint64_t>(done.load()) <= engine->srl_capacity_bytes() / record);
   // Acknowledge as the secondary would, until the writer is through.
   REQUIRE(WaitFor([&] {
-    RlinkProgress::Raise(lagging->data_acked_seq, engine->synced_seq());
+    lagging->Acked(0, engine->synced_seq(), engine->synced_seq());
     return done.load() == 40;
   }));
   writer.join();
@@ -166,10 +167,10 @@ TEST_CASE("a full SRL makes writers wait until an RLINK's ack frees space") {
 
 TEST_CASE("records come back from memory and, past the budget, from the SRL") {
   Rig rig;
-  auto pin = std::make_shared<RlinkProgress>("pin");
+  auto pin = OneRlink("pin");
   PrimaryOptions options;
   options.inflight_budget_bytes = 64 * 1024;
-  auto engine = rig.Open({pin}, options);
+  auto engine = rig.Open(pin, options);
   for (int i = 0; i < 50; ++i) {
     auto data = Pattern(100 + i, 8192);
     REQUIRE(engine->Write(2, i * 8192, data.data(), data.size(), false).ok());
@@ -228,8 +229,8 @@ TEST_CASE("a group commit larger than the free SRL space completes") {
 
 TEST_CASE("BeginClose ends a wait for SRL space; the blocked write fails and Close returns") {
   Rig rig(Srl::kMinSize);
-  auto lagging = std::make_shared<RlinkProgress>("lagging");  // never acks: pins the log
-  auto engine = rig.Open({lagging});
+  auto lagging = OneRlink("lagging");  // never acks: pins the log
+  auto engine = rig.Open(lagging);
   auto data = Pattern(5, 512 * 1024);
   std::atomic<int> failed{0};
   std::atomic<int> done{0};
@@ -253,7 +254,7 @@ TEST_CASE("BeginClose ends a wait for SRL space; the blocked write fails and Clo
   CHECK(failed.load() == 1);
   // What was acknowledged survived: the SRL replays every answered write.
   engine.reset();
-  engine = rig.Open({lagging});
+  engine = rig.Open(lagging);
   CHECK(engine->last_seq() >= static_cast<uint64_t>(before));
 }
 

@@ -1,0 +1,71 @@
+// rvgadm pauserep and resumerep: hold replication to one secondary and let
+// it go again. With rvgd running the request goes to its RLINK state
+// machine (which persists the change before answering); with rvgd stopped
+// the state is edited in state.db, and rvgd starts the RLINK that way.
+#include "cli/rvgadm/command.h"
+#include "cli/rvgadm/daemon_client.h"
+#include "cli/rvgadm/output.h"
+#include "cli/rvgadm/state_access.h"
+
+namespace rvg {
+
+namespace {
+
+// Replies to a request that changes an RLINK (an RLINK state change, a
+// reload of attributes) come back within this.
+constexpr int kRlinkRequestTimeoutMs = 10000;
+
+Status SetStoppedState(const Home& home, const std::string& rvg, const std::string& sec,
+                       bool pause) {
+  Result<std::unique_ptr<StateDb>> db = OpenExistingState(home, rvg);
+  if (!db.ok()) return db.status();
+  Result<RlinkConfig> rlink = (*db)->GetRlink(rvg, sec);
+  if (!rlink.ok()) return rlink.status();
+  if (pause && rlink->state == "stale") {
+    return Status::Error("RLINK " + sec + " is stale; it needs rvgadm startrep --full, not a pause");
+  }
+  if (pause && rlink->state == "paused") return Status::Error("RLINK " + sec + " is paused already");
+  if (!pause && rlink->state != "paused") {
+    return Status::Error("RLINK " + sec + " is " + rlink->state + ", not paused; nothing to resume");
+  }
+  return (*db)->SaveRlinkProgress(rvg, sec, pause ? "paused" : "disconnected", rlink->sent_seq,
+                                  rlink->net_acked_seq, rlink->data_acked_seq);
+}
+
+int ChangeReplication(const Context& context, const ParsedArgs& args, bool pause) {
+  const std::string& rvg = args.positional()[0];
+  const std::string& sec = args.positional()[1];
+  const char* verb = pause ? "pause" : "resume";
+  Result<DaemonState> daemon = ProbeDaemon(context.home, rvg);
+  if (!daemon.ok()) return ReportError(daemon.status());
+  Status status;
+  if (daemon->running) {
+    status = RlinkRequest(context.home, rvg, sec, verb);
+  } else {
+    status = SetStoppedState(context.home, rvg, sec, pause);
+  }
+  if (!status.ok()) {
+    return ReportError(status.Annotate(std::string("cannot ") + verb + " replication to " + sec));
+  }
+  PrintLine("RLINK " + sec + " of RVG " + rvg + ": replication " + (pause ? "paused" : "resumed") +
+            (daemon->running ? "" : " (takes effect when rvgd starts)"));
+  return kExitOk;
+}
+
+}  // namespace
+
+Status RlinkRequest(const Home& home, const std::string& rvg, const std::string& sec,
+                    const std::string& action) {
+  nlohmann::json request = {{"cmd", "rlink"}, {"rlink", sec}, {"action", action}};
+  return AskDaemon(home, rvg, request, kRlinkRequestTimeoutMs).status();
+}
+
+int RunPauserep(const Context& context, const ParsedArgs& args) {
+  return ChangeReplication(context, args, true);
+}
+
+int RunResumerep(const Context& context, const ParsedArgs& args) {
+  return ChangeReplication(context, args, false);
+}
+
+}  // namespace rvg

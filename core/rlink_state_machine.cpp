@@ -1,0 +1,178 @@
+#include "core/rlink_state_machine.h"
+
+namespace rvg {
+
+const char* RlinkStateName(RlinkState s) {
+  switch (s) {
+    case RlinkState::kDisconnected: return "disconnected";
+    case RlinkState::kConnected: return "connected";
+    case RlinkState::kPaused: return "paused";
+    case RlinkState::kStale: return "stale";
+    case RlinkState::kDcm: return "dcm";
+    case RlinkState::kResyncing: return "resyncing";
+    case RlinkState::kFailed: return "failed";
+  }
+  return "disconnected";
+}
+
+RlinkState RlinkStateFromName(const std::string& name) {
+  for (RlinkState s : {RlinkState::kConnected, RlinkState::kPaused, RlinkState::kStale,
+                       RlinkState::kDcm, RlinkState::kResyncing, RlinkState::kFailed}) {
+    if (name == RlinkStateName(s)) return s;
+  }
+  return RlinkState::kDisconnected;
+}
+
+RlinkStateMachine::RlinkStateMachine(const RlinkPolicy& policy, RlinkState persisted)
+    : policy_(policy) {
+  if (persisted == RlinkState::kStale) condition_ = Condition::kStale;
+  if (persisted == RlinkState::kPaused) paused_ = true;
+}
+
+RlinkState RlinkStateMachine::state() const {
+  if (condition_ == Condition::kStale) return RlinkState::kStale;
+  if (condition_ == Condition::kFailed) return RlinkState::kFailed;
+  if (paused_) return RlinkState::kPaused;
+  return session_up_ ? RlinkState::kConnected : RlinkState::kDisconnected;
+}
+
+RlinkState RlinkStateMachine::persistent_state() const {
+  if (condition_ == Condition::kStale) return RlinkState::kStale;
+  if (paused_) return RlinkState::kPaused;
+  return RlinkState::kDisconnected;
+}
+
+bool RlinkStateMachine::sync_effective() const {
+  switch (policy_.synchronous) {
+    case Protection::kOff: return false;
+    case Protection::kFail: return true;
+    case Protection::kOverride: return sync_;
+  }
+  return false;
+}
+
+bool RlinkStateMachine::SessionUp(uint64_t level, uint64_t newest) {
+  if (condition_ == Condition::kStale) return false;
+  condition_ = Condition::kNormal;
+  session_up_ = true;
+  ever_connected_ = true;
+  // Whatever was written while it was away must be caught up before it is
+  // synchronous again.
+  sync_ = false;
+  catch_up_target_ = newest;
+  MaybeCatchUp(level);
+  return true;
+}
+
+void RlinkStateMachine::SessionDown() {
+  session_up_ = false;
+  sync_ = false;
+}
+
+bool RlinkStateMachine::Pause() {
+  if (paused_ || condition_ == Condition::kStale) return false;
+  paused_ = true;
+  sync_ = false;
+  return true;
+}
+
+bool RlinkStateMachine::Resume() {
+  if (!paused_) return false;
+  paused_ = false;
+  return true;
+}
+
+void RlinkStateMachine::MarkFailed() {
+  if (condition_ == Condition::kStale) return;  // stale is the stronger verdict
+  condition_ = Condition::kFailed;
+  session_up_ = false;
+  sync_ = false;
+}
+
+void RlinkStateMachine::MarkStale() {
+  condition_ = Condition::kStale;
+  session_up_ = false;
+  sync_ = false;
+  latency_active_ = false;
+}
+
+void RlinkStateMachine::GoAsync(uint64_t newest) {
+  sync_ = false;
+  catch_up_target_ = newest;
+}
+
+void RlinkStateMachine::MaybeCatchUp(uint64_t level) {
+  if (policy_.synchronous == Protection::kOverride && !sync_ && active() &&
+      level >= catch_up_target_) {
+    sync_ = true;
+  }
+}
+
+void RlinkStateMachine::ReleaseLatency(uint64_t backlog) {
+  if (latency_active_ && backlog < policy_.latency_low_mark) latency_active_ = false;
+}
+
+void RlinkStateMachine::Acked(uint64_t level, uint64_t backlog, uint64_t /*newest*/) {
+  MaybeCatchUp(level);
+  ReleaseLatency(backlog);
+}
+
+void RlinkStateMachine::SetPolicy(const RlinkPolicy& policy, uint64_t level, uint64_t backlog,
+                                  uint64_t newest) {
+  const bool was_override = policy_.synchronous == Protection::kOverride;
+  policy_ = policy;
+  // Becoming override: synchronous from the next caught-up ack, never for
+  // writes that are already behind.
+  if (policy_.synchronous == Protection::kOverride && !was_override) GoAsync(newest);
+  MaybeCatchUp(level);
+  if (policy_.latencyprot == Protection::kOff) latency_active_ = false;
+  ReleaseLatency(backlog);
+}
+
+RlinkStateMachine::Verdict RlinkStateMachine::AdmitWrite(uint64_t backlog, bool grace_over) {
+  if (condition_ != Condition::kStale && policy_.synchronous == Protection::kFail && !active()) {
+    // A synchronous RLINK that cannot take the write: the primary must
+    // not run ahead of it. Right after start, give the first session time.
+    if (ever_connected_ || grace_over || paused_ || condition_ == Condition::kFailed) {
+      return Verdict::kFail;
+    }
+    return Verdict::kWait;
+  }
+  if (policy_.latencyprot == Protection::kOff || condition_ == Condition::kStale) {
+    latency_active_ = false;
+    return Verdict::kGo;
+  }
+  const bool reaches_high = backlog + 1 >= policy_.latency_high_mark;
+  if (!active()) {
+    if (policy_.latencyprot == Protection::kOverride) {
+      latency_active_ = false;
+      return Verdict::kGo;
+    }
+    latency_active_ = reaches_high;
+    return reaches_high ? Verdict::kFail : Verdict::kGo;
+  }
+  ReleaseLatency(backlog);
+  if (!latency_active_ && reaches_high) latency_active_ = true;
+  return latency_active_ ? Verdict::kWait : Verdict::kGo;
+}
+
+RlinkStateMachine::Verdict RlinkStateMachine::AwaitAck(uint64_t seq, uint64_t level,
+                                                       bool timed_out, uint64_t newest) {
+  if (policy_.synchronous == Protection::kOff || level >= seq) return Verdict::kGo;
+  if (policy_.synchronous == Protection::kOverride) {
+    if (!sync_) return Verdict::kGo;
+    if (!active() || timed_out) {
+      GoAsync(newest);
+      return Verdict::kGo;
+    }
+    return Verdict::kWait;
+  }
+  // fail: the ack comes in time, or the flush fails.
+  if (timed_out) return Verdict::kFail;
+  if (!active() && (ever_connected_ || paused_ || condition_ != Condition::kNormal)) {
+    return Verdict::kFail;
+  }
+  return Verdict::kWait;
+}
+
+}  // namespace rvg
