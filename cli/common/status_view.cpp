@@ -246,6 +246,7 @@ json StatusJson(const RvgLive& live) {
           {"role", config.role},
           {"security", RvgSecurity(live)},
           {"primary_key", config.role == "primary" ? json(nullptr) : StringOrNull(config.peer_key)},
+          {"primary_session", StringOrNull(live.primary_peer)},
           {"running", live.running},
           {"pid", live.running ? json(live.pid) : json(nullptr)},
           {"mount", StringOrNull(live.mount)},

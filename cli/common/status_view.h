@@ -42,7 +42,9 @@ struct RvgLive {
 
 // The `status --json` object. Keys: rvg, uuid, role, security
 // ("curve" | "insecure" | "unpaired": the weakest of the RVG's links),
-// primary_key (a secondary's pinned primary, else null), running, pid, mount, listen,
+// primary_key (a secondary's pinned primary, else null), primary_session
+// (a secondary's: the RLINK name of the primary's current session, else
+// null), running, pid, mount, listen,
 // durability, generation, consistent, last_seq, applied_seq,
 // volumes[{name,path,size}], srl{path,size,used} (null only for a secondary
 // created by an rvg older than state.db format 2, which has no SRL),

@@ -147,6 +147,13 @@ class Host:
     def drain(self, timeout=120):
         self.rvgadm('drain', self.rvg, '--timeout', timeout, timeout=timeout + 60)
 
+    def wait_session(self, timeout=60):
+        """On a secondary: waits until a primary holds a session with this
+        rvgd (after a restart, the primary may still count an old session
+        as connected until the secondary refuses it)."""
+        wait_until(lambda: self.status().get('primary_session'), timeout,
+                   f'secondary {self.name} has a session with its primary', interval=0.05)
+
     def wait_connected(self, timeout=60):
         last = {}
 
