@@ -69,22 +69,26 @@ Status PrimaryRvg::Recover() {
   // Any seq an RLINK was sent must still be in the log, or the log is
   // damaged: Srl::Recover refuses to end below it.
   const uint64_t durable_floor = rlinks_->HighestKnownSeq();
+  // The SRL keeps no write times: replayed records count from now.
+  const auto now = std::chrono::steady_clock::now();
   Result<SrlReplayResult> replayed =
       ReplaySrl(srl_.get(), volumes_.get(), durable_floor,
-                [this](const WriteRecord& r) { RecordBytesLocked(r.seq, r.length); });
+                [&](const WriteRecord& r) { RecordMarkLocked(r.seq, r.length, now); });
   if (!replayed.ok()) return replayed.status();
   written_seq_ = srl_->next_seq() - 1;
   synced_seq_ = written_seq_;
   applied_seq_ = written_seq_;
-  bytes_base_seq_ = srl_->tail_seq();
+  if (marks_.empty()) marks_base_seq_ = srl_->tail_seq();
   rlinks_->Sequenced(written_seq_);
   return Status::Ok();
 }
 
-void PrimaryRvg::RecordBytesLocked(uint64_t seq, uint32_t length) {
-  if (bytes_before_.empty()) bytes_base_seq_ = seq;
-  bytes_before_.push_back(bytes_total_);
-  bytes_total_ += length;
+void PrimaryRvg::RecordMarkLocked(uint64_t seq, uint32_t length,
+                                  std::chrono::steady_clock::time_point now) {
+  if (marks_.empty()) marks_base_seq_ = seq;
+  marks_.push_back({data_total_, srl_total_, now});
+  data_total_ += length;
+  srl_total_ += Srl::RecordBytes(length);
 }
 
 void PrimaryRvg::FailLocked(const Status& st, const std::string& context) {
@@ -272,9 +276,10 @@ Status PrimaryRvg::AppendToSrl(std::unique_lock<std::mutex>& lock, size_t* done_
 
 void PrimaryRvg::PublishAppendedLocked(size_t first, size_t count) {
   if (count == 0) return;
+  const auto now = std::chrono::steady_clock::now();
   for (size_t i = first; i < first + count; ++i) {
     const WriteRecord& r = batch_[i];
-    RecordBytesLocked(r.seq, r.length);
+    RecordMarkLocked(r.seq, r.length, now);
     inflight_.Add(r);
     unapplied_.Add(r);
   }
@@ -424,9 +429,9 @@ Status PrimaryRvg::Checkpoint() {
   }
 
   std::lock_guard<std::mutex> lock(mu_);
-  while (!bytes_before_.empty() && bytes_base_seq_ + 1 < new_tail) {
-    bytes_before_.pop_front();
-    ++bytes_base_seq_;
+  while (!marks_.empty() && marks_base_seq_ + 1 < new_tail) {
+    marks_.pop_front();
+    ++marks_base_seq_;
   }
   if (srl_->tail_seq() > old_tail) space_cv_.notify_all();
   return Status::Ok();
@@ -512,20 +517,42 @@ bool PrimaryRvg::waiting_for_room() const {
   return srl_full_ || budget_wait_;
 }
 
-Result<WriteRecord> PrimaryRvg::GetRecord(uint64_t seq) const {
+Result<WriteRecord> PrimaryRvg::GetRecord(uint64_t seq, RecordSource* source) const {
   std::optional<WriteRecord> r = inflight_.Find(seq);
+  if (source != nullptr) *source = r ? RecordSource::kMemory : RecordSource::kSrl;
   if (r) return *r;
   return srl_->Read(seq);
 }
 
+// The mark of the first write after `seq`, or nullptr when there is none.
+// Seqs below the marks (the SRL no longer holds them) start at the oldest.
+const PrimaryRvg::SeqMark* PrimaryRvg::MarkAfterLocked(uint64_t seq) const {
+  if (seq >= written_seq_ || marks_.empty()) return nullptr;
+  const uint64_t next = seq + 1;
+  if (next < marks_base_seq_) return &marks_.front();
+  const uint64_t idx = next - marks_base_seq_;
+  return idx < marks_.size() ? &marks_[idx] : nullptr;
+}
+
 uint64_t PrimaryRvg::BytesAfter(uint64_t seq) const {
   std::lock_guard<std::mutex> lock(mu_);
-  if (seq >= written_seq_ || bytes_before_.empty()) return 0;
-  uint64_t next = seq + 1;
-  if (next < bytes_base_seq_) return bytes_total_ - bytes_before_.front();
-  uint64_t idx = next - bytes_base_seq_;
-  if (idx >= bytes_before_.size()) return 0;
-  return bytes_total_ - bytes_before_[idx];
+  const SeqMark* mark = MarkAfterLocked(seq);
+  return mark != nullptr ? data_total_ - mark->data_before : 0;
+}
+
+PrimaryRvg::Backlog PrimaryRvg::BacklogAfter(uint64_t seq,
+                                             std::chrono::steady_clock::time_point now) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  Backlog b;
+  b.writes = written_seq_ - std::min(seq, written_seq_);
+  const SeqMark* mark = MarkAfterLocked(seq);
+  if (mark == nullptr) return b;
+  b.data_bytes = data_total_ - mark->data_before;
+  b.srl_bytes = srl_total_ - mark->srl_before;
+  if (now > mark->written_at) {
+    b.seconds = std::chrono::duration<double>(now - mark->written_at).count();
+  }
+  return b;
 }
 
 Status PrimaryRvg::health() const {

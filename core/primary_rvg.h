@@ -150,8 +150,12 @@ class PrimaryRvg : public VolumeIo {
   uint64_t synced_seq() const { return synced_seq_.load(); }
   uint64_t last_seq() const;      // newest record appended to the SRL
   uint64_t srl_tail_seq() const;  // oldest record the SRL still holds
-  // From memory when recent, else read back from the SRL.
-  Result<WriteRecord> GetRecord(uint64_t seq) const;
+  // Where GetRecord() found a record: the in-memory buffer, or read back
+  // from the SRL because the RLINK fell behind the memory budget.
+  enum class RecordSource { kMemory, kSrl };
+  // From memory when recent, else read back from the SRL; `source`, when
+  // given, says which (status shows it per RLINK as sending_from).
+  Result<WriteRecord> GetRecord(uint64_t seq, RecordSource* source = nullptr) const;
   // `listener` runs on the flusher thread after each sync; it must be quick
   // and must not call back into the engine's writers (e.g. signal an fd).
   void AddSyncListener(std::function<void()> listener);
@@ -162,6 +166,18 @@ class PrimaryRvg : public VolumeIo {
   const std::string& srl_path() const { return srl_->path(); }
   // Data bytes written after `seq` (bytes an RLINK acked up to `seq` is behind).
   uint64_t BytesAfter(uint64_t seq) const;
+  // What an RLINK that data-acked up to `seq` still lacks, at `now`.
+  struct Backlog {
+    uint64_t writes = 0;      // written after seq
+    uint64_t data_bytes = 0;  // their data (= BytesAfter(seq))
+    // The SRL space those records take (Srl::RecordBytes each: header and
+    // padding included; the filler where the log wraps is not counted).
+    uint64_t srl_bytes = 0;
+    // Age of the oldest of them, 0 when none. A record replayed at start
+    // (the SRL keeps no write times) counts from when recovery ran.
+    double seconds = 0;
+  };
+  Backlog BacklogAfter(uint64_t seq, std::chrono::steady_clock::time_point now) const;
   // The sticky failure, OK while healthy.
   Status health() const;
   // Writes are waiting because the SRL is full (until the secondaries
@@ -193,7 +209,9 @@ class PrimaryRvg : public VolumeIo {
   void ApplySynced(std::unique_lock<std::mutex>& lock);
   void CheckpointerLoop();
   Status Checkpoint();
-  void RecordBytesLocked(uint64_t seq, uint32_t length);
+  struct SeqMark;
+  void RecordMarkLocked(uint64_t seq, uint32_t length, std::chrono::steady_clock::time_point now);
+  const SeqMark* MarkAfterLocked(uint64_t seq) const;
 
   std::unique_ptr<VolumeSet> volumes_;
   std::unique_ptr<Srl> srl_;
@@ -228,11 +246,18 @@ class PrimaryRvg : public VolumeIo {
   uint64_t space_abort_epoch_ = 0;         // AbortSpaceWaits() calls
   std::vector<std::function<void()>> sync_listeners_;
 
-  // bytes_before_[i] = data bytes written before seq (bytes_base_seq_ + i);
-  // covers the records the SRL holds, so BytesAfter() is O(1).
-  std::deque<uint64_t> bytes_before_;
-  uint64_t bytes_base_seq_ = 1;
-  uint64_t bytes_total_ = 0;
+  // One mark per record the SRL holds: marks_[i] belongs to seq
+  // (marks_base_seq_ + i). Running totals and a write time per seq make
+  // BytesAfter() and BacklogAfter() O(1), at O(1) cost per write.
+  struct SeqMark {
+    uint64_t data_before;  // data bytes written before this seq
+    uint64_t srl_before;   // SRL record bytes written before this seq
+    std::chrono::steady_clock::time_point written_at;  // when it was appended
+  };
+  std::deque<SeqMark> marks_;
+  uint64_t marks_base_seq_ = 1;
+  uint64_t data_total_ = 0;
+  uint64_t srl_total_ = 0;
 
   std::thread flusher_;
   std::thread checkpointer_;

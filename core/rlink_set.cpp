@@ -312,4 +312,9 @@ std::vector<RlinkSnapshot> RlinkSet::Snapshot() const {
   return out;
 }
 
+RlinkPolicy RlinkSet::policy(size_t i) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return entries_[i].machine.policy();
+}
+
 }  // namespace rvg

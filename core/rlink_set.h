@@ -115,6 +115,9 @@ class RlinkSet {
   // ---- checkpointer, status ------------------------------------------
   std::vector<RlinkSnapshot> Snapshot() const;
 
+  // The attributes of RLINK i as they are now (rvgadm set changes them live).
+  RlinkPolicy policy(size_t i) const;
+
  private:
   struct Entry {
     std::shared_ptr<RlinkProgress> progress;

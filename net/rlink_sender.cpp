@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "net/zmq_util.h"
 
 namespace rvg {
@@ -42,6 +44,40 @@ void RlinkSender::Stop() {
 std::string RlinkSender::last_error() const {
   std::lock_guard<std::mutex> lock(error_mu_);
   return last_error_;
+}
+
+std::string RlinkSender::sending_from() const {
+  switch (sending_from_.load()) {
+    case static_cast<int>(PrimaryRvg::RecordSource::kMemory):
+      return "memory";
+    case static_cast<int>(PrimaryRvg::RecordSource::kSrl):
+      return "srl";
+    default:
+      return "";
+  }
+}
+
+Clock::duration RlinkSender::TrafficDelay() {
+  // Read live, so that rvgadm set takes effect on the next message.
+  const uint64_t limit = rlinks_->policy(index_).bandwidth_limit;
+  const auto now = Clock::now();
+  std::lock_guard<std::mutex> lock(bucket_mu_);
+  bucket_.SetRate(limit, now);
+  return bucket_.Delay(now);
+}
+
+void RlinkSender::ChargeTraffic(uint64_t bytes) {
+  std::lock_guard<std::mutex> lock(bucket_mu_);
+  bucket_.Charge(bytes, Clock::now());
+}
+
+std::chrono::milliseconds RlinkSender::PollTimeout() const {
+  constexpr std::chrono::milliseconds kIdle{200};
+  if (!connected_) return kIdle;
+  const auto now = Clock::now();
+  if (throttled_until_ <= now) return kIdle;
+  auto wait = std::chrono::ceil<std::chrono::milliseconds>(throttled_until_ - now);
+  return std::clamp(wait, std::chrono::milliseconds(1), kIdle);
 }
 
 void RlinkSender::SetError(const std::string& error) {
@@ -172,7 +208,7 @@ void RlinkSender::Run() {
         {socket_->handle(), 0, static_cast<short>(ZMQ_POLLIN | (blocked_ ? ZMQ_POLLOUT : 0)), 0},
         {nullptr, wakeup_->fd(), ZMQ_POLLIN, 0},
     };
-    zmq::poll(items, 2, std::chrono::milliseconds(200));
+    zmq::poll(items, 2, PollTimeout());
     if (items[1].revents & ZMQ_POLLIN) wakeup_->Drain();
     if (items[0].revents & ZMQ_POLLOUT) blocked_ = false;
     if (!connected_) TakeHandshakeEvents();
@@ -294,8 +330,14 @@ void RlinkSender::SendRecords() {
         (in_flight >= config_.window_bytes || writes_in_flight >= config_.window_writes)) {
       return;
     }
+    const Clock::duration throttle = TrafficDelay();
+    if (throttle > Clock::duration::zero()) {
+      throttled_until_ = Clock::now() + throttle;
+      return;
+    }
 
-    Result<WriteRecord> rec = engine_->GetRecord(next_send_);
+    PrimaryRvg::RecordSource source = PrimaryRvg::RecordSource::kMemory;
+    Result<WriteRecord> rec = engine_->GetRecord(next_send_, &source);
     if (!rec.ok()) {
       std::string why = "cannot read seq " + std::to_string(next_send_) + " back: " +
                         rec.status().message();
@@ -324,6 +366,8 @@ void RlinkSender::SendRecords() {
       blocked_ = true;
       return;
     }
+    ChargeTraffic(rec->length);
+    sending_from_ = static_cast<int>(source);
     progress_.sent_seq = next_send_;
     ++next_send_;
     last_sent_ = Clock::now();

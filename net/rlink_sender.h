@@ -19,6 +19,14 @@
 // checksums when read back from the SRL, after which this RLINK sends
 // nothing until rvgd is restarted (resending would only loop).
 //
+// bandwidth_limit: the data bytes sent are charged to a token bucket at the
+// RLINK's current limit, read from the RlinkSet before each record, so an
+// `rvgadm set` applies within one record. While the bucket is in debt the
+// thread does not send records but keeps polling — with a timeout that ends
+// when the debt is paid — so acks, NACKs and heartbeats go on as usual.
+// Resync traffic is to be charged to the same bucket (TrafficDelay and
+// ChargeTraffic), so that the limit caps both together.
+//
 // The link is a CURVE client unless the RLINK is insecure: it proves this
 // host's key and accepts only a server that proves the secondary's pinned
 // key, so no one else can receive the writes or pose as the secondary. A
@@ -38,6 +46,7 @@
 
 #include "core/primary_rvg.h"
 #include "core/rlink_set.h"
+#include "core/token_bucket.h"
 #include "core/volume.h"
 #include "net/handshake_watch.h"
 #include "net/messages.h"
@@ -81,6 +90,17 @@ class RlinkSender {
 
   // The last problem seen on this RLINK ("" when none), for status.
   std::string last_error() const;
+  // Where the last record sent came from: "memory", "srl" (read back: the
+  // secondary lags by more than the in-memory budget), or "" before the
+  // first record since rvgd started. For status.
+  std::string sending_from() const;
+
+  // The RLINK's bandwidth_limit, shared by every kind of traffic to this
+  // secondary (records here; resync chunks later): how long a sender must
+  // wait before its next message (zero: send now), and the charge for the
+  // data bytes of a message it sent. Thread-safe.
+  std::chrono::steady_clock::duration TrafficDelay();
+  void ChargeTraffic(uint64_t bytes);
 
  private:
   void Run();
@@ -93,6 +113,9 @@ class RlinkSender {
   void HandleMessage(std::vector<zmq::message_t>& frames);
   void OnWelcome(const WelcomeMsg& m);
   void SendRecords();
+  // zmq::poll's timeout: short enough to send again once the bandwidth
+  // limit allows (never zero while throttled: that would spin).
+  std::chrono::milliseconds PollTimeout() const;
   void SetError(const std::string& error);
   void Fail(const std::string& error);
 
@@ -119,6 +142,13 @@ class RlinkSender {
   std::chrono::steady_clock::time_point last_heard_;
   std::chrono::steady_clock::time_point last_sent_;
   std::chrono::steady_clock::time_point hello_sent_;
+  // Records wait for the bandwidth limit until then.
+  std::chrono::steady_clock::time_point throttled_until_;
+  // -1: nothing sent yet; else a PrimaryRvg::RecordSource.
+  std::atomic<int> sending_from_{-1};
+
+  std::mutex bucket_mu_;
+  TokenBucket bucket_;  // guarded by bucket_mu_
 
   mutable std::mutex error_mu_;
   std::string last_error_;

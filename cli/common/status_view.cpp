@@ -1,6 +1,8 @@
 #include "cli/common/status_view.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 
 #include "core/size_parse.h"
 
@@ -12,6 +14,20 @@ using nlohmann::json;
 
 // Empty strings mean "none" in the structs; JSON says so with null.
 json StringOrNull(const std::string& text) { return text.empty() ? json(nullptr) : json(text); }
+
+// Seconds and percentages to a precision people read (and JSON diffs stay
+// quiet about noise); unknown is null.
+// `per_unit` steps per unit; dividing by it (not multiplying by the step)
+// gives the double nearest the decimal, which JSON prints short.
+json Rounded(std::optional<double> value, double per_unit) {
+  if (!value) return nullptr;
+  return std::round(*value * per_unit) / per_unit;
+}
+
+template <typename T>
+json ValueOrNull(const std::optional<T>& value) {
+  return value ? json(*value) : json(nullptr);
+}
 
 json VolumesJson(const std::vector<VolumeSpec>& volumes) {
   json list = json::array();
@@ -54,6 +70,9 @@ json RlinkJson(const RlinkLive& live) {
           {"data_acked_seq", rlink.data_acked_seq},
           {"writes_behind", live.writes_behind},
           {"bytes_behind", live.bytes_behind},
+          {"seconds_behind", Rounded(live.seconds_behind, 1000)},
+          {"srl_used_bytes", ValueOrNull(live.srl_used_bytes)},
+          {"sending_from", StringOrNull(live.sending_from)},
           {"resync", resync},
           {"security", LinkSecurity(rlink.peer_key, rlink.insecure)},
           {"peer_key", StringOrNull(rlink.peer_key)}};
@@ -137,6 +156,7 @@ std::string SrlLine(const json& status) {
   if (srl == status.end() || !srl->is_object()) return "";
   std::string line = "  SRL " + Text(*srl, "path") + "  " + Size(*srl, "size") + ", " +
                      Size(*srl, "used") + " used";
+  if (Present(*srl, "used_percent")) line += " (" + Text(*srl, "used_percent") + "%)";
   if (srl->value("full", false)) line += "  FULL: writes wait until the secondaries catch up";
   return line + "\n";
 }
@@ -173,12 +193,26 @@ std::string VolumeTable(const json& status) {
   return Columns(rows);
 }
 
+// "12 writes (3.0 MiB, 1.4 s)": how much and how old; the age only while
+// rvgd runs.
+std::string BehindText(const json& rlink) {
+  std::string text = Text(rlink, "writes_behind") + " writes (" + Size(rlink, "bytes_behind");
+  auto seconds = rlink.find("seconds_behind");
+  if (seconds != rlink.end() && seconds->is_number()) {
+    char age[32];
+    std::snprintf(age, sizeof(age), ", %.1f s", seconds->get<double>());
+    text += age;
+  }
+  return text + ")";
+}
+
 std::string RlinkTable(const json& status) {
   auto rlinks = status.find("rlinks");
   bool none = rlinks == status.end() || !rlinks->is_array() || rlinks->empty();
   if (none) return Text(status, "role") == "primary" ? "  RLINKS (none)\n" : "";
   std::vector<std::vector<std::string>> rows = {
-      {"RLINK", "ADDRESS", "STATE", "SYNC", "LINK", "SENT", "NET-ACKED", "DATA-ACKED", "BEHIND"}};
+      {"RLINK", "ADDRESS", "STATE", "SYNC", "LINK", "LIMIT", "SENT", "NET-ACKED", "DATA-ACKED",
+       "FROM", "BEHIND"}};
   std::string resync_lines;
   for (const json& rlink : *rlinks) {
     // SYNC: the configured mode, and what it is now when that differs
@@ -188,11 +222,12 @@ std::string RlinkTable(const json& status) {
     if (sync != "off" && now != rlink.end() && now->is_string() && now->get<std::string>() == "async") {
       sync += " (async)";
     }
+    const uint64_t limit = Number(rlink, "bandwidth_limit");
     rows.push_back({Text(rlink, "name"), Text(rlink, "address"), Text(rlink, "state"),
-                    sync, Text(rlink, "security"), Text(rlink, "sent_seq"),
-                    Text(rlink, "net_acked_seq"), Text(rlink, "data_acked_seq"),
-                    Text(rlink, "writes_behind") + " writes (" + Size(rlink, "bytes_behind") +
-                        ")"});
+                    sync, Text(rlink, "security"), limit == 0 ? "-" : FormatSize(limit) + "/s",
+                    Text(rlink, "sent_seq"), Text(rlink, "net_acked_seq"),
+                    Text(rlink, "data_acked_seq"), Text(rlink, "sending_from"),
+                    BehindText(rlink)});
     auto resync = rlink.find("resync");
     if (resync != rlink.end() && resync->is_object()) {
       uint64_t done = Number(*resync, "done");
@@ -235,7 +270,14 @@ json StatusJson(const RvgLive& live) {
   const RvgConfig& config = live.config;
   json srl = nullptr;
   if (!config.srl_path.empty()) {
-    srl = {{"path", config.srl_path}, {"size", config.srl_size}, {"used", live.srl_used}};
+    std::optional<double> percent;
+    if (live.srl_capacity > 0) {
+      percent = 100.0 * static_cast<double>(live.srl_used) / static_cast<double>(live.srl_capacity);
+    }
+    srl = {{"path", config.srl_path},
+           {"size", config.srl_size},
+           {"used", live.srl_used},
+           {"used_percent", Rounded(percent, 10)}};
   }
   json flags = json::object();
   for (const FlagEntry& flag : live.flags) flags[flag.name] = flag.value;

@@ -23,6 +23,9 @@ struct RlinkLive {
   // Live figures, known only while rvgd runs.
   std::optional<bool> sync_effective;      // replicating synchronously now
   std::optional<bool> latency_protection;  // latencyprot holds writes back or fails them
+  std::optional<double> seconds_behind;    // age of the oldest write not data-acked, 0: none
+  std::optional<uint64_t> srl_used_bytes;  // SRL bytes of the writes not data-acked
+  std::string sending_from;                // "memory" | "srl" | "" (nothing sent yet)
 };
 
 struct RvgLive {
@@ -35,6 +38,7 @@ struct RvgLive {
   uint64_t applied_seq = 0;      // secondary: synced in its SRL and applied (the data ack);
                                  // primary: = image-applied
   uint64_t srl_used = 0;         // bytes
+  uint64_t srl_capacity = 0;     // bytes of its data area; 0: unknown (rvgd stopped)
   std::vector<FlagEntry> flags;
   std::vector<RlinkLive> rlinks;
   std::string primary_peer;      // secondary: the session's primary ("" if none)
@@ -46,15 +50,28 @@ struct RvgLive {
 // (a secondary's: the RLINK name of the primary's current session, else
 // null), running, pid, mount, listen,
 // durability, generation, consistent, last_seq, applied_seq,
-// volumes[{name,path,size}], srl{path,size,used} (null only for a secondary
-// created by an rvg older than state.db format 2, which has no SRL),
+// volumes[{name,path,size}], srl{path, size (of the file), used (bytes
+// between tail and head), used_percent (of the log's data area, one
+// decimal; null while rvgd is stopped)} (null only for a secondary created
+// by an rvg older than state.db format 2, which has no SRL),
 // flags{name: value}, rlinks[{name, address, synchronous, sync_ack,
 // ack_timeout, latencyprot, latency_high_mark, latency_low_mark, srlprot,
 // bandwidth_limit (bytes/s, 0 = none), state, synchronous_effective
 // ("sync" | "async" | null while rvgd is stopped), protection{latency}
 // (true while latency protection holds writes back; null while stopped),
-// sent_seq, net_acked_seq, data_acked_seq, writes_behind, bytes_behind,
-// resync{done,total}|null, security, peer_key}].
+// sent_seq, net_acked_seq, data_acked_seq, writes_behind, bytes_behind
+// (data bytes of those writes), seconds_behind (age in seconds of the
+// oldest write not yet data-acked, 0 when none; null while stopped),
+// srl_used_bytes (SRL space those writes take, record headers and padding
+// included, the filler where the log wraps not: the SRL space this RLINK
+// still needs, which cannot be freed before it is data-acked; null while
+// stopped), sending_from ("memory" |
+// "srl": whether the last record sent came from the in-memory buffer or
+// was read back from the SRL; null before the first record since rvgd
+// started, and while stopped), resync{done,total}|null, security,
+// peer_key}]. A running primary adds health, srl.full and each RLINK's
+// last_error; a running secondary adds health, rejected_messages and
+// rejected_connections. README.md ("status --json") has the table.
 nlohmann::json StatusJson(const RvgLive& live);
 
 // A readable multi-line table of the same object (what `status` prints).

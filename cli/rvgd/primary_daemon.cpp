@@ -206,9 +206,11 @@ nlohmann::json PrimaryDaemon::StatusJson() {
   live.last_seq = engine_->last_seq();
   live.applied_seq = live.last_seq;
   live.srl_used = engine_->srl_used_bytes();
+  live.srl_capacity = engine_->srl_capacity_bytes();
   auto flags = ctx_.db->Run([&](StateDb& db) { return db.Flags(ctx_.config.name); });
   if (flags.ok()) live.flags = *flags;
   const std::vector<RlinkSnapshot> snaps = rlinks_->Snapshot();
+  const auto now = std::chrono::steady_clock::now();
   std::lock_guard<std::mutex> lock(configs_mu_);
   for (size_t i = 0; i < rlink_configs_.size(); ++i) {
     RlinkLive r;
@@ -220,9 +222,13 @@ nlohmann::json PrimaryDaemon::StatusJson() {
     r.config.data_acked_seq = p.data_acked_seq;
     r.sync_effective = p.sync_effective;
     r.latency_protection = p.latency_protection;
-    uint64_t acked = std::min(r.config.data_acked_seq, live.last_seq);
+    const uint64_t acked = std::min(r.config.data_acked_seq, live.last_seq);
+    const PrimaryRvg::Backlog backlog = engine_->BacklogAfter(acked, now);
     r.writes_behind = live.last_seq - acked;
-    r.bytes_behind = engine_->BytesAfter(acked);
+    r.bytes_behind = backlog.data_bytes;
+    r.seconds_behind = backlog.seconds;
+    r.srl_used_bytes = backlog.srl_bytes;
+    if (i < senders_.size()) r.sending_from = senders_[i]->sending_from();
     live.rlinks.push_back(r);
   }
   nlohmann::json j = rvg::StatusJson(live);

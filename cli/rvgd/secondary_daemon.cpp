@@ -130,6 +130,7 @@ nlohmann::json SecondaryDaemon::StatusJson() {
   live.last_seq = applier_->received_seq();
   live.applied_seq = applier_->applied_seq();
   live.srl_used = srl_->used_bytes();
+  live.srl_capacity = srl_->capacity_bytes();
   live.primary_peer = receiver_->peer();
   auto flags = ctx_.db->Run([&](StateDb& db) { return db.Flags(ctx_.config.name); });
   if (flags.ok()) live.flags = *flags;

@@ -175,15 +175,58 @@ TEST_CASE("records come back from memory and, past the budget, from the SRL") {
     auto data = Pattern(100 + i, 8192);
     REQUIRE(engine->Write(2, i * 8192, data.data(), data.size(), false).ok());
   }
-  for (uint64_t seq : {1ull, 25ull, 50ull}) {
-    auto rec = engine->GetRecord(seq);
+  // The budget holds the newest 8 records (64 KiB of 8 KiB writes); the
+  // source is what status shows as an RLINK's sending_from.
+  using Source = PrimaryRvg::RecordSource;
+  for (auto [seq, from] : {std::pair{1ull, Source::kSrl}, std::pair{25ull, Source::kSrl},
+                           std::pair{42ull, Source::kSrl}, std::pair{43ull, Source::kMemory},
+                           std::pair{50ull, Source::kMemory}}) {
+    Source source = from == Source::kSrl ? Source::kMemory : Source::kSrl;
+    auto rec = engine->GetRecord(seq, &source);
     REQUIRE(rec.ok());
     CHECK(rec->seq == seq);
+    CHECK(source == from);
     auto expect = Pattern(100 + seq - 1, 8192);
     CHECK(std::equal(expect.begin(), expect.end(), rec->data->data()));
   }
   CHECK(engine->BytesAfter(40) == 10 * 8192);
   CHECK(engine->BytesAfter(50) == 0);
+}
+
+TEST_CASE("the backlog after an ack: writes, data and SRL bytes, and the oldest one's age") {
+  Rig rig;
+  auto pin = OneRlink("pin");
+  auto engine = rig.Open(pin);
+  using std::chrono::seconds;
+  const auto before = std::chrono::steady_clock::now();
+  for (int i = 0; i < 10; ++i) {
+    auto data = Pattern(i, 1000 * (i + 1));
+    REQUIRE(engine->Write(1, 0, data.data(), data.size(), false).ok());
+  }
+  const auto after = std::chrono::steady_clock::now();
+  // Asked a minute from now, the oldest write not acked is a minute old
+  // (give or take the time the writes took), whichever ack it is asked for.
+  for (uint64_t acked : {0ull, 4ull, 9ull}) {
+    const PrimaryRvg::Backlog b = engine->BacklogAfter(acked, after + seconds(60));
+    uint64_t data = 0;
+    uint64_t srl = 0;
+    for (uint64_t seq = acked + 1; seq <= 10; ++seq) {
+      data += 1000 * seq;
+      srl += Srl::RecordBytes(static_cast<uint32_t>(1000 * seq));
+    }
+    CHECK(b.writes == 10 - acked);
+    CHECK(b.data_bytes == data);
+    CHECK(b.data_bytes == engine->BytesAfter(acked));
+    CHECK(b.srl_bytes == srl);
+    CHECK(b.seconds >= 60.0);
+    CHECK(b.seconds <= 60.0 + std::chrono::duration<double>(after - before).count());
+  }
+  // Nothing behind: nothing old.
+  const PrimaryRvg::Backlog none = engine->BacklogAfter(10, after + seconds(60));
+  CHECK(none.writes == 0);
+  CHECK(none.data_bytes == 0);
+  CHECK(none.srl_bytes == 0);
+  CHECK(none.seconds == 0.0);
 }
 
 // Runs `fn` on a thread and reports whether it finished within `limit`. A
