@@ -244,7 +244,8 @@ def assert_images_identical(primary, secondary):
 STATUS_KEYS = ('rvg', 'role', 'running', 'pid', 'mount', 'generation', 'consistent',
                'last_seq', 'applied_seq', 'volumes', 'srl', 'flags', 'rlinks')
 RLINK_KEYS = ('name', 'address', 'synchronous', 'latencyprot', 'srlprot', 'state', 'sent_seq',
-              'net_acked_seq', 'data_acked_seq', 'writes_behind', 'bytes_behind', 'resync')
+              'net_acked_seq', 'data_acked_seq', 'writes_behind', 'bytes_behind', 'resync',
+              'bandwidth_limit', 'seconds_behind', 'srl_used_bytes', 'sending_from')
 
 
 def check_status_shape(status, host):
