@@ -37,8 +37,12 @@ std::optional<size_t> RlinkSet::Find(const std::string& name) const {
 }
 
 uint64_t RlinkSet::LevelLocked(const Entry& e) const {
-  return e.machine.policy().sync_ack == SyncAck::kDurable ? e.progress->data_acked_seq.load()
-                                                          : e.progress->net_acked_seq.load();
+  return LevelLocked(e, e.machine.policy().sync_ack);
+}
+
+uint64_t RlinkSet::LevelLocked(const Entry& e, SyncAck sync_ack) const {
+  return sync_ack == SyncAck::kDurable ? e.progress->data_acked_seq.load()
+                                       : e.progress->net_acked_seq.load();
 }
 
 uint64_t RlinkSet::BacklogLocked(const Entry& e) const {
@@ -260,7 +264,7 @@ Status RlinkSet::Pause(size_t i) {
   std::lock_guard<std::mutex> lock(mu_);
   Entry& e = entries_[i];
   bool done = false;
-  ChangeLocked(e, "rvgadm pauserep", [&](RlinkStateMachine& m) { done = m.Pause(); });
+  ChangeLocked(e, "rvgadm pauserep", [&](RlinkStateMachine& m) { done = m.Pause(newest_); });
   if (done) return Status::Ok();
   return Status::Error("RLINK " + e.progress->name + " is " + RlinkStateName(e.machine.state()) +
                        (e.machine.state() == RlinkState::kPaused
@@ -272,7 +276,8 @@ Status RlinkSet::Resume(size_t i) {
   std::lock_guard<std::mutex> lock(mu_);
   Entry& e = entries_[i];
   bool done = false;
-  ChangeLocked(e, "rvgadm resumerep", [&](RlinkStateMachine& m) { done = m.Resume(); });
+  const uint64_t level = LevelLocked(e);
+  ChangeLocked(e, "rvgadm resumerep", [&](RlinkStateMachine& m) { done = m.Resume(level); });
   if (done) return Status::Ok();
   return Status::Error("RLINK " + e.progress->name + " is " + RlinkStateName(e.machine.state()) +
                        ", not paused; nothing to resume");
@@ -281,7 +286,9 @@ Status RlinkSet::Resume(size_t i) {
 void RlinkSet::SetPolicy(size_t i, const RlinkPolicy& policy) {
   std::lock_guard<std::mutex> lock(mu_);
   Entry& e = entries_[i];
-  const uint64_t level = LevelLocked(e);
+  // The level at the new sync_ack: under the old one, a change to durable
+  // would count network acks as caught up.
+  const uint64_t level = LevelLocked(e, policy.sync_ack);
   const uint64_t backlog = BacklogLocked(e);
   ChangeLocked(e, "rvgadm set", [&](RlinkStateMachine& m) {
     m.SetPolicy(policy, level, backlog, newest_);

@@ -124,6 +124,7 @@ class RlinkSet {
     RlinkStateMachine machine;
   };
   uint64_t LevelLocked(const Entry& e) const;
+  uint64_t LevelLocked(const Entry& e, SyncAck sync_ack) const;
   uint64_t BacklogLocked(const Entry& e) const;
   RlinkSnapshot SnapshotLocked(const Entry& e) const;
   // Runs `change` and logs what it changed; true (and waiters woken) if anything did.

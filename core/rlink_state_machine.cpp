@@ -69,16 +69,28 @@ void RlinkStateMachine::SessionDown() {
   sync_ = false;
 }
 
-bool RlinkStateMachine::Pause() {
-  if (paused_ || condition_ == Condition::kStale) return false;
+bool RlinkStateMachine::Pause(uint64_t newest) {
+  // Judged on the state shown, not the flag: a pause under a failure or
+  // under stale is not what the administrator sees.
+  const RlinkState now = state();
+  if (now == RlinkState::kPaused || now == RlinkState::kStale) return false;
+  // failed -> paused (the table): the pause replaces the failure, and a
+  // resume retries.
+  if (condition_ == Condition::kFailed) condition_ = Condition::kNormal;
   paused_ = true;
-  sync_ = false;
+  // What is written while paused must be caught up before override is
+  // synchronous again.
+  GoAsync(newest);
   return true;
 }
 
-bool RlinkStateMachine::Resume() {
-  if (!paused_) return false;
+bool RlinkStateMachine::Resume(uint64_t level) {
+  // Only a paused RLINK resumes: a failed or stale one with an old pause
+  // underneath is an error (the table), and keeps its pause.
+  if (state() != RlinkState::kPaused) return false;
   paused_ = false;
+  // Already caught up: synchronous now, not after some later ack.
+  MaybeCatchUp(level);
   return true;
 }
 
@@ -130,10 +142,13 @@ void RlinkStateMachine::SetPolicy(const RlinkPolicy& policy, uint64_t level, uin
 }
 
 RlinkStateMachine::Verdict RlinkStateMachine::AdmitWrite(uint64_t backlog, bool grace_over) {
-  if (condition_ != Condition::kStale && policy_.synchronous == Protection::kFail && !active()) {
+  if (policy_.synchronous == Protection::kFail && !active()) {
     // A synchronous RLINK that cannot take the write: the primary must
     // not run ahead of it. Right after start, give the first session time.
-    if (ever_connected_ || grace_over || paused_ || condition_ == Condition::kFailed) {
+    // Stale is no exception: AwaitAck fails every flush a stale RLINK did
+    // not ack, so admitting the write would only turn a clean refusal into
+    // a write that is done and then reported failed.
+    if (ever_connected_ || grace_over || paused_ || condition_ != Condition::kNormal) {
       return Verdict::kFail;
     }
     return Verdict::kWait;

@@ -86,9 +86,11 @@ class RlinkStateMachine {
   bool SessionUp(uint64_t level, uint64_t newest);
   void SessionDown();
   // False when the transition is not allowed from the current state (the
-  // table's "(error)" cells).
-  bool Pause();
-  bool Resume();
+  // table's "(error)" cells). Pause takes the newest seq written (override
+  // catches up to it), Resume the ack level (caught up already: synchronous
+  // at once).
+  bool Pause(uint64_t newest);
+  bool Resume(uint64_t level);
   void MarkFailed();
   void MarkStale();
   // An ack moved this RLINK's ack level (at its sync_ack) and its backlog.
