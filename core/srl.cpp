@@ -523,6 +523,43 @@ Status Srl::AdvanceTail(uint64_t new_tail_seq, uint64_t synced_seq) {
   return Status::Ok();
 }
 
+Status Srl::Rebase(uint64_t next_seq) {
+  Impl& s = *impl_;
+  std::lock_guard<std::mutex> checkpoint_lock(s.checkpoint_mu);
+  ChainPosition target;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    if (!s.recovered) return s.NotRecovered();
+    if (!s.io_failure.ok()) return s.io_failure;
+    if (s.tail.seq != s.head.seq) {
+      return Status::Error(fmt::format("internal: cannot rebase SRL {} to seq {}: it still holds "
+                                       "seqs {}..{}",
+                                       s.path, next_seq, s.tail.seq, s.head.seq - 1),
+                           EINVAL);
+    }
+    if (next_seq < s.head.seq) {
+      return Status::Error(fmt::format("internal: cannot rebase SRL {} back to seq {} (next seq "
+                                       "{})",
+                                       s.path, next_seq, s.head.seq),
+                           EINVAL);
+    }
+    // The head, not the tail: after a recovery that ended behind a WRAP
+    // record the head is past it (same seq, the WRAP's CRC as seed), and
+    // the tail may move there as AdvanceTail(next_seq()) would move it.
+    target = s.head;
+    target.seq = next_seq;
+  }
+  // Durable first, as for a tail move: behind the old checkpoint, which
+  // expects the old seq there, a record appended at the new seq would not
+  // be recovered.
+  Status st = s.Remember(s.WriteCheckpoint(target, s.checkpoint_synced_seq));
+  if (!st.ok()) return st;
+  std::lock_guard<std::mutex> lock(s.mu);
+  s.tail = target;
+  s.head = target;
+  return Status::Ok();
+}
+
 uint64_t Srl::tail_seq() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
   return impl_->tail.seq;

@@ -104,6 +104,25 @@ class Srl {
   // new tail is durable. Writes nothing when neither moved.
   Status AdvanceTail(uint64_t new_tail_seq, uint64_t synced_seq = 0);
 
+  // For a secondary that a bitmap resync moved to seq `next_seq - 1` without
+  // the records in between: on an empty log (tail_seq() == next_seq()),
+  // makes `next_seq` (>= next_seq()) the seq of the next appended record,
+  // and makes that durable (the checkpoint is written and synced) before
+  // returning. Fails on a non-empty log or a smaller seq. Recovery after it
+  // starts at `next_seq`.
+  //
+  // The new checkpoint keeps the head's LSN and chain seed and only changes
+  // the seq, so no record moves and a power cut during the checkpoint write
+  // leaves either the old or the new position (see AdvanceTail). Nothing
+  // can validate at the new position but a record appended after it:
+  // whatever lies there from before carries a smaller seq. The checkpoint's
+  // synced_seq is kept. A failed write is sticky, as for AdvanceTail().
+  // Called by the writer thread, never concurrently with Append(). Call it
+  // before recording `next_seq - 1` anywhere as applied or durable: until
+  // it returns, a crash may recover the old position, and Recover() with a
+  // durable_seq at or above the old next seq reports damage.
+  Status Rebase(uint64_t next_seq);
+
   uint64_t tail_seq() const;        // oldest retained record
   uint64_t next_seq() const;        // seq of the next appended record
   uint64_t used_bytes() const;      // bytes between tail and head

@@ -25,8 +25,9 @@
 // - a volume's id and its name are each unique within its RVG;
 // - seqs and sizes are uint64 values stored bit for bit in INTEGER columns.
 //
-// bitmaps has no API yet: DCM and failback bitmaps, one row per chunk of a
-// (rlink, volume) map so that dirtying a region rewrites one small row.
+// bitmaps: DCM and failback bitmaps, one row per chunk of a (rlink,
+// volume) map so that dirtying a region rewrites one small row
+// (StateDb::SaveBitmapChunks; bits as in core/dirty_map.h).
 // rlink is "" for the failback bitmap, which belongs to no RLINK; that is
 // why it is not a foreign key into rlinks.
 #pragma once

@@ -43,6 +43,14 @@ SqlStatement& SqlStatement::BindReal(double value) {
   return Check(sqlite3_bind_double(stmt_, ++bound_, value));
 }
 
+SqlStatement& SqlStatement::BindBlob(const std::vector<uint8_t>& value) {
+  // sqlite3_bind_blob with a null pointer binds NULL, which an empty
+  // vector's data() may be.
+  if (value.empty()) return Check(sqlite3_bind_zeroblob(stmt_, ++bound_, 0));
+  return Check(sqlite3_bind_blob(stmt_, ++bound_, value.data(), static_cast<int>(value.size()),
+                                 SQLITE_TRANSIENT));
+}
+
 Result<bool> SqlStatement::Step(const std::string& what) {
   if (rc_ == SQLITE_OK) {
     int rc = sqlite3_step(stmt_);
@@ -77,6 +85,12 @@ std::string SqlStatement::Text(int column) const {
 int64_t SqlStatement::Int(int column) const { return sqlite3_column_int64(stmt_, column); }
 
 double SqlStatement::Real(int column) const { return sqlite3_column_double(stmt_, column); }
+
+std::vector<uint8_t> SqlStatement::Blob(int column) const {
+  const auto* bytes = static_cast<const uint8_t*>(sqlite3_column_blob(stmt_, column));
+  if (bytes == nullptr) return {};
+  return std::vector<uint8_t>(bytes, bytes + sqlite3_column_bytes(stmt_, column));
+}
 
 SqlStatement& SqlStatement::Check(int rc) {
   // The first failure is the one worth reporting.

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 
@@ -34,6 +35,9 @@ class SqlStatement {
   SqlStatement& BindInt(int64_t value);
   SqlStatement& BindUint(uint64_t value) { return BindInt(static_cast<int64_t>(value)); }
   SqlStatement& BindReal(double value);
+  // Bytes, copied at bind time; an empty blob binds as an empty blob, not
+  // NULL (which a NOT NULL column would refuse).
+  SqlStatement& BindBlob(const std::vector<uint8_t>& value);
 
   // Moves to the next result row: true if there is one, false when done.
   Result<bool> Step(const std::string& what);
@@ -52,6 +56,7 @@ class SqlStatement {
   int64_t Int(int column) const;
   uint64_t Uint(int column) const { return static_cast<uint64_t>(Int(column)); }
   double Real(int column) const;
+  std::vector<uint8_t> Blob(int column) const;
 
  private:
   SqlStatement& Check(int rc);

@@ -14,6 +14,7 @@
 
 #include "core/text.h"
 #include "state/config_check.h"
+#include "state/state_db_rows.h"
 #include "state/state_file.h"
 #include "state/state_format.h"
 #include "state/sqlite_statement.h"
@@ -25,30 +26,29 @@ constexpr int kBusyTimeoutMs = 10000;
 
 int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
 
+}  // namespace
+
+// ---- Shared with state_bitmaps.cpp (state/state_db_rows.h) ---------------
+
 Status NoRvg(const std::string& rvg) {
   return Status::Error("no RVG named " + Printable(rvg), ENOENT);
 }
 
-// A row that rvg would never have written: a hand edit, damage, or a
-// newer rvg's data. It is refused rather than acted on (a role that is
-// neither primary nor secondary, a volume id cut down to 32 bits, ...).
 Status DamagedRow(const std::string& what, const Status& problem) {
   return Status::Error(what + ": the state database holds a row rvg cannot use (" +
                            problem.message() + "); repair or delete it",
                        EINVAL);
 }
 
-Result<bool> RvgExists(sqlite3* db, const std::string& rvg, const std::string& what) {
+Status RequireRvg(sqlite3* db, const std::string& rvg, const std::string& what) {
   SqlStatement st(db, "SELECT 1 FROM rvgs WHERE name = ?");
   st.BindText(rvg);
-  return st.Step(what);
-}
-
-Status RequireRvg(sqlite3* db, const std::string& rvg, const std::string& what) {
-  Result<bool> exists = RvgExists(db, rvg, what);
+  Result<bool> exists = st.Step(what);
   if (!exists.ok()) return exists.status();
   return *exists ? Status::Ok() : NoRvg(rvg);
 }
+
+namespace {
 
 // The error for an RLINK that was not found: names the RVG when that is
 // what is missing.

@@ -1,6 +1,7 @@
 // StateDb: one host's persistent state, in SQLite (WAL mode) at
 // HOME/state.db: RVGs and their volumes, RLINKs with their attributes and
-// progress, the secondary's applied_seq, generation history and flags.
+// progress, the secondary's applied_seq, generation history, flags and the
+// DCM / failback bitmaps.
 //
 // Several processes open the same file (rvgd per RVG, rvgadm); every method
 // is one transaction and waits (busy timeout) rather than failing when
@@ -19,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "core/dirty_map.h"
 #include "core/status.h"
 #include "core/volume.h"
 
@@ -151,6 +153,24 @@ class StateDb {
   Status SetFlag(const std::string& rvg, const std::string& name, const std::string& value);
   Status ClearFlag(const std::string& rvg, const std::string& name);
   Result<std::vector<FlagEntry>> Flags(const std::string& rvg);
+
+  // Bitmaps (DESIGN.md State; core/dirty_map.h): the DCM bitmap of an
+  // RLINK, or with rlink "" the failback bitmap, stored one row per chunk
+  // so that dirtying a region rewrites one small row. They are implemented
+  // in state_bitmaps.cpp. A missing RVG is an error ("no RVG named X"); the
+  // RLINK is not checked (the failback bitmap has none), but DeleteRlink
+  // removes an RLINK's bitmap and DeleteRvg every bitmap of the RVG.
+  //
+  // One transaction: each chunk's row is replaced; a chunk with no bit set
+  // deletes its row (a clean map has no rows).
+  Status SaveBitmapChunks(const std::string& rvg, const std::string& rlink,
+                          const std::vector<BitmapChunk>& chunks);
+  // Every stored chunk, ordered by (volume id, chunk index); nothing for a
+  // clean map. The chunks are not checked against the volumes here:
+  // DirtyMap::Load does that.
+  Result<std::vector<BitmapChunk>> LoadBitmap(const std::string& rvg, const std::string& rlink);
+  // Removes the whole bitmap (no error if there is none).
+  Status DeleteBitmap(const std::string& rvg, const std::string& rlink);
 
  private:
   explicit StateDb(sqlite3* db);
