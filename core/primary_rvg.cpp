@@ -29,6 +29,9 @@ struct PrimaryRvg::PendingWrite {
   WriteRecord record;
   Status status;
   bool done = false;
+  // Appended while an RLINK tracks in its DCM: the writer marks the
+  // record's regions before the write is answered (marking_ holds its seq).
+  bool must_mark = false;
 };
 
 PrimaryRvg::PrimaryRvg(std::unique_ptr<VolumeSet> volumes, std::unique_ptr<Srl> srl,
@@ -80,6 +83,14 @@ Status PrimaryRvg::Recover() {
   applied_seq_ = written_seq_;
   if (marks_.empty()) marks_base_seq_ = srl_->tail_seq();
   rlinks_->Sequenced(written_seq_);
+  // An RLINK that was tracking when rvgd stopped: the records the SRL
+  // still holds may include ones it was owed (after a resync's seq) —
+  // mark them all before the first checkpoint may release them.
+  for (size_t i = 0; i < rlinks_->size(); ++i) {
+    if (rlinks_->Tracking(i) && srl_->tail_seq() <= written_seq_) {
+      dcm_scans_.push_back({i, srl_->tail_seq(), written_seq_});
+    }
+  }
   return Status::Ok();
 }
 
@@ -148,6 +159,13 @@ Status PrimaryRvg::Write(uint32_t volume, uint64_t offset, const void* data, siz
   while (!w.done && queue_.front() != &w) queue_cv_.wait(lock);
   if (!w.done) LeadBatch(lock);
   if (!w.status.ok()) return w.status;
+  if (w.must_mark) {
+    lock.unlock();
+    MarkTracked(w.record);
+    lock.lock();
+    marking_.erase(marking_.find(w.record.seq));
+    marked_cv_.notify_all();
+  }
   if (!strict && !options_.strict) return Status::Ok();
   st = WaitSynced(lock, w.record.seq);
   if (!st.ok()) return st;
@@ -209,9 +227,14 @@ void PrimaryRvg::LeadBatch(std::unique_lock<std::mutex>& lock) {
   if (appended < batch_.size() && failure_.ok() && options_.on_released) {
     options_.on_released(written_seq_ + 1);
   }
+  const bool tracking = rlinks_->AnyTracking();
   for (size_t i = 0; i < batch_.size(); ++i) {
     PendingWrite* p = queue_.front();
     p->status = i < appended ? Status::Ok() : st;
+    if (i < appended && tracking) {
+      p->must_mark = true;
+      marking_.insert(p->record.seq);
+    }
     p->done = true;
     queue_.pop_front();
   }
@@ -248,9 +271,13 @@ Status PrimaryRvg::AppendToSrl(std::unique_lock<std::mutex>& lock, size_t* done_
       options_.on_srl_full();
       lock.lock();
     }
-    // The SRL is full. With srlprot and DCM not built yet, waiting is the
-    // only safe answer; a checkpoint that frees space, a failure,
-    // BeginClose() and AbortSpaceWaits() end the wait.
+    // The SRL is full: each RLINK that holds its tail is dealt with by its
+    // srlprot (fail the write, go stale, switch to DCM, or stall). Then
+    // wait; a checkpoint that frees space, a failure, BeginClose() and
+    // AbortSpaceWaits() end the wait.
+    bool dcm_stall = false;
+    Status refused = OnSrlFullLocked(&dcm_stall);
+    if (!refused.ok()) return refused;
     if (!srl_full_logged_) {
       spdlog::warn("SRL {} is full; writes wait until the secondaries catch up",
                    srl_->path());
@@ -258,8 +285,15 @@ Status PrimaryRvg::AppendToSrl(std::unique_lock<std::mutex>& lock, size_t* done_
     }
     srl_full_ = true;
     const uint64_t epoch = space_abort_epoch_;
-    while (srl_->tail_seq() == tail_before && failure_.ok() && !closing_ &&
-           epoch == space_abort_epoch_) {
+    // srlprot=dcm with the RLINK connected stalls writes until the SRL has
+    // drained 5 % or 20 MiB, whichever is smaller (VVR's rule), so that
+    // writers do not wake for every record the secondary acknowledges.
+    const uint64_t release = std::min<uint64_t>(srl_->capacity_bytes() / 20, 20ull << 20);
+    auto room = [&] {
+      if (dcm_stall) return srl_->capacity_bytes() - srl_->used_bytes() >= release;
+      return srl_->tail_seq() != tail_before;
+    };
+    while (!room() && failure_.ok() && !closing_ && epoch == space_abort_epoch_) {
       checkpoint_wanted_ = true;
       checkpoint_cv_.notify_one();
       space_cv_.wait_for(lock, std::chrono::milliseconds(100));
@@ -378,6 +412,9 @@ void PrimaryRvg::CheckpointerLoop() {
     checkpoint_wanted_ = false;
     if (!failure_.ok()) continue;
     lock.unlock();
+    // Records an RLINK switching to DCM left in the SRL are marked before
+    // any checkpoint may release them; only this thread moves the tail.
+    RunDcmScans();
     Status st = Checkpoint();
     if (!st.ok()) spdlog::warn("checkpoint not taken: {}", st.message());
     lock.lock();
@@ -414,10 +451,9 @@ Status PrimaryRvg::Checkpoint() {
 
   uint64_t new_tail = applied + 1;
   for (const RlinkSnapshot& s : snaps) {
-    // A stale RLINK needs a full sync whatever the SRL holds; it must not
-    // pin the log.
-    if (s.state == RlinkState::kStale) continue;
-    new_tail = std::min(new_tail, s.data_acked_seq + 1);
+    // A stale RLINK needs a full sync whatever the SRL holds, and one in
+    // DCM is owed regions: neither pins the log.
+    if (s.needed_seq) new_tail = std::min(new_tail, *s.needed_seq);
   }
   const uint64_t old_tail = srl_->tail_seq();
   new_tail = std::max(new_tail, old_tail);
@@ -491,6 +527,7 @@ Status PrimaryRvg::Close() {
     if (failure_.ok() && synced_seq_.load() > applied_seq_) ApplySynced(lock);
     if (!failure_.ok()) return failure_;
   }
+  RunDcmScans();
   return Checkpoint();
 }
 

@@ -62,10 +62,12 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "core/dcm_tracker.h"
 #include "core/inflight_buffer.h"
 #include "core/record.h"
 #include "core/rlink_set.h"
@@ -97,6 +99,9 @@ struct PrimaryOptions {
   // before the writer waits for space. Tests use it to let a checkpoint
   // free the space at the worst moment.
   std::function<void()> on_srl_full;
+  // The RLINKs' DCM bitmaps (borrowed; loaded). Without it srlprot
+  // autodcm and dcm cannot switch to DCM and writes wait for SRL space.
+  DcmTracker* dcm = nullptr;
 };
 
 // Persists RLINK progress; called by the checkpointer before the SRL tail may
@@ -160,6 +165,21 @@ class PrimaryRvg : public VolumeIo {
   // and must not call back into the engine's writers (e.g. signal an fd).
   void AddSyncListener(std::function<void()> listener);
 
+  // ---- DCM and bitmap resync (primary_rvg_dcm.cpp) -------------------
+  // The RLINK's sender begins a bitmap resync: returns the seq R the
+  // regions bring the secondary to (the newest written), once every write
+  // up to R has its regions marked; EAGAIN while the records the RLINK
+  // left in the SRL are still being marked.
+  Result<uint64_t> BeginResync(size_t rlink);
+  // The resync's session was lost: the RLINK tracks again, and the records
+  // after its resync seq are marked from the SRL.
+  void InterruptResync(size_t rlink);
+  // `startrep --full` on a stale RLINK: every region dirty, then tracking.
+  Status StartFullSync(size_t rlink);
+  // Reads a region for a resync: only data whose records are durable in
+  // the SRL (no secondary may hold a write the primary could lose).
+  Status ReadForResync(uint32_t volume, uint64_t offset, void* buf, size_t length);
+
   // For status.
   uint64_t srl_used_bytes() const { return srl_->used_bytes(); }
   uint64_t srl_capacity_bytes() const { return srl_->capacity_bytes(); }
@@ -212,6 +232,17 @@ class PrimaryRvg : public VolumeIo {
   struct SeqMark;
   void RecordMarkLocked(uint64_t seq, uint32_t length, std::chrono::steady_clock::time_point now);
   const SeqMark* MarkAfterLocked(uint64_t seq) const;
+  // DCM (primary_rvg_dcm.cpp).
+  struct DcmScan {
+    size_t rlink;
+    uint64_t from;  // records [from, to] to mark in the RLINK's bitmap
+    uint64_t to;
+  };
+  void MarkTracked(const WriteRecord& record);
+  void EnterDcmLocked(size_t rlink, const char* why);
+  Status OnSrlFullLocked(bool* dcm_stall);
+  void RunDcmScans();
+  bool ScanPendingLocked(size_t rlink) const;
 
   std::unique_ptr<VolumeSet> volumes_;
   std::unique_ptr<Srl> srl_;
@@ -245,6 +276,12 @@ class PrimaryRvg : public VolumeIo {
   bool srl_full_logged_ = false;           // said so once per episode
   uint64_t space_abort_epoch_ = 0;         // AbortSpaceWaits() calls
   std::vector<std::function<void()>> sync_listeners_;
+  // DCM: records whose writers still have to mark them for the tracking
+  // RLINKs (a resync may begin only past them), and the SRL ranges the
+  // checkpointer marks before it may move the tail again.
+  std::multiset<uint64_t> marking_;
+  std::condition_variable marked_cv_;
+  std::vector<DcmScan> dcm_scans_;
 
   // One mark per record the SRL holds: marks_[i] belongs to seq
   // (marks_base_seq_ + i). Running totals and a write time per seq make

@@ -26,6 +26,7 @@ RlinkSet::RlinkSet(const std::vector<RlinkInit>& rlinks) {
     progress->net_acked_seq = r.net_acked_seq;
     progress->data_acked_seq = r.data_acked_seq;
     entries_.push_back({progress, RlinkStateMachine(r.policy, r.persisted)});
+    if (entries_.back().machine.tracking()) ++tracking_count_;
   }
 }
 
@@ -58,7 +59,9 @@ bool RlinkSet::ChangeLocked(Entry& e, const char* event,
   const RlinkState state = e.machine.state();
   const bool sync = e.machine.sync_effective();
   const bool latency = e.machine.latency_protection_active();
+  const bool tracking = e.machine.tracking();
   change(e.machine);
+  if (e.machine.tracking() != tracking) tracking_count_ += e.machine.tracking() ? 1 : -1;
   const std::string& name = e.progress->name;
   const bool changed = e.machine.state() != state || e.machine.sync_effective() != sync ||
                        e.machine.latency_protection_active() != latency;
@@ -211,9 +214,9 @@ uint64_t RlinkSet::HighestKnownSeq() const {
 bool RlinkSet::SessionUp(size_t i, uint64_t applied_seq) {
   std::lock_guard<std::mutex> lock(mu_);
   Entry& e = entries_[i];
-  // What the secondary has applied it holds durably: that is an ack.
+  // The secondary holds everything up to its resume point (in memory at
+  // least): a network ack. Its data ack comes with its ACKs.
   RlinkProgress::Raise(e.progress->net_acked_seq, applied_seq);
-  RlinkProgress::Raise(e.progress->data_acked_seq, applied_seq);
   bool accepted = false;
   const uint64_t level = LevelLocked(e);
   ChangeLocked(e, "session up", [&](RlinkStateMachine& m) {
@@ -308,7 +311,66 @@ RlinkSnapshot RlinkSet::SnapshotLocked(const Entry& e) const {
   s.sent_seq = e.progress->sent_seq.load();
   s.net_acked_seq = e.progress->net_acked_seq.load();
   s.data_acked_seq = e.progress->data_acked_seq.load();
+  s.needed_seq = e.machine.needed_seq(s.data_acked_seq);
   return s;
+}
+
+bool RlinkSet::Tracking(size_t i) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return entries_[i].machine.tracking();
+}
+
+std::optional<uint64_t> RlinkSet::NeededSeq(size_t i) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  const Entry& e = entries_[i];
+  return e.machine.needed_seq(e.progress->data_acked_seq.load());
+}
+
+bool RlinkSet::EnterDcm(size_t i, const char* why) {
+  std::lock_guard<std::mutex> lock(mu_);
+  bool done = false;
+  ChangeLocked(entries_[i], why, [&](RlinkStateMachine& m) { done = m.EnterDcm(); });
+  return done;
+}
+
+bool RlinkSet::StartFullSync(size_t i) {
+  std::lock_guard<std::mutex> lock(mu_);
+  bool done = false;
+  ChangeLocked(entries_[i], "rvgadm startrep --full",
+               [&](RlinkStateMachine& m) { done = m.StartFullSync(); });
+  return done;
+}
+
+bool RlinkSet::BeginResync(size_t i, uint64_t seq) {
+  std::lock_guard<std::mutex> lock(mu_);
+  bool done = false;
+  ChangeLocked(entries_[i], "bitmap resync begins",
+               [&](RlinkStateMachine& m) { done = m.BeginResync(seq); });
+  return done;
+}
+
+bool RlinkSet::ResyncDone(size_t i, uint64_t seq) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Entry& e = entries_[i];
+  // The resync's end is the secondary's data ack of everything up to seq.
+  RlinkProgress::Raise(e.progress->net_acked_seq, seq);
+  RlinkProgress::Raise(e.progress->data_acked_seq, seq);
+  bool done = false;
+  ChangeLocked(e, "bitmap resync complete", [&](RlinkStateMachine& m) { done = m.ResyncDone(newest_); });
+  cv_.notify_all();
+  return done;
+}
+
+std::optional<uint64_t> RlinkSet::ResyncSeq(size_t i) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  const Entry& e = entries_[i];
+  if (!e.machine.resyncing()) return std::nullopt;
+  return e.machine.needed_seq(0).value_or(1) - 1;
+}
+
+bool RlinkSet::SessionIsUp(size_t i) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return entries_[i].machine.session_up();
 }
 
 std::vector<RlinkSnapshot> RlinkSet::Snapshot() const {

@@ -24,6 +24,7 @@
 // Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -62,6 +63,7 @@ struct RlinkSnapshot {
   uint64_t sent_seq = 0;
   uint64_t net_acked_seq = 0;
   uint64_t data_acked_seq = 0;
+  std::optional<uint64_t> needed_seq;  // oldest seq it needs from the SRL
 };
 
 class RlinkSet {
@@ -97,8 +99,9 @@ class RlinkSet {
   uint64_t HighestKnownSeq() const;
 
   // ---- sender --------------------------------------------------------
-  // The secondary welcomed a session at `applied_seq` (which also acks
-  // that far). False when the RLINK is stale and must not reconnect.
+  // The secondary welcomed a session resuming after `applied_seq` (which
+  // is a network ack that far). False when the RLINK is stale and must not
+  // reconnect.
   bool SessionUp(size_t i, uint64_t applied_seq);
   void SessionDown(size_t i);
   void Acked(size_t i, uint64_t net_acked_seq, uint64_t data_acked_seq);
@@ -106,6 +109,23 @@ class RlinkSet {
   void MarkStale(size_t i);
   bool MaySend(size_t i) const;
   RlinkState state(size_t i) const;
+
+  // ---- DCM and bitmap resync (the engine, which owns the ordering with
+  // ---- seqs, calls the transitions; see PrimaryRvg) -------------------
+  // Whether writes must mark their regions for RLINK i / for any RLINK.
+  bool Tracking(size_t i) const;
+  bool AnyTracking() const { return tracking_count_.load() > 0; }
+  // The oldest seq RLINK i still needs from the SRL (its data ack + 1, or
+  // during a resync its resync seq + 1), nullopt when none.
+  std::optional<uint64_t> NeededSeq(size_t i) const;
+  bool EnterDcm(size_t i, const char* why);
+  bool StartFullSync(size_t i);
+  bool BeginResync(size_t i, uint64_t seq);
+  // The secondary applied the resync's end at `seq`: that is its data ack.
+  bool ResyncDone(size_t i, uint64_t seq);
+  // The resync seq of RLINK i while it resyncs.
+  std::optional<uint64_t> ResyncSeq(size_t i) const;
+  bool SessionIsUp(size_t i) const;
 
   // ---- administrator -------------------------------------------------
   Status Pause(size_t i);
@@ -138,6 +158,7 @@ class RlinkSet {
   bool closed_ = false;
   uint64_t abort_epoch_ = 0;
   int stalled_ = 0;             // writers waiting in AdmitWrite
+  std::atomic<int> tracking_count_{0};  // RLINKs whose machine is tracking()
 };
 
 }  // namespace rvg

@@ -26,6 +26,9 @@ RlinkState RlinkStateFromName(const std::string& name) {
 RlinkStateMachine::RlinkStateMachine(const RlinkPolicy& policy, RlinkState persisted)
     : policy_(policy) {
   if (persisted == RlinkState::kStale) condition_ = Condition::kStale;
+  if (persisted == RlinkState::kDcm || persisted == RlinkState::kResyncing) {
+    condition_ = Condition::kDcm;
+  }
   if (persisted == RlinkState::kPaused) paused_ = true;
 }
 
@@ -33,11 +36,23 @@ RlinkState RlinkStateMachine::state() const {
   if (condition_ == Condition::kStale) return RlinkState::kStale;
   if (condition_ == Condition::kFailed) return RlinkState::kFailed;
   if (paused_) return RlinkState::kPaused;
+  if (resyncing_) return RlinkState::kResyncing;
+  if (condition_ == Condition::kDcm) return RlinkState::kDcm;
   return session_up_ ? RlinkState::kConnected : RlinkState::kDisconnected;
+}
+
+std::optional<uint64_t> RlinkStateMachine::needed_seq(uint64_t data_acked) const {
+  if (condition_ == Condition::kStale) return std::nullopt;
+  if (condition_ == Condition::kDcm) {
+    if (!resyncing_) return std::nullopt;
+    return resync_seq_ + 1;
+  }
+  return data_acked + 1;
 }
 
 RlinkState RlinkStateMachine::persistent_state() const {
   if (condition_ == Condition::kStale) return RlinkState::kStale;
+  if (condition_ == Condition::kDcm) return RlinkState::kDcm;
   if (paused_) return RlinkState::kPaused;
   return RlinkState::kDisconnected;
 }
@@ -53,7 +68,7 @@ bool RlinkStateMachine::sync_effective() const {
 
 bool RlinkStateMachine::SessionUp(uint64_t level, uint64_t newest) {
   if (condition_ == Condition::kStale) return false;
-  condition_ = Condition::kNormal;
+  if (condition_ == Condition::kFailed) condition_ = Condition::kNormal;
   session_up_ = true;
   ever_connected_ = true;
   // Whatever was written while it was away must be caught up before it is
@@ -64,6 +79,9 @@ bool RlinkStateMachine::SessionUp(uint64_t level, uint64_t newest) {
   return true;
 }
 
+// A resync stays a resync (holding the SRL from its seq on) until the
+// engine turns it back into tracking (EnterDcm) under its own lock: only
+// there can tracking resume without losing a write in between.
 void RlinkStateMachine::SessionDown() {
   session_up_ = false;
   sync_ = false;
@@ -95,7 +113,12 @@ bool RlinkStateMachine::Resume(uint64_t level) {
 }
 
 void RlinkStateMachine::MarkFailed() {
-  if (condition_ == Condition::kStale) return;  // stale is the stronger verdict
+  // Stale is the stronger verdict; a dcm RLINK must keep tracking (the
+  // SRL no longer holds what it is owed).
+  if (condition_ == Condition::kStale || condition_ == Condition::kDcm) {
+    session_up_ = false;
+    return;
+  }
   condition_ = Condition::kFailed;
   session_up_ = false;
   sync_ = false;
@@ -106,6 +129,40 @@ void RlinkStateMachine::MarkStale() {
   session_up_ = false;
   sync_ = false;
   latency_active_ = false;
+  resyncing_ = false;
+}
+
+bool RlinkStateMachine::EnterDcm() {
+  if (condition_ == Condition::kStale) return false;
+  condition_ = Condition::kDcm;
+  resyncing_ = false;
+  sync_ = false;
+  latency_active_ = false;
+  return true;
+}
+
+bool RlinkStateMachine::StartFullSync() {
+  if (condition_ != Condition::kStale) return false;
+  condition_ = Condition::kDcm;
+  resyncing_ = false;
+  return true;
+}
+
+bool RlinkStateMachine::BeginResync(uint64_t seq) {
+  if (condition_ != Condition::kDcm || resyncing_ || !session_up_ || paused_) return false;
+  resyncing_ = true;
+  resync_seq_ = seq;
+  return true;
+}
+
+bool RlinkStateMachine::ResyncDone(uint64_t newest) {
+  if (!resyncing_) return false;
+  resyncing_ = false;
+  condition_ = Condition::kNormal;
+  // Synchronous again only once caught up with what was written meanwhile.
+  sync_ = false;
+  catch_up_target_ = newest;
+  return true;
 }
 
 void RlinkStateMachine::GoAsync(uint64_t newest) {
@@ -153,7 +210,8 @@ RlinkStateMachine::Verdict RlinkStateMachine::AdmitWrite(uint64_t backlog, bool 
     }
     return Verdict::kWait;
   }
-  if (policy_.latencyprot == Protection::kOff || condition_ == Condition::kStale) {
+  if (policy_.latencyprot == Protection::kOff || condition_ == Condition::kStale ||
+      condition_ == Condition::kDcm) {
     latency_active_ = false;
     return Verdict::kGo;
   }

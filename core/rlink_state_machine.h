@@ -7,10 +7,20 @@
 // calls them under its lock and passes in the seqs they reason about, so
 // every rule here is unit-tested in memory.
 //
-// The state is three facts: a condition (normal, stale or failed), whether
-// the administrator paused the RLINK, and whether a session with the
-// secondary is up. The state reported is the strongest of them:
-//   stale > failed > paused > connected (session up) > disconnected.
+// The state is three facts: a condition (normal, failed, dcm or stale),
+// whether the administrator paused the RLINK, and whether a session with
+// the secondary is up. The state reported is the strongest of them:
+//   stale > failed > paused > resyncing > dcm > connected > disconnected.
+//
+// DCM (srlprot, doc/rlink-states.md): an RLINK whose backlog no longer
+// fits the SRL is owed regions instead of records. In `dcm` it is
+// *tracking*: every write marks its regions in the RLINK's bitmap, and it
+// does not hold the SRL. Once its session is up (and it is not paused) the
+// sender begins a bitmap resync at the newest seq R: state `resyncing`,
+// tracking stops, and the RLINK holds the SRL from R + 1, whose records
+// follow the regions. The resync's end brings it back to normal
+// (connected); a session lost during it returns it to dcm (tracking again,
+// by EnterDcm: the engine marks R + 1 onwards, which the SRL still holds).
 //
 // Transitions (rows: state now; "—": no change):
 //
@@ -22,12 +32,27 @@
 //                                                disconnected*
 //   MarkFailed       failed        failed        failed          —             —
 //   MarkStale        stale         stale         stale           stale         —
+//   EnterDcm         dcm           dcm           paused*         dcm           — (error)
+//   StartFullSync    — (error)     — (error)     — (error)       — (error)     dcm
 //   (* the session flag changes underneath; a paused RLINK keeps its
 //    session alive with heartbeats but sends no writes.)
 //
+//   event            dcm                       resyncing
+//   SessionUp        dcm (session up)          —
+//   SessionDown      —                         resyncing, session down (the
+//                                              engine then calls EnterDcm)
+//   BeginResync      resyncing (session up,    — (error)
+//                    not paused; else error)
+//   ResyncDone       — (error)                 connected
+//   MarkFailed       —  (keeps tracking)       — (session down)
+//   EnterDcm         —                         dcm (tracking again)
+//   MarkStale        stale                     stale
+//   Pause/Resume     as in the first table; a paused dcm RLINK keeps tracking
+//
 // Stale survives restarts (the SRL no longer holds what the secondary
-// needs; only a full sync cures it); paused survives restarts; failed and
-// connected come back as disconnected (the sender tries again).
+// needs; only a full sync cures it); so do dcm (resyncing is stored as dcm:
+// the resync starts over) and paused (a paused dcm RLINK comes back dcm,
+// not paused); failed and connected come back as disconnected.
 //
 // Synchronous mode. `synchronous=off` is asynchronous. `fail` is always
 // synchronous: a write or flush that cannot get its ack in time fails.
@@ -46,13 +71,15 @@
 //     backlog is below latency_low_mark.
 //   disconnected, paused or failed: override admits every write;
 //     fail fails the write that would reach the high mark with EIO.
-//   stale, or latencyprot=off: never stalls.
+//   stale, dcm, resyncing, or latencyprot=off: never stalls (the backlog
+//   is counted in regions then, not in writes).
 // synchronous=fail adds one rule: while the RLINK is not connected, a new
 // write fails at once — except before its first session since rvgd
 // started, when it waits up to ack_timeout for one.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "core/rlink_policy.h"
@@ -93,6 +120,15 @@ class RlinkStateMachine {
   bool Resume(uint64_t level);
   void MarkFailed();
   void MarkStale();
+  // SRL overflow protection moves the RLINK to DCM tracking. False from
+  // stale (it needs a full sync, not a bitmap).
+  bool EnterDcm();
+  // `startrep --full`: a stale RLINK, its bitmap all dirty, tracks again.
+  bool StartFullSync();
+  // The sender begins a bitmap resync at seq `seq` (false unless dcm,
+  // session up and not paused), or finished it.
+  bool BeginResync(uint64_t seq);
+  bool ResyncDone(uint64_t newest);
   // An ack moved this RLINK's ack level (at its sync_ack) and its backlog.
   void Acked(uint64_t level, uint64_t backlog, uint64_t newest);
   // Live change of attributes; the effective mode and the protection are
@@ -117,13 +153,19 @@ class RlinkStateMachine {
   // Session up and nothing holds the RLINK back: writes flow.
   bool active() const { return session_up_ && !paused_ && condition_ == Condition::kNormal; }
   bool may_send() const { return active(); }
+  // Writes must mark their regions in this RLINK's bitmap.
+  bool tracking() const { return condition_ == Condition::kDcm && !resyncing_; }
+  bool resyncing() const { return resyncing_; }
+  // The oldest seq this RLINK still needs from the SRL, given its data
+  // ack; nullopt when it needs none (stale, or tracking in its bitmap).
+  std::optional<uint64_t> needed_seq(uint64_t data_acked) const;
   bool sync_effective() const;
   bool latency_protection_active() const { return latency_active_; }
   // The state to store in state.db (what survives a restart).
   RlinkState persistent_state() const;
 
  private:
-  enum class Condition { kNormal, kFailed, kStale };
+  enum class Condition { kNormal, kFailed, kDcm, kStale };
 
   void GoAsync(uint64_t newest);
   void MaybeCatchUp(uint64_t level);
@@ -137,6 +179,8 @@ class RlinkStateMachine {
   bool sync_ = false;              // override: synchronous now
   uint64_t catch_up_target_ = 0;   // override: sync again at this ack level
   bool latency_active_ = false;
+  bool resyncing_ = false;         // dcm: regions are being sent
+  uint64_t resync_seq_ = 0;        // ... up to this seq
 };
 
 }  // namespace rvg

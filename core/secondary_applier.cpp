@@ -199,15 +199,108 @@ Status SecondaryApplier::LogAndApply(const std::vector<WriteRecord>& records) {
   return Status::Ok();
 }
 
+bool SecondaryApplier::OfferRegion(WriteRecord region) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (region_bytes_ + region.length > options_.max_region_bytes) return false;
+  region_bytes_ += region.length;
+  regions_.push_back(std::move(region));
+  ready_cv_.notify_one();
+  return true;
+}
+
+void SecondaryApplier::OfferResyncEnd(uint64_t seq) {
+  std::lock_guard<std::mutex> lock(mu_);
+  resync_end_ = seq;
+  ready_cv_.notify_one();
+}
+
+void SecondaryApplier::ResetRegions() {
+  std::lock_guard<std::mutex> lock(mu_);
+  regions_.clear();
+  region_bytes_ = 0;
+  resync_end_.reset();
+  ++region_epoch_;
+  regions_done_ = 0;
+}
+
+bool SecondaryApplier::ResyncWork() const { return !regions_.empty() || resync_end_.has_value(); }
+
+// Writes the queued regions (and ends the resync when asked); called and
+// returns with `lock` held, drops it for the I/O.
+Status SecondaryApplier::ApplyResync(std::unique_lock<std::mutex>& lock) {
+  std::vector<WriteRecord> regions;
+  regions.swap(regions_);
+  region_bytes_ = 0;
+  std::optional<uint64_t> end = resync_end_;
+  resync_end_.reset();
+  const uint64_t epoch = region_epoch_;
+  lock.unlock();
+  Status st;
+  if (!regions.empty()) {
+    // Nothing older may be replayed over a region after a crash.
+    st = Checkpoint();
+    if (st.ok() && consistent_) {
+      st = store_->SaveConsistency(false);
+      if (st.ok()) consistent_ = false;
+    }
+    for (const WriteRecord& r : regions) {
+      if (!st.ok()) break;
+      st = volumes_->Write(r.volume, r.offset, r.data->data(), r.length);
+      if (!st.ok()) st = st.Annotate(fmt::format("resync: writing region {}", r.seq));
+    }
+    if (st.ok()) st = volumes_->SyncAll();
+    if (!st.ok()) st = st.Annotate("resync: writing regions to the images");
+  }
+  if (st.ok() && end) st = FinishResync(*end);
+  lock.lock();
+  if (st.ok() && epoch == region_epoch_) {
+    if (!regions.empty()) regions_done_ = std::max(regions_done_.load(), regions.back().seq);
+  }
+  lock.unlock();
+  if (on_change_) on_change_();
+  lock.lock();
+  return st;
+}
+
+Status SecondaryApplier::FinishResync(uint64_t seq) {
+  if (seq < applied_seq_.load()) {
+    return Status::Error(fmt::format("resync: the primary ends it at seq {}, below the applied "
+                                     "seq {}",
+                                     seq, applied_seq_.load()),
+                         EPROTO);
+  }
+  Status st = Checkpoint();
+  // The SRL first: a crash after it restarts at seq + 1 (Start() takes the
+  // applied seq from the SRL and persists it).
+  if (st.ok() && seq + 1 > srl_->next_seq()) st = srl_->Rebase(seq + 1);
+  if (st.ok()) st = PersistAppliedSeq(seq);
+  if (st.ok()) st = store_->SaveConsistency(true);
+  if (!st.ok()) return st.Annotate("resync: moving to seq " + std::to_string(seq));
+  consistent_ = true;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    reorder_.Reset(seq + 1);
+  }
+  checkpointed_seq_ = seq;
+  applied_seq_ = seq;
+  spdlog::info("resync complete: the images are a consistent copy at seq {}", seq);
+  return Status::Ok();
+}
+
 void SecondaryApplier::ApplyLoop() {
-  auto has_work = [this] { return stopping_ || reorder_.contiguous_seq() >= reorder_.next_seq(); };
+  auto has_work = [this] {
+    return stopping_ || ResyncWork() || reorder_.contiguous_seq() >= reorder_.next_seq();
+  };
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     std::vector<WriteRecord> ready = reorder_.PopReady();
     const bool last_round = ready.empty() && stopping_;
-    lock.unlock();
     Status st;
-    if (!ready.empty()) st = LogAndApply(ready);
+    // Ordered writes already in hand go first; a resync's regions follow
+    // them (the primary sends no ordered write during a resync).
+    if (ready.empty() && ResyncWork()) st = ApplyResync(lock);
+    lock.unlock();
+    if (st.ok() && !ready.empty()) st = LogAndApply(ready);
     if (st.ok() && (last_round || CheckpointDue())) st = Checkpoint();
     lock.lock();
     if (checkpoint_cancelled_) {

@@ -42,6 +42,21 @@
 // Every file access goes through the Srl and VolumeSet handed in, so a test
 // can run the applier over a fault-injecting FileEnv.
 //
+// Bitmap resync (doc/resync.md). While a primary resyncs this secondary
+// from its DCM bitmap it sends no ordered writes: first region data
+// (OfferRegion), each the current contents of one region, then the end of
+// the resync (OfferResyncEnd) with the seq R the regions bring the images
+// to. Regions are written to the images on the apply thread only after a
+// checkpoint has emptied the SRL of records to replay — otherwise a crash
+// and the replay of an older record would bring old data back over a
+// region the primary counts as done — and they count as done
+// (regions_done) only once the images are synced. At the end the applier
+// moves its SRL to R + 1 (Srl::Rebase) and then persists applied_seq = R;
+// a crash between the two is recovered by Start(), which takes the applied
+// seq from the SRL. The images are inconsistent from the first region to
+// the end: the store is told (SaveConsistency) before the first region is
+// written and after the end is durable.
+//
 // Thread-safe: Offer() and the getters are called by the receiver thread;
 // the apply loop runs on its own thread. The owner calls Start() once, then
 // Stop() (again harmless: the destructor does).
@@ -73,6 +88,10 @@ class AppliedSeqStore {
   virtual ~AppliedSeqStore() = default;
   virtual Status SaveAppliedSeq(uint64_t applied_seq) = 0;
   virtual Result<uint64_t> LoadAppliedSeq() = 0;  // 0 if never saved
+  // The images are (false) or are again (true) a consistent prefix of the
+  // primary's history; persisted before the first resync region is
+  // written, and after the resync's end is durable.
+  virtual Status SaveConsistency(bool /*consistent*/) { return Status::Ok(); }
 };
 
 struct SecondaryApplierOptions {
@@ -90,6 +109,9 @@ struct SecondaryApplierOptions {
   std::chrono::milliseconds store_retry_delay{10};
   // Bounds on what a peer can make the applier hold (see ReorderBuffer).
   ReorderLimits reorder_limits;
+  // Region data of a resync held before it is written (the primary keeps
+  // less in flight; OfferRegion refuses more).
+  uint64_t max_region_bytes = 64ull << 20;
 };
 
 class SecondaryApplier {
@@ -126,6 +148,18 @@ class SecondaryApplier {
   uint64_t held_bytes() const;
   Status health() const;  // OK, or why the apply thread stopped
 
+  // ---- bitmap resync ---------------------------------------------------
+  // Queues region data (volume, offset, length, data; `seq` is the region's
+  // number in this session, counting from 1). False when more than
+  // max_region_bytes are held: the session must start again.
+  bool OfferRegion(WriteRecord region);
+  // Queues the end of the resync at `seq` (>= applied_seq()).
+  void OfferResyncEnd(uint64_t seq);
+  // The highest region number written and synced in this session.
+  uint64_t regions_done() const { return regions_done_.load(); }
+  // A new session: drops queued regions and restarts the count at 0.
+  void ResetRegions();
+
  private:
   void ApplyLoop();
   Status LogAndApply(const std::vector<WriteRecord>& records);
@@ -133,6 +167,9 @@ class SecondaryApplier {
   bool CheckpointDue() const;
   Status PersistAppliedSeq(uint64_t seq);
   void Publish(uint64_t seq);
+  bool ResyncWork() const;  // mu_ held
+  Status ApplyResync(std::unique_lock<std::mutex>& lock);
+  Status FinishResync(uint64_t seq);
 
   VolumeSet* const volumes_;
   Srl* const srl_;
@@ -150,6 +187,14 @@ class SecondaryApplier {
   Status failure_;
   std::atomic<uint64_t> applied_seq_{0};
   std::thread thread_;
+
+  // Resync, guarded by mu_ (regions_done_ is read without it).
+  std::vector<WriteRecord> regions_;
+  uint64_t region_bytes_ = 0;
+  std::optional<uint64_t> resync_end_;
+  uint64_t region_epoch_ = 0;       // ResetRegions() calls
+  bool consistent_ = true;          // as last told to the store
+  std::atomic<uint64_t> regions_done_{0};
 
   // Owned by the apply thread (by Start() before it runs). Invariant:
   // checkpointed_seq_ <= applied_seq_, the images are synced and the store

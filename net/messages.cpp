@@ -52,6 +52,8 @@ const char* TypeLabel(MsgType type) {
     case MsgType::kAck: return "ACK";
     case MsgType::kNack: return "NACK";
     case MsgType::kPing: return "PING";
+    case MsgType::kRegion: return "REGION";
+    case MsgType::kResync: return "RESYNC";
   }
   return "unknown";
 }
@@ -337,8 +339,9 @@ Result<Message> ParseReject(FieldReader& r) {
   return Finish(r, std::move(m));
 }
 
-Result<Message> ParseWrite(FieldReader& r) {
+Result<Message> ParseWrite(FieldReader& r, bool region) {
   WriteMsg m;
+  m.region = region;
   m.rvg_uuid = r.String("uuid", kMaxStringBytes);
   m.generation = r.String("gen", kMaxStringBytes);
   m.session_id = r.SessionId();
@@ -356,6 +359,15 @@ Result<Message> ParseAck(FieldReader& r) {
   m.session_id = r.SessionId();
   m.received_seq = r.Uint("rcv");
   m.applied_seq = r.Uint("app");
+  m.regions_done = r.Uint("rg");
+  return Finish(r, m);
+}
+
+Result<Message> ParseResync(FieldReader& r) {
+  ResyncMsg m;
+  m.session_id = r.SessionId();
+  m.begin = r.Bool("begin");
+  m.seq = r.Uint("seq");
   return Finish(r, m);
 }
 
@@ -397,7 +409,7 @@ Result<Message> DecodeMap(const msgpack::object_map& map) {
                          EPROTO);
   }
   if (type < static_cast<uint64_t>(MsgType::kHello) ||
-      type > static_cast<uint64_t>(MsgType::kPing)) {
+      type > static_cast<uint64_t>(MsgType::kResync)) {
     return HeaderError(fmt::format("unknown message type {}", type));
   }
   const MsgType msg_type = static_cast<MsgType>(type);
@@ -406,7 +418,9 @@ Result<Message> DecodeMap(const msgpack::object_map& map) {
     case MsgType::kHello: return ParseHello(r);
     case MsgType::kWelcome: return ParseWelcome(r);
     case MsgType::kReject: return ParseReject(r);
-    case MsgType::kWrite: return ParseWrite(r);
+    case MsgType::kWrite: return ParseWrite(r, false);
+    case MsgType::kRegion: return ParseWrite(r, true);
+    case MsgType::kResync: return ParseResync(r);
     case MsgType::kAck: return ParseAck(r);
     case MsgType::kNack: return ParseNack(r);
     case MsgType::kPing: return ParsePing(r);
@@ -465,7 +479,7 @@ std::string Encode(const RejectMsg& m) {
 }
 
 std::string Encode(const WriteMsg& m) {
-  HeaderPacker p(MsgType::kWrite, 8);
+  HeaderPacker p(m.region ? MsgType::kRegion : MsgType::kWrite, 8);
   p.Str("uuid", m.rvg_uuid);
   p.Str("gen", m.generation);
   p.Uint("sid", m.session_id);
@@ -478,10 +492,19 @@ std::string Encode(const WriteMsg& m) {
 }
 
 std::string Encode(const AckMsg& m) {
-  HeaderPacker p(MsgType::kAck, 3);
+  HeaderPacker p(MsgType::kAck, 4);
   p.Uint("sid", m.session_id);
   p.Uint("rcv", m.received_seq);
   p.Uint("app", m.applied_seq);
+  p.Uint("rg", m.regions_done);
+  return p.Finish();
+}
+
+std::string Encode(const ResyncMsg& m) {
+  HeaderPacker p(MsgType::kResync, 3);
+  p.Uint("sid", m.session_id);
+  p.Bool("begin", m.begin);
+  p.Uint("seq", m.seq);
   return p.Finish();
 }
 
@@ -527,11 +550,12 @@ Status ValidateWrite(const WriteMsg& m, const std::string& rvg_uuid, const std::
                      uint64_t session_id, const std::vector<VolumeSpec>& volumes,
                      const void* data, size_t data_size) {
   // Messages are formatted only on failure: this runs once per write.
-  auto fail = [&m](const std::string& problem) {
-    return Status::Error(fmt::format("WRITE seq {}: {}", m.seq, problem), EPROTO);
+  const char* what = m.region ? "REGION" : "WRITE seq";
+  auto fail = [&m, what](const std::string& problem) {
+    return Status::Error(fmt::format("{} {}: {}", what, m.seq, problem), EPROTO);
   };
-  auto fail_volume = [&m](const std::string& problem) {
-    return Status::Error(fmt::format("WRITE seq {} for volume {}: {}", m.seq, m.volume, problem),
+  auto fail_volume = [&m, what](const std::string& problem) {
+    return Status::Error(fmt::format("{} {} for volume {}: {}", what, m.seq, m.volume, problem),
                          EPROTO);
   };
   if (m.rvg_uuid != rvg_uuid) {

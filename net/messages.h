@@ -25,7 +25,8 @@
 
 namespace rvg {
 
-inline constexpr uint32_t kProtocolVersion = 1;
+// 2: REGION and RESYNC (bitmap resync), ACK carries regions done.
+inline constexpr uint32_t kProtocolVersion = 2;
 inline constexpr size_t kMaxHeaderBytes = 64 * 1024;
 
 enum class MsgType : uint8_t {
@@ -36,6 +37,8 @@ enum class MsgType : uint8_t {
   kAck = 5,      // secondary -> primary: network ack and data ack
   kNack = 6,     // secondary -> primary: please resend [from_seq, to_seq]
   kPing = 7,     // primary -> secondary: keepalive, carries the primary's synced seq
+  kRegion = 8,   // primary -> secondary: one region's contents in a resync (+ data frame)
+  kResync = 9,   // primary -> secondary: a bitmap resync begins, or ends at a seq
 };
 
 struct VolumeInfo {
@@ -76,6 +79,8 @@ struct RejectMsg {
   bool operator==(const RejectMsg&) const = default;
 };
 
+// A WRITE, or (region true: type REGION) one region's current contents in
+// a bitmap resync, where `seq` numbers the regions of the session from 1.
 struct WriteMsg {
   std::string rvg_uuid;
   std::string generation;
@@ -85,6 +90,7 @@ struct WriteMsg {
   uint64_t offset = 0;
   uint32_t length = 0;
   uint32_t data_crc = 0;
+  bool region = false;
 
   bool operator==(const WriteMsg&) const = default;
 };
@@ -93,6 +99,7 @@ struct AckMsg {
   uint64_t session_id = 0;
   uint64_t received_seq = 0;  // network ack: every seq <= it is in memory
   uint64_t applied_seq = 0;   // data ack: every seq <= it is applied and synced
+  uint64_t regions_done = 0;  // resync: every REGION numbered <= it is on the synced images
 
   bool operator==(const AckMsg&) const = default;
 };
@@ -112,8 +119,21 @@ struct PingMsg {
   bool operator==(const PingMsg&) const = default;
 };
 
+// A bitmap resync: `begin` (the secondary is inconsistent from now on and
+// REGIONs follow) or its end at `seq` (every region was sent; the images
+// now hold the primary's history up to seq, and ordered WRITEs go on from
+// seq + 1).
+struct ResyncMsg {
+  uint64_t session_id = 0;
+  bool begin = false;
+  uint64_t seq = 0;
+
+  bool operator==(const ResyncMsg&) const = default;
+};
+
 // Equality compares every field; decode(encode(m)) == m for every valid m.
-using Message = std::variant<HelloMsg, WelcomeMsg, RejectMsg, WriteMsg, AckMsg, NackMsg, PingMsg>;
+using Message =
+    std::variant<HelloMsg, WelcomeMsg, RejectMsg, WriteMsg, AckMsg, NackMsg, PingMsg, ResyncMsg>;
 
 // Encoders return the header frame.
 std::string Encode(const HelloMsg& m);
@@ -123,6 +143,7 @@ std::string Encode(const WriteMsg& m);
 std::string Encode(const AckMsg& m);
 std::string Encode(const NackMsg& m);
 std::string Encode(const PingMsg& m);
+std::string Encode(const ResyncMsg& m);
 
 // Decodes a header frame. Checks structure, types, protocol version and
 // value sanity (session ids non-zero, lengths <= kMaxWriteBytes, from <= to,

@@ -258,6 +258,8 @@ void RlinkReceiver::HandleMessage(std::vector<zmq::message_t>& frames) {
     } else {
       Drop("PING outside the current session");
     }
+  } else if (auto* r = std::get_if<ResyncMsg>(&msg)) {
+    OnResync(peer, *r);
   } else {
     Drop("message type a primary never sends");
   }
@@ -348,6 +350,7 @@ void RlinkReceiver::OnHello(const PeerId& peer, const HelloMsg& h) {
     // Writes held past the contiguous run came from the old session; the
     // new one resends whatever it needs, and nothing planted stays.
     size_t dropped = applier_->DropAhead();
+    applier_->ResetRegions();
     spdlog::info("session {:016x} opened by primary rlink {}{}", h.session_id, h.rlink_name,
                  dropped ? " (" + std::to_string(dropped) + " writes held ahead dropped)" : "");
   }
@@ -384,7 +387,7 @@ void RlinkReceiver::OnWrite(const PeerId& peer, const WriteMsg& m, const zmq::me
     return;
   }
   WriteRecord r;
-  r.seq = m.seq;
+  r.seq = m.seq;  // a REGION's number in the session
   r.volume = m.volume;
   r.offset = m.offset;
   r.length = m.length;
@@ -392,6 +395,13 @@ void RlinkReceiver::OnWrite(const PeerId& peer, const WriteMsg& m, const zmq::me
   auto buffer = std::make_shared<DataBuffer>(m.length);
   std::memcpy(buffer->data(), data->data(), m.length);
   r.data = std::move(buffer);
+  if (m.region) {
+    if (!applier_->OfferRegion(std::move(r))) {
+      Drop("REGION " + std::to_string(m.seq) + " does not fit the resync buffer");
+      Refuse(peer, m.session_id, "resync data arrived faster than it could be written", true);
+    }
+    return;
+  }
   ReorderBuffer::Offer offer = applier_->Offer(std::move(r));
   // Refused for room: the NACK path asks for it again once there is some.
   if (offer == ReorderBuffer::Offer::kTooFarAhead) {
@@ -401,16 +411,40 @@ void RlinkReceiver::OnWrite(const PeerId& peer, const WriteMsg& m, const zmq::me
   }
 }
 
+// The primary sends RESYNC begin before its first REGION and RESYNC end
+// after its last; the applier orders the end after every region.
+void RlinkReceiver::OnResync(const PeerId& peer, const ResyncMsg& m) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!gate_.Admit(peer, m.session_id, Clock::now())) {
+      Drop("RESYNC outside the current session");
+      return;
+    }
+  }
+  if (m.begin) {
+    spdlog::warn("bitmap resync from the primary begins: the images are inconsistent until it "
+                 "ends");
+    return;
+  }
+  spdlog::info("bitmap resync: every region sent; moving to seq {}", m.seq);
+  applier_->OfferResyncEnd(m.seq);
+}
+
 void RlinkReceiver::SendAck() {
   Session s = CurrentSession();
   if (s.id == 0) return;
   uint64_t received = applier_->received_seq();
   uint64_t applied = applier_->applied_seq();
-  if (!ack_due_ && received == acked_received_ && applied == acked_applied_) return;
-  AckMsg a{s.id, received, applied};
+  uint64_t regions = applier_->regions_done();
+  if (!ack_due_ && received == acked_received_ && applied == acked_applied_ &&
+      regions == acked_regions_) {
+    return;
+  }
+  AckMsg a{s.id, received, applied, regions};
   Reply(s.peer.connection, Encode(a));
   acked_received_ = received;
   acked_applied_ = applied;
+  acked_regions_ = regions;
   ack_due_ = false;
 }
 

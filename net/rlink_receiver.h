@@ -121,6 +121,7 @@ class RlinkReceiver {
   void Drop(const std::string& why);
   Session CurrentSession() const;
   void CheckApplier();
+  void OnResync(const PeerId& peer, const ResyncMsg& m);
   void SendAck();
   void MaybeNack();
 
@@ -149,6 +150,7 @@ class RlinkReceiver {
   bool applier_failed_ = false;  // the session was refused for good
   uint64_t acked_received_ = 0;
   uint64_t acked_applied_ = 0;
+  uint64_t acked_regions_ = 0;
   bool ack_due_ = false;
   std::pair<uint64_t, uint64_t> gap_{0, 0};
   std::chrono::steady_clock::time_point gap_since_;

@@ -13,7 +13,8 @@ using Clock = std::chrono::steady_clock;
 }  // namespace
 
 RlinkSender::RlinkSender(RlinkSenderConfig config, PrimaryRvg* engine,
-                         std::shared_ptr<RlinkSet> rlinks, size_t index, zmq::context_t* context)
+                         std::shared_ptr<RlinkSet> rlinks, size_t index, DcmTracker* dcm,
+                         zmq::context_t* context)
     : config_(std::move(config)),
       engine_(engine),
       rlinks_(std::move(rlinks)),
@@ -23,6 +24,12 @@ RlinkSender::RlinkSender(RlinkSenderConfig config, PrimaryRvg* engine,
       wakeup_(Wakeup::Create()) {
   // The engine keeps this listener for its lifetime; holding the Wakeup by
   // shared_ptr keeps the eventfd valid even after this sender is gone.
+  if (dcm != nullptr) {
+    // Regions in flight: well under what the secondary holds before
+    // writing them (SecondaryApplierOptions::max_region_bytes).
+    streamer_ = std::make_unique<RegionStreamer>(engine_, dcm, index_, config_.rlink_name,
+                                                 16ull << 20);
+  }
   std::weak_ptr<Wakeup> weak = wakeup_;
   engine_->AddSyncListener([weak] {
     if (auto w = weak.lock()) w->Signal();
@@ -132,6 +139,15 @@ void RlinkSender::OpenSocketOrThrow() {
 
 void RlinkSender::CloseSession(const std::string& why) {
   if (connected_) spdlog::info("rlink {}: session closed: {}", config_.rlink_name, why);
+  // A resync cut short: the RLINK tracks again (the engine marks what was
+  // written since the resync's seq) before the session counts as down.
+  if (rlinks_->ResyncSeq(index_)) engine_->InterruptResync(index_);
+  if (streamer_) streamer_->Reset();
+  resync_end_sent_ = false;
+  {
+    std::lock_guard<std::mutex> lock(error_mu_);
+    resync_progress_.reset();
+  }
   if (connected_) rlinks_->SessionDown(index_);
   connected_ = false;
   watch_.reset();
@@ -217,6 +233,12 @@ void RlinkSender::Run() {
     if (!socket_) continue;
 
     now = Clock::now();
+    if (connected_ && !rlinks_->SessionIsUp(index_)) {
+      // The state machine ended the session (stoprep, or stale by srlprot):
+      // a new one finds out what the RLINK may do now.
+      CloseSession("the RLINK was stopped or went stale");
+      continue;
+    }
     if (connected_) {
       if (now - last_heard_ > config_.dead_timeout) {
         SetError("no answer from " + config_.address + " for " +
@@ -224,7 +246,11 @@ void RlinkSender::Run() {
         CloseSession("secondary silent");
         continue;
       }
-      SendRecords();
+      if (streamer_ && (streamer_->active() || rlinks_->Tracking(index_))) {
+        PumpResync();
+      } else {
+        SendRecords();
+      }
       if (connected_ && !blocked_ && now - last_sent_ >= config_.heartbeat) {
         PingMsg p{session_id_, engine_->synced_seq()};
         if (SendMessage(*socket_, {}, Encode(p), nullptr)) last_sent_ = now;
@@ -255,6 +281,12 @@ void RlinkSender::HandleMessage(std::vector<zmq::message_t>& frames) {
     // An ack past what was sent in this session cannot be genuine.
     uint64_t sent = progress_.sent_seq.load();
     rlinks_->Acked(index_, std::min(a->received_seq, sent), std::min(a->applied_seq, sent));
+    if (streamer_ && streamer_->active()) {
+      streamer_->Acked(a->regions_done);
+      if (resync_end_sent_ && a->applied_seq >= streamer_->resync_seq()) {
+        EndResync(a->applied_seq);
+      }
+    }
   } else if (auto* n = std::get_if<NackMsg>(&msg)) {
     if (n->session_id != session_id_ || !connected_) return;
     last_heard_ = Clock::now();
@@ -294,7 +326,10 @@ void RlinkSender::OnWelcome(const WelcomeMsg& w) {
     return;
   }
   uint64_t resume = w.applied_seq + 1;
-  if (resume < engine_->srl_tail_seq()) {
+  // An RLINK in DCM is owed regions, not records: the SRL need not hold
+  // its resume point.
+  const bool owed_regions = rlinks_->Tracking(index_) || rlinks_->ResyncSeq(index_);
+  if (!owed_regions && resume < engine_->srl_tail_seq()) {
     rlinks_->MarkStale(index_);
     SetError("secondary is at seq " + std::to_string(w.applied_seq) +
              " but the SRL only holds from seq " + std::to_string(engine_->srl_tail_seq()) +
@@ -372,6 +407,80 @@ void RlinkSender::SendRecords() {
     ++next_send_;
     last_sent_ = Clock::now();
   }
+}
+
+}  // namespace rvg
+
+namespace rvg {
+
+std::optional<std::pair<uint64_t, uint64_t>> RlinkSender::resync_progress() const {
+  std::lock_guard<std::mutex> lock(error_mu_);
+  return resync_progress_;
+}
+
+// The RLINK is owed regions: begin a resync once nothing holds it back
+// (the engine still marking records, a pause), then keep the window of
+// regions full, and send RESYNC end once every region is acknowledged.
+void RlinkSender::PumpResync() {
+  if (!streamer_->active()) {
+    if (rlinks_->state(index_) == RlinkState::kPaused) return;
+    Result<uint64_t> seq = engine_->BeginResync(index_);
+    if (!seq.ok()) {
+      if (seq.status().code() != EAGAIN) SetError("cannot begin the resync: " + seq.status().message());
+      return;
+    }
+    if (!SendMessage(*socket_, {}, Encode(ResyncMsg{session_id_, true, *seq}), nullptr)) {
+      CloseSession("the socket refused RESYNC begin");
+      return;
+    }
+    streamer_->Begin(session_id_, *seq);
+  }
+  if (!resync_end_sent_) {
+    auto throttled = [this] {
+      const Clock::duration delay = TrafficDelay();
+      if (delay <= Clock::duration::zero()) return false;
+      throttled_until_ = Clock::now() + delay;  // the poll wakes when it is paid
+      return true;
+    };
+    auto charge = [this](uint64_t bytes) { ChargeTraffic(bytes); };
+    switch (streamer_->Pump(*socket_, config_.rvg_uuid, config_.generation, throttled, charge)) {
+      case RegionStreamer::Step::kBlocked:
+        blocked_ = true;
+        break;
+      case RegionStreamer::Step::kFailed:
+        SetError(streamer_->error() + "; the resync starts again");
+        CloseSession("resync read failed");
+        return;
+      case RegionStreamer::Step::kDone:
+        if (SendMessage(*socket_, {}, Encode(ResyncMsg{session_id_, false, streamer_->resync_seq()}),
+                        nullptr)) {
+          resync_end_sent_ = true;
+        } else {
+          blocked_ = true;
+        }
+        break;
+      case RegionStreamer::Step::kWindowFull:
+      case RegionStreamer::Step::kThrottled:
+        break;
+    }
+  }
+  std::lock_guard<std::mutex> lock(error_mu_);
+  resync_progress_ = std::make_pair(streamer_->bytes_done(), streamer_->bytes_total());
+}
+
+// The secondary applied RESYNC end: it holds the history up to the resync
+// seq, and ordered replication goes on from there.
+void RlinkSender::EndResync(uint64_t applied_seq) {
+  const uint64_t seq = streamer_->resync_seq();
+  progress_.sent_seq = seq;
+  next_send_ = seq + 1;
+  rlinks_->ResyncDone(index_, std::max(seq, applied_seq));
+  spdlog::info("rlink {}: bitmap resync complete ({} bytes); replicating from seq {}",
+               config_.rlink_name, streamer_->bytes_done(), seq + 1);
+  streamer_->Reset();
+  resync_end_sent_ = false;
+  std::lock_guard<std::mutex> lock(error_mu_);
+  resync_progress_.reset();
 }
 
 }  // namespace rvg

@@ -38,6 +38,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -50,6 +51,7 @@
 #include "core/volume.h"
 #include "net/handshake_watch.h"
 #include "net/messages.h"
+#include "net/region_streamer.h"
 #include "net/wakeup.h"
 
 namespace rvg {
@@ -81,8 +83,9 @@ class RlinkSender {
  public:
   // `index`: this RLINK's place in `rlinks`, whose state machine hears of
   // every session, ack and failure here and decides whether to send.
+  // `dcm` (may be null: no bitmap resync) holds the RLINKs' bitmaps.
   RlinkSender(RlinkSenderConfig config, PrimaryRvg* engine, std::shared_ptr<RlinkSet> rlinks,
-              size_t index, zmq::context_t* context);
+              size_t index, DcmTracker* dcm, zmq::context_t* context);
   ~RlinkSender();
 
   void Start();
@@ -101,6 +104,8 @@ class RlinkSender {
   // data bytes of a message it sent. Thread-safe.
   std::chrono::steady_clock::duration TrafficDelay();
   void ChargeTraffic(uint64_t bytes);
+  // A bitmap resync under way: {bytes done, bytes total}.
+  std::optional<std::pair<uint64_t, uint64_t>> resync_progress() const;
 
  private:
   void Run();
@@ -116,6 +121,8 @@ class RlinkSender {
   // zmq::poll's timeout: short enough to send again once the bandwidth
   // limit allows (never zero while throttled: that would spin).
   std::chrono::milliseconds PollTimeout() const;
+  void PumpResync();
+  void EndResync(uint64_t applied_seq);
   void SetError(const std::string& error);
   void Fail(const std::string& error);
 
@@ -133,6 +140,8 @@ class RlinkSender {
   // Owned by the sender thread.
   std::unique_ptr<zmq::socket_t> socket_;
   std::unique_ptr<HandshakeWatch> watch_;  // of socket_, destroyed before it
+  std::unique_ptr<RegionStreamer> streamer_;  // null without a DCM
+  bool resync_end_sent_ = false;
   uint64_t session_id_ = 0;
   bool connected_ = false;
   bool blocked_ = false;  // the socket refused a send; wait for POLLOUT
@@ -152,6 +161,7 @@ class RlinkSender {
 
   mutable std::mutex error_mu_;
   std::string last_error_;
+  std::optional<std::pair<uint64_t, uint64_t>> resync_progress_;  // under error_mu_
 };
 
 }  // namespace rvg

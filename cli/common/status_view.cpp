@@ -74,6 +74,7 @@ json RlinkJson(const RlinkLive& live) {
           {"srl_used_bytes", ValueOrNull(live.srl_used_bytes)},
           {"sending_from", StringOrNull(live.sending_from)},
           {"resync", resync},
+          {"dcm_dirty_bytes", live.dcm_dirty_bytes ? json(*live.dcm_dirty_bytes) : json(nullptr)},
           {"security", LinkSecurity(rlink.peer_key, rlink.insecure)},
           {"peer_key", StringOrNull(rlink.peer_key)}};
 }

@@ -26,6 +26,7 @@ struct RlinkLive {
   std::optional<double> seconds_behind;    // age of the oldest write not data-acked, 0: none
   std::optional<uint64_t> srl_used_bytes;  // SRL bytes of the writes not data-acked
   std::string sending_from;                // "memory" | "srl" | "" (nothing sent yet)
+  std::optional<uint64_t> dcm_dirty_bytes; // bytes the RLINK's DCM marks as owed
 };
 
 struct RvgLive {
@@ -68,9 +69,10 @@ struct RvgLive {
 // stopped), sending_from ("memory" |
 // "srl": whether the last record sent came from the in-memory buffer or
 // was read back from the SRL; null before the first record since rvgd
-// started, and while stopped), resync{done,total}|null, security,
-// peer_key}]. A running primary adds health, srl.full and each RLINK's
-// last_error; a running secondary adds health, rejected_messages and
+// started, and while stopped), resync{done,total}|null (a bitmap resync
+// under way, bytes), dcm_dirty_bytes (bytes of regions its DCM owes it;
+// null while stopped), security, peer_key}]. A running primary adds
+// health, srl.full and each RLINK's last_error; a running secondary adds health, rejected_messages and
 // rejected_connections. README.md ("status --json") has the table.
 nlohmann::json StatusJson(const RvgLive& live);
 

@@ -52,6 +52,16 @@ int ChangeReplication(const Context& context, const ParsedArgs& args, bool pause
   return kExitOk;
 }
 
+// Requests only a running rvgd can carry out.
+int AskRunning(const Context& context, const std::string& rvg, const std::string& sec,
+               const std::string& action, const std::string& done) {
+  Status status = RequireRunning(context.home, rvg);
+  if (status.ok()) status = RlinkRequest(context.home, rvg, sec, action);
+  if (!status.ok()) return ReportError(status.Annotate("RLINK " + sec + " of RVG " + rvg));
+  PrintLine("RLINK " + sec + " of RVG " + rvg + ": " + done);
+  return kExitOk;
+}
+
 }  // namespace
 
 Status RlinkRequest(const Home& home, const std::string& rvg, const std::string& sec,
@@ -66,6 +76,30 @@ int RunPauserep(const Context& context, const ParsedArgs& args) {
 
 int RunResumerep(const Context& context, const ParsedArgs& args) {
   return ChangeReplication(context, args, false);
+}
+
+}  // namespace rvg
+
+namespace rvg {
+
+int RunStoprep(const Context& context, const ParsedArgs& args) {
+  return AskRunning(context, args.positional()[0], args.positional()[1], "stoprep",
+                    "replication stopped (stale); rvgadm startrep --full brings it back");
+}
+
+int RunStartrep(const Context& context, const ParsedArgs& args) {
+  const std::string& rvg = args.positional()[0];
+  const std::string& sec = args.positional()[1];
+  if (args.Has("--checksum")) {
+    return ReportError("startrep --checksum is not available yet; use --full");
+  }
+  if (!args.Has("--full")) {
+    return ReportUsage(context.spec, "startrep: give --full (the whole volumes are copied while "
+                                     "writes go on)");
+  }
+  return AskRunning(context, rvg, sec, "startrep_full",
+                    "full sync started (state resyncing once connected; the secondary is "
+                    "inconsistent until it completes)");
 }
 
 }  // namespace rvg

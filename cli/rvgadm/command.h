@@ -54,6 +54,8 @@ int RunFlags(const Context& context, const ParsedArgs& args);
 int RunNotYetAvailable(const Context& context, const ParsedArgs& args);
 int RunPauserep(const Context& context, const ParsedArgs& args);
 int RunResumerep(const Context& context, const ParsedArgs& args);
+int RunStoprep(const Context& context, const ParsedArgs& args);
+int RunStartrep(const Context& context, const ParsedArgs& args);
 
 // Asks the running rvgd to act on RLINK `sec`: "pause", "resume", or
 // "reload" (its attributes changed in state.db).

@@ -22,7 +22,7 @@ Result<RlinkPolicy> PolicyOf(const RlinkConfig& r) {
                           r.latency_high_mark, r.latency_low_mark, r.srlprot, r.bandwidth_limit);
 }
 
-class PrimaryDaemon : public Daemon, public CheckpointListener {
+class PrimaryDaemon : public Daemon, public CheckpointListener, public BitmapStore {
  public:
   explicit PrimaryDaemon(DaemonContext context) : ctx_(std::move(context)) {}
   ~PrimaryDaemon() override { Shutdown(); }
@@ -35,6 +35,16 @@ class PrimaryDaemon : public Daemon, public CheckpointListener {
 
   Status PersistRlinkProgress(const std::vector<RlinkSnapshot>& rlinks) override;
 
+  // BitmapStore: the DCMs live in state.db, one row per chunk.
+  Status SaveBitmapChunks(const std::string& rlink,
+                          const std::vector<BitmapChunk>& chunks) override {
+    return ctx_.db->Run(
+        [&](StateDb& db) { return db.SaveBitmapChunks(ctx_.config.name, rlink, chunks); });
+  }
+  Result<std::vector<BitmapChunk>> LoadBitmap(const std::string& rlink) override {
+    return ctx_.db->Run([&](StateDb& db) { return db.LoadBitmap(ctx_.config.name, rlink); });
+  }
+
  private:
   void Shutdown();
   Status LoadKeysIfNeeded();
@@ -44,6 +54,7 @@ class PrimaryDaemon : public Daemon, public CheckpointListener {
   std::mutex configs_mu_;  // rlink_configs_: the control thread reloads, status reads
   std::vector<RlinkConfig> rlink_configs_;
   std::shared_ptr<RlinkSet> rlinks_;
+  std::unique_ptr<DcmTracker> dcm_;
   std::unique_ptr<PrimaryRvg> engine_;
   std::vector<std::unique_ptr<RlinkSender>> senders_;
   std::unique_ptr<RvgFs> fs_;
@@ -72,9 +83,15 @@ Status PrimaryDaemon::Start() {
                      r.data_acked_seq});
   }
   rlinks_ = std::make_shared<RlinkSet>(inits);
+  std::vector<std::string> names;
+  for (const RlinkConfig& r : rlink_configs_) names.push_back(r.name);
+  dcm_ = std::make_unique<DcmTracker>(names, cfg.volumes, cfg.region_size, this);
+  Status loaded = dcm_->Load();
+  if (!loaded.ok()) return loaded;
 
   PrimaryOptions options;
   options.strict = cfg.durability == "strict";
+  options.dcm = dcm_.get();
   Result<std::unique_ptr<PrimaryRvg>> engine =
       PrimaryRvg::Open(std::move(*volumes), std::move(*srl), rlinks_, this, options);
   if (!engine.ok()) return engine.status();
@@ -95,7 +112,8 @@ Status PrimaryDaemon::Start() {
       sc.secret_key = keys_.secret_key;
       sc.server_key = rlink_configs_[i].peer_key;
     }
-    senders_.push_back(std::make_unique<RlinkSender>(sc, engine_.get(), rlinks_, i, ctx_.zmq));
+    senders_.push_back(std::make_unique<RlinkSender>(sc, engine_.get(), rlinks_, i, dcm_.get(),
+                                                     ctx_.zmq));
     senders_.back()->Start();
   }
 
@@ -222,6 +240,8 @@ nlohmann::json PrimaryDaemon::StatusJson() {
     r.config.data_acked_seq = p.data_acked_seq;
     r.sync_effective = p.sync_effective;
     r.latency_protection = p.latency_protection;
+    if (i < senders_.size()) r.resync = senders_[i]->resync_progress();
+    r.dcm_dirty_bytes = dcm_->dirty_bytes(i);
     const uint64_t acked = std::min(r.config.data_acked_seq, live.last_seq);
     const PrimaryRvg::Backlog backlog = engine_->BacklogAfter(acked, now);
     r.writes_behind = live.last_seq - acked;
@@ -281,6 +301,13 @@ Status PrimaryDaemon::ControlRlink(const std::string& rlink, const std::string& 
     st = rlinks_->Pause(*i);
   } else if (action == "resume") {
     st = rlinks_->Resume(*i);
+  } else if (action == "stoprep") {
+    // Stopped = stale: the SRL no longer keeps anything for it, and only a
+    // full sync brings it back. Its bitmap is of no use any more.
+    rlinks_->MarkStale(*i);
+    st = dcm_->ClearAll(*i);
+  } else if (action == "startrep_full") {
+    st = engine_->StartFullSync(*i);
   } else if (action == "reload") {
     Result<RlinkConfig> config =
         ctx_.db->Run([&](StateDb& db) { return db.GetRlink(ctx_.config.name, rlink); });

@@ -33,6 +33,14 @@ class SecondaryDaemon : public Daemon, public AppliedSeqStore {
   Result<uint64_t> LoadAppliedSeq() override {
     return ctx_.db->Run([&](StateDb& db) { return db.AppliedSeq(ctx_.config.name); });
   }
+  // The "inconsistent" flag (status shows consistent: false; a takeover
+  // will need --force) lives exactly while a bitmap resync is under way.
+  Status SaveConsistency(bool consistent) override {
+    return ctx_.db->Run([&](StateDb& db) {
+      if (consistent) return db.ClearFlag(ctx_.config.name, "inconsistent");
+      return db.SetFlag(ctx_.config.name, "inconsistent", "bitmap resync from the primary");
+    });
+  }
 
  private:
   Status Shutdown();
@@ -134,6 +142,9 @@ nlohmann::json SecondaryDaemon::StatusJson() {
   live.primary_peer = receiver_->peer();
   auto flags = ctx_.db->Run([&](StateDb& db) { return db.Flags(ctx_.config.name); });
   if (flags.ok()) live.flags = *flags;
+  for (const FlagEntry& flag : live.flags) {
+    if (flag.name == "inconsistent") live.consistent = false;
+  }
   nlohmann::json j = rvg::StatusJson(live);
   j["rejected_messages"] = receiver_->rejected_messages();
   j["rejected_connections"] = receiver_->rejected_connections();

@@ -345,7 +345,8 @@ TEST_CASE("Snapshot and HighestKnownSeq report the progress") {
   CHECK(s.state == RlinkState::kDisconnected);
   CHECK((s.sent_seq == 9 && s.net_acked_seq == 5 && s.data_acked_seq == 4));
   CHECK(set->HighestKnownSeq() == 9);
-  // What the secondary applied is an ack.
+  // The secondary's resume point is a network ack (it may hold it only in
+  // memory); the data ack comes with its ACKs.
   REQUIRE(set->SessionUp(0, 6));
-  CHECK((Snap(*set).net_acked_seq == 6 && Snap(*set).data_acked_seq == 6));
+  CHECK((Snap(*set).net_acked_seq == 6 && Snap(*set).data_acked_seq == 4));
 }

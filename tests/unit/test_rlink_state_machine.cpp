@@ -179,7 +179,7 @@ TEST_CASE("An administrator's pause outlives a failure that a new session cures"
   CHECK(m.state() == kP);
 }
 
-TEST_CASE("Stale and paused survive a restart; failed and connected come back disconnected") {
+TEST_CASE("Stale, dcm and paused survive a restart; failed and connected come back disconnected") {
   const std::array<RlinkState, kColumns> persisted = {kD, kD, kP, kP, kD, kS};
   for (int col = 0; col < kColumns; ++col) {
     for (const Path& path : Paths()[col]) {
@@ -193,8 +193,13 @@ TEST_CASE("Stale and paused survive a restart; failed and connected come back di
       CHECK_FALSE(after.session_up());
     }
   }
+  // A resync starts over after a restart: it comes back as dcm, tracking.
   for (RlinkState s : {RlinkState::kDcm, RlinkState::kResyncing}) {
-    CHECK(RlinkStateMachine(Policy(), s).state() == kD);
+    const RlinkStateMachine m(Policy(), s);
+    CHECK(m.state() == RlinkState::kDcm);
+    CHECK(m.tracking());
+    CHECK(m.persistent_state() == RlinkState::kDcm);
+    CHECK_FALSE(m.needed_seq(5).has_value());
   }
 }
 

@@ -1,0 +1,177 @@
+// PrimaryRvg's part in SRL overflow protection and bitmap resync: what
+// happens when the SRL is full for an RLINK (srlprot), the marking of
+// writes in the DCM of tracking RLINKs, and the hand-over between tracking
+// and resyncing. Every transition that changes whether writes are tracked
+// happens here, under the engine's lock, because only there is the set of
+// written seqs fixed: a write appended before the switch is covered by a
+// scan of the SRL, one appended after it marks itself (must_mark).
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "core/primary_rvg.h"
+
+namespace rvg {
+
+// A bitmap that cannot be persisted cannot promise the secondary a region:
+// the RLINK goes stale (a full sync) rather than lose a write silently. The
+// write itself is in the SRL and the images, so it is not failed.
+void PrimaryRvg::MarkTracked(const WriteRecord& record) {
+  for (size_t i = 0; i < rlinks_->size(); ++i) {
+    if (!rlinks_->Tracking(i) || options_.dcm == nullptr) continue;
+    Status st = options_.dcm->Mark(i, {record.volume, record.offset, record.length});
+    if (!st.ok()) {
+      spdlog::error("rlink {}: {}; it needs a full sync now (rvgadm startrep --full)",
+                    rlinks_->name(i), st.message());
+      rlinks_->MarkStale(i);
+    }
+  }
+}
+
+void PrimaryRvg::EnterDcmLocked(size_t rlink, const char* why) {
+  const std::optional<uint64_t> needed = rlinks_->NeededSeq(rlink);
+  if (!rlinks_->EnterDcm(rlink, why)) return;
+  if (needed && *needed <= written_seq_) dcm_scans_.push_back({rlink, *needed, written_seq_});
+  checkpoint_wanted_ = true;
+  checkpoint_cv_.notify_one();
+}
+
+Status PrimaryRvg::OnSrlFullLocked(bool* dcm_stall) {
+  const uint64_t tail = srl_->tail_seq();
+  for (const RlinkSnapshot& s : rlinks_->Snapshot()) {
+    // Only an RLINK that holds the tail where it is overflows; the images
+    // catching up free the rest by themselves.
+    if (!s.needed_seq || *s.needed_seq > tail) continue;
+    const size_t i = *rlinks_->Find(s.name);
+    const uint64_t behind = written_seq_ - std::min(written_seq_, *s.needed_seq - 1);
+    switch (s.policy.srlprot) {
+      case SrlProt::kFail:
+        return Status::Error("write refused: the SRL is full and secondary " + s.name + " (" +
+                                 RlinkStateName(s.state) + ", " + std::to_string(behind) +
+                                 " writes behind) has srlprot=fail",
+                             EIO);
+      case SrlProt::kOverride:
+      case SrlProt::kOff:
+        spdlog::warn("rlink {}: the SRL overflowed {} writes behind it (srlprot={}); it is "
+                     "stale and needs rvgadm startrep --full",
+                     s.name, behind, SrlProtName(s.policy.srlprot));
+        rlinks_->MarkStale(i);
+        checkpoint_wanted_ = true;
+        break;
+      case SrlProt::kDcm:
+        if (rlinks_->SessionIsUp(i) && !rlinks_->ResyncSeq(i)) {
+          *dcm_stall = true;
+          break;
+        }
+        [[fallthrough]];
+      case SrlProt::kAutoDcm:
+        if (options_.dcm == nullptr || rlinks_->ResyncSeq(i)) {
+          // No bitmap to fall back on, or the overflow happens during a
+          // resync (the RLINK still needs its SRL from the resync's seq):
+          // wait for it.
+          *dcm_stall = *dcm_stall || s.policy.srlprot == SrlProt::kDcm;
+          break;
+        }
+        spdlog::warn("rlink {}: the SRL overflowed {} writes behind it; switching to DCM "
+                     "(srlprot={}): it will be resynced from its bitmap",
+                     s.name, behind, SrlProtName(s.policy.srlprot));
+        EnterDcmLocked(i, "SRL overflow");
+        break;
+    }
+  }
+  return Status::Ok();
+}
+
+bool PrimaryRvg::ScanPendingLocked(size_t rlink) const {
+  return std::any_of(dcm_scans_.begin(), dcm_scans_.end(),
+                     [rlink](const DcmScan& s) { return s.rlink == rlink; });
+}
+
+// Marks, in each RLINK's bitmap, the records it was owed when it switched
+// to DCM. Runs on the checkpointer thread (or in Close()), the only one
+// that moves the SRL tail, so the records are still there. A scan that
+// cannot read a record leaves the RLINK stale: the bitmap would be
+// incomplete.
+void PrimaryRvg::RunDcmScans() {
+  std::vector<DcmScan> scans;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    scans = dcm_scans_;
+  }
+  for (const DcmScan& scan : scans) {
+    std::vector<VolumeExtent> extents;
+    Status st;
+    for (uint64_t seq = scan.from; seq <= scan.to && st.ok(); ++seq) {
+      Result<WriteRecord> r = GetRecord(seq);
+      if (!r.ok()) {
+        st = r.status().Annotate("reading seq " + std::to_string(seq) + " back from the SRL");
+        break;
+      }
+      extents.push_back({r->volume, r->offset, r->length});
+    }
+    if (st.ok() && options_.dcm != nullptr) st = options_.dcm->MarkExtents(scan.rlink, extents);
+    if (!st.ok()) {
+      spdlog::error("rlink {}: switching to DCM: {}; it needs a full sync now "
+                    "(rvgadm startrep --full)",
+                    rlinks_->name(scan.rlink), st.message());
+      rlinks_->MarkStale(scan.rlink);
+    } else {
+      spdlog::info("rlink {}: {} writes (seq {}..{}) marked in its DCM", rlinks_->name(scan.rlink),
+                   extents.size(), scan.from, scan.to);
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  dcm_scans_.erase(dcm_scans_.begin(), dcm_scans_.begin() + static_cast<std::ptrdiff_t>(scans.size()));
+  marked_cv_.notify_all();
+}
+
+Result<uint64_t> PrimaryRvg::BeginResync(size_t rlink) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (ScanPendingLocked(rlink)) {
+    return Status::Error("the records it was owed are still being marked in its DCM", EAGAIN);
+  }
+  // Every write up to R must have its regions marked before tracking stops:
+  // the ordered stream after the resync starts at R + 1.
+  const uint64_t seq = written_seq_;
+  marked_cv_.wait(lock, [&] { return marking_.empty() || *marking_.begin() > seq; });
+  if (!rlinks_->BeginResync(rlink, seq)) {
+    return Status::Error("RLINK " + rlinks_->name(rlink) + " is " +
+                             RlinkStateName(rlinks_->state(rlink)) + ", not ready for a resync",
+                         EAGAIN);
+  }
+  return seq;
+}
+
+void PrimaryRvg::InterruptResync(size_t rlink) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!rlinks_->ResyncSeq(rlink)) return;
+  EnterDcmLocked(rlink, "resync interrupted");
+}
+
+Status PrimaryRvg::StartFullSync(size_t rlink) {
+  if (options_.dcm == nullptr) return Status::Error("no DCM to run a full sync from");
+  if (rlinks_->state(rlink) != RlinkState::kStale) {
+    return Status::Error("RLINK " + rlinks_->name(rlink) + " is " +
+                         RlinkStateName(rlinks_->state(rlink)) +
+                         "; a full sync starts from a stale or stopped RLINK (rvgadm stoprep first)");
+  }
+  // Every region dirty first, then tracking: a write in between is covered.
+  Status st = options_.dcm->MarkAll(rlink);
+  if (!st.ok()) return st;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!rlinks_->StartFullSync(rlink)) {
+    return Status::Error("RLINK " + rlinks_->name(rlink) + " changed state; try again");
+  }
+  return Status::Ok();
+}
+
+Status PrimaryRvg::ReadForResync(uint32_t volume, uint64_t offset, void* buf, size_t length) {
+  Status st = Read(volume, offset, buf, length);
+  if (!st.ok()) return st;
+  // The read saw at most what was written before it returned; all of that
+  // must be durable before it leaves this host.
+  std::unique_lock<std::mutex> lock(mu_);
+  return WaitSynced(lock, written_seq_);
+}
+
+}  // namespace rvg

@@ -1,0 +1,117 @@
+#include "net/region_streamer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "core/crc32c.h"
+#include "net/messages.h"
+#include "net/zmq_util.h"
+
+namespace rvg {
+
+RegionStreamer::RegionStreamer(PrimaryRvg* engine, DcmTracker* dcm, size_t rlink,
+                               std::string rlink_name, uint64_t window_bytes)
+    : engine_(engine),
+      dcm_(dcm),
+      rlink_(rlink),
+      name_(std::move(rlink_name)),
+      window_bytes_(window_bytes) {}
+
+void RegionStreamer::Begin(uint64_t session_id, uint64_t resync_seq) {
+  Reset();
+  active_ = true;
+  session_id_ = session_id;
+  resync_seq_ = resync_seq;
+  bytes_total_ = dcm_->dirty_bytes(rlink_);
+  spdlog::info("rlink {}: bitmap resync to seq {} begins: {} regions, {} bytes", name_,
+               resync_seq, dcm_->dirty_regions(rlink_), bytes_total_);
+}
+
+void RegionStreamer::Reset() {
+  active_ = false;
+  cursor_ = RegionRef{};
+  piece_offset_ = 0;
+  walk_done_ = false;
+  next_number_ = 1;
+  in_flight_.clear();
+  in_flight_bytes_ = 0;
+  bytes_done_ = 0;
+  bytes_total_ = 0;
+  error_.clear();
+}
+
+RegionStreamer::Step RegionStreamer::Pump(zmq::socket_t& socket, const std::string& rvg_uuid,
+                                          const std::string& generation,
+                                          const std::function<bool()>& throttled,
+                                          const std::function<void(uint64_t)>& charge) {
+  while (in_flight_bytes_ < window_bytes_) {
+    if (throttled()) return Step::kThrottled;
+    if (walk_done_) {
+      if (!in_flight_.empty()) return Step::kWindowFull;
+      // Everything sent was acknowledged; regions left dirty (none are
+      // expected: tracking stopped when the resync began) get another walk.
+      if (dcm_->dirty_regions(rlink_) == 0) return Step::kDone;
+      cursor_ = RegionRef{};
+      walk_done_ = false;
+    }
+    std::optional<std::pair<RegionRef, VolumeExtent>> next = dcm_->NextDirty(rlink_, cursor_);
+    if (!next) {
+      walk_done_ = true;
+      continue;
+    }
+    const auto& [region, extent] = *next;
+    if (!(region == cursor_)) piece_offset_ = 0;
+    cursor_ = region;
+    const uint64_t length = std::min<uint64_t>(extent.length - piece_offset_, kMaxWriteBytes);
+    auto buffer = std::make_shared<DataBuffer>(length);
+    Status st = engine_->ReadForResync(extent.volume, extent.offset + piece_offset_,
+                                       buffer->data(), length);
+    if (!st.ok()) {
+      error_ = "reading region data for the resync: " + st.message();
+      return Step::kFailed;
+    }
+    WriteMsg m;
+    m.region = true;
+    m.rvg_uuid = rvg_uuid;
+    m.generation = generation;
+    m.session_id = session_id_;
+    m.seq = next_number_;
+    m.volume = extent.volume;
+    m.offset = extent.offset + piece_offset_;
+    m.length = static_cast<uint32_t>(length);
+    m.data_crc = Crc32c(buffer->data(), length);
+    if (!SendMessage(socket, {}, Encode(m), buffer)) return Step::kBlocked;
+    charge(length);
+    const bool last = piece_offset_ + length == extent.length;
+    in_flight_.push_back({next_number_, region, last, length});
+    in_flight_bytes_ += length;
+    ++next_number_;
+    if (last) {
+      piece_offset_ = 0;
+      // Past this region: the next walk step starts at the one after it.
+      cursor_.index = region.index + 1;
+    } else {
+      piece_offset_ += length;
+    }
+  }
+  return Step::kWindowFull;
+}
+
+void RegionStreamer::Acked(uint64_t regions_done) {
+  std::vector<RegionRef> cleared;
+  while (!in_flight_.empty() && in_flight_.front().number <= regions_done) {
+    const InFlight& f = in_flight_.front();
+    if (f.last_piece) cleared.push_back(f.region);
+    in_flight_bytes_ -= f.bytes;
+    bytes_done_ += f.bytes;
+    in_flight_.pop_front();
+  }
+  if (cleared.empty()) return;
+  Status st = dcm_->Clear(rlink_, cleared);
+  // A clear that is not persisted only means those regions travel again
+  // after a restart.
+  if (!st.ok()) spdlog::warn("rlink {}: {}", name_, st.message());
+}
+
+}  // namespace rvg

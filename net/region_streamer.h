@@ -1,0 +1,85 @@
+// RegionStreamer: the primary's half of a bitmap resync on one RLINK
+// (doc/resync.md). Between RESYNC begin and RESYNC end it walks the
+// RLINK's DCM and sends each dirty region's current contents as REGION
+// messages (pieces of at most kMaxWriteBytes), numbered from 1 in the
+// session, within a window of bytes in flight. The secondary's ACK says up
+// to which number the regions are on its synced images; those regions are
+// cleared from the bitmap. The walk is done when every region was sent and
+// acknowledged and the bitmap is empty; a region dirtied again meanwhile
+// (only possible before the resync began) is found by a further walk.
+//
+// The regions are read with PrimaryRvg::ReadForResync, so they carry only
+// data that is durable in the primary's SRL, and they hold everything
+// written up to the resync seq R: the ordered stream resumes at R + 1 only
+// after RESYNC end, so no region can overtake a later write.
+//
+// Used by the RlinkSender thread only.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <string>
+
+#include <zmq.hpp>
+
+#include "core/dcm_tracker.h"
+#include "core/primary_rvg.h"
+
+namespace rvg {
+
+class RegionStreamer {
+ public:
+  RegionStreamer(PrimaryRvg* engine, DcmTracker* dcm, size_t rlink, std::string rlink_name,
+                 uint64_t window_bytes);
+
+  // A resync to seq `resync_seq` starts in session `session_id`.
+  void Begin(uint64_t session_id, uint64_t resync_seq);
+  void Reset();  // the session ended
+
+  enum class Step { kWindowFull, kThrottled, kBlocked, kDone, kFailed };
+  // Sends regions until the window is full, the bandwidth limit says wait
+  // (`throttled` true: kThrottled), the socket refuses (kBlocked), every
+  // region is acknowledged (kDone), or reading one fails (kFailed, with
+  // error()). Each piece sent is charged to the limit with `charge`.
+  Step Pump(zmq::socket_t& socket, const std::string& rvg_uuid, const std::string& generation,
+            const std::function<bool()>& throttled, const std::function<void(uint64_t)>& charge);
+  // The secondary has every region numbered <= `regions_done` on its
+  // synced images.
+  void Acked(uint64_t regions_done);
+
+  bool active() const { return active_; }
+  uint64_t resync_seq() const { return resync_seq_; }
+  uint64_t bytes_done() const { return bytes_done_; }
+  uint64_t bytes_total() const { return bytes_total_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  struct InFlight {
+    uint64_t number;   // the REGION message's number
+    RegionRef region;  // cleared when this piece is acknowledged...
+    bool last_piece;   // ... if it is the region's last
+    uint64_t bytes;
+  };
+
+  PrimaryRvg* const engine_;
+  DcmTracker* const dcm_;
+  const size_t rlink_;
+  const std::string name_;
+  const uint64_t window_bytes_;
+
+  bool active_ = false;
+  uint64_t session_id_ = 0;
+  uint64_t resync_seq_ = 0;
+  RegionRef cursor_;              // next region to look at
+  uint64_t piece_offset_ = 0;     // within the region at the cursor
+  bool walk_done_ = false;        // the cursor passed the last region
+  uint64_t next_number_ = 1;
+  std::deque<InFlight> in_flight_;
+  uint64_t in_flight_bytes_ = 0;
+  uint64_t bytes_done_ = 0;
+  uint64_t bytes_total_ = 0;
+  std::string error_;
+};
+
+}  // namespace rvg

@@ -1,0 +1,161 @@
+// SRL overflow protection in PrimaryRvg, with real files: a 4 MiB SRL, an
+// RLINK that never acknowledges, and more written than the SRL holds.
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <mutex>
+
+#include "core/dcm_tracker.h"
+#include "core/primary_rvg.h"
+#include "engine_fixture.h"
+#include "rlink_fixture.h"
+
+using namespace rvg;
+using namespace rvg::testing;
+
+namespace {
+
+constexpr uint64_t kRegion = 64 * 1024;
+constexpr uint32_t kWrite = 256 * 1024;
+
+// The bitmaps as state.db would keep them, with a count of saves.
+class MemoryBitmapStore : public BitmapStore {
+ public:
+  Status SaveBitmapChunks(const std::string& rlink,
+                          const std::vector<BitmapChunk>& chunks) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const BitmapChunk& c : chunks) rows_[{rlink, c.volume, c.index}] = c.bits;
+    ++saves_;
+    return Status::Ok();
+  }
+  Result<std::vector<BitmapChunk>> LoadBitmap(const std::string& rlink) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<BitmapChunk> out;
+    for (const auto& [key, bits] : rows_) {
+      if (std::get<0>(key) == rlink) out.push_back({std::get<1>(key), std::get<2>(key), bits});
+    }
+    return out;
+  }
+  int saves() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return saves_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::tuple<std::string, uint32_t, uint64_t>, std::vector<uint8_t>> rows_;
+  int saves_ = 0;
+};
+
+struct DcmRig {
+  explicit DcmRig(SrlProt srlprot) {
+    specs = TwoVolumes(dir.path());
+    REQUIRE(VolumeSet::CreateImages(specs).ok());
+    REQUIRE(Srl::Create(dir.path() + "/srl", Srl::kMinSize, "uuid-1").ok());
+    RlinkPolicy policy;
+    policy.srlprot = srlprot;
+    rlinks = OneRlink("dr", 0, 0, 0, policy);
+    dcm = std::make_unique<DcmTracker>(std::vector<std::string>{"dr"}, specs, kRegion, &store);
+    REQUIRE(dcm->Load().ok());
+    auto volumes = VolumeSet::Open(specs);
+    REQUIRE(volumes.ok());
+    auto srl = Srl::Open(dir.path() + "/srl", "uuid-1");
+    REQUIRE(srl.ok());
+    PrimaryOptions options;
+    options.checkpoint_interval = std::chrono::milliseconds(20);
+    options.dcm = dcm.get();
+    auto opened = PrimaryRvg::Open(std::move(*volumes), std::move(*srl), rlinks, nullptr, options);
+    REQUIRE(opened.ok());
+    engine = std::move(*opened);
+  }
+  // Writes 256 KiB at `index` * 256 KiB of volume 1 (8 MiB: 32 slots).
+  Status WriteSlot(uint64_t index) {
+    const auto data = Pattern(index, kWrite);
+    return engine->Write(1, (index % 32) * kWrite, data.data(), data.size(), false);
+  }
+
+  TempDir dir;
+  std::vector<VolumeSpec> specs;
+  MemoryBitmapStore store;
+  std::shared_ptr<RlinkSet> rlinks;
+  std::unique_ptr<DcmTracker> dcm;
+  std::unique_ptr<PrimaryRvg> engine;
+};
+
+}  // namespace
+
+TEST_CASE("autodcm: writes past a full SRL succeed and every one is in the bitmap") {
+  DcmRig rig(SrlProt::kAutoDcm);
+  // 40 x 256 KiB = 10 MiB through a 4 MiB SRL that the RLINK pins.
+  for (uint64_t i = 0; i < 40; ++i) REQUIRE(rig.WriteSlot(i).ok());
+  CHECK(rig.rlinks->state(0) == RlinkState::kDcm);
+  REQUIRE(WaitFor([&] { return rig.engine->srl_tail_seq() > 1; }));
+  // Every region of the 32 slots written is owed (slots 0..31 cover 8 MiB).
+  CHECK(rig.dcm->dirty_bytes(0) == 8ull << 20);
+  // Writes to regions already dirty cost no further save.
+  const int saves = rig.store.saves();
+  for (uint64_t i = 0; i < 8; ++i) REQUIRE(rig.WriteSlot(i).ok());
+  CHECK(rig.store.saves() == saves);
+  // The persisted bitmap says the same as the one in memory.
+  DcmTracker reloaded({"dr"}, rig.specs, kRegion, &rig.store);
+  REQUIRE(reloaded.Load().ok());
+  CHECK(reloaded.dirty_bytes(0) == 8ull << 20);
+}
+
+TEST_CASE("srlprot=fail: the write that overflows the SRL fails with EIO, none before") {
+  DcmRig rig(SrlProt::kFail);
+  uint64_t done = 0;
+  Status st;
+  for (; done < 40; ++done) {
+    st = rig.WriteSlot(done);
+    if (!st.ok()) break;
+  }
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.code() == EIO);
+  CHECK(st.message().find("srlprot=fail") != std::string::npos);
+  // About 4 MiB fit: the SRL, less its checkpoint blocks and headers.
+  CHECK(done >= 12);
+  CHECK(done <= 16);
+  CHECK(rig.engine->health().ok());  // not a failure of the engine
+  CHECK(rig.rlinks->state(0) == RlinkState::kDisconnected);
+}
+
+TEST_CASE("srlprot=override: the RLINK goes stale and writes go on") {
+  DcmRig rig(SrlProt::kOverride);
+  for (uint64_t i = 0; i < 40; ++i) REQUIRE(rig.WriteSlot(i).ok());
+  CHECK(rig.rlinks->state(0) == RlinkState::kStale);
+  CHECK(rig.dcm->dirty_regions(0) == 0);
+  // startrep --full: every region owed, tracking again.
+  REQUIRE(rig.engine->StartFullSync(0).ok());
+  CHECK(rig.rlinks->state(0) == RlinkState::kDcm);
+  CHECK(rig.dcm->dirty_bytes(0) == (8ull << 20) + (4ull << 20));
+}
+
+TEST_CASE("a resync begins at the newest seq, after which writes are no longer tracked") {
+  DcmRig rig(SrlProt::kAutoDcm);
+  for (uint64_t i = 0; i < 20; ++i) REQUIRE(rig.WriteSlot(i).ok());
+  REQUIRE(rig.rlinks->state(0) == RlinkState::kDcm);
+  // No session: the resync cannot begin.
+  CHECK_FALSE(rig.engine->BeginResync(0).ok());
+  REQUIRE(rig.rlinks->SessionUp(0, 0));
+  uint64_t seq = 0;
+  REQUIRE(WaitFor([&] {
+    Result<uint64_t> begun = rig.engine->BeginResync(0);
+    if (begun.ok()) seq = *begun;
+    return begun.ok();
+  }));
+  CHECK(seq == rig.engine->last_seq());
+  CHECK(rig.rlinks->state(0) == RlinkState::kResyncing);
+  CHECK(rig.rlinks->NeededSeq(0) == seq + 1);
+  // A write now travels in the SRL, not the bitmap.
+  REQUIRE(rig.dcm->Clear(0, {RegionRef{2, 0}}).ok());
+  const auto data = Pattern(99, 4096);
+  REQUIRE(rig.engine->Write(2, 0, data.data(), data.size(), false).ok());
+  CHECK_FALSE(rig.dcm->NextDirty(0, RegionRef{2, 0}).has_value());
+  // The session breaks: tracking again, and what the SRL holds after the
+  // resync seq is marked before the next checkpoint.
+  rig.engine->InterruptResync(0);
+  CHECK(rig.rlinks->state(0) == RlinkState::kDcm);
+  REQUIRE(WaitFor([&] { return rig.dcm->NextDirty(0, RegionRef{2, 0}).has_value(); }));
+  CHECK(rig.dcm->NextDirty(0, RegionRef{2, 0})->first == RegionRef{2, 0});
+}
