@@ -290,10 +290,18 @@ Status PrimaryRvg::AppendToSrl(std::unique_lock<std::mutex>& lock, size_t* done_
     // writers do not wake for every record the secondary acknowledges.
     const uint64_t release = std::min<uint64_t>(srl_->capacity_bytes() / 20, 20ull << 20);
     auto room = [&] {
-      if (dcm_stall) return srl_->capacity_bytes() - srl_->used_bytes() >= release;
-      return srl_->tail_seq() != tail_before;
+      if (srl_->tail_seq() == tail_before) return false;
+      return !dcm_stall || srl_->capacity_bytes() - srl_->used_bytes() >= release;
     };
     while (!room() && failure_.ok() && !closing_ && epoch == space_abort_epoch_) {
+      // What holds the tail may change while we wait (a stalled srlprot=dcm
+      // RLINK disconnects and must switch to DCM now): ask again.
+      dcm_stall = false;
+      refused = OnSrlFullLocked(&dcm_stall);
+      if (!refused.ok()) {
+        srl_full_ = false;
+        return refused;
+      }
       checkpoint_wanted_ = true;
       checkpoint_cv_.notify_one();
       space_cv_.wait_for(lock, std::chrono::milliseconds(100));

@@ -208,9 +208,9 @@ bool SecondaryApplier::OfferRegion(WriteRecord region) {
   return true;
 }
 
-void SecondaryApplier::OfferResyncEnd(uint64_t seq) {
+void SecondaryApplier::OfferResyncEnd(uint64_t seq, uint64_t number) {
   std::lock_guard<std::mutex> lock(mu_);
-  resync_end_ = seq;
+  resync_end_ = std::make_pair(seq, number);
   ready_cv_.notify_one();
 }
 
@@ -231,7 +231,7 @@ Status SecondaryApplier::ApplyResync(std::unique_lock<std::mutex>& lock) {
   std::vector<WriteRecord> regions;
   regions.swap(regions_);
   region_bytes_ = 0;
-  std::optional<uint64_t> end = resync_end_;
+  std::optional<std::pair<uint64_t, uint64_t>> end = resync_end_;
   resync_end_.reset();
   const uint64_t epoch = region_epoch_;
   lock.unlock();
@@ -251,10 +251,12 @@ Status SecondaryApplier::ApplyResync(std::unique_lock<std::mutex>& lock) {
     if (st.ok()) st = volumes_->SyncAll();
     if (!st.ok()) st = st.Annotate("resync: writing regions to the images");
   }
-  if (st.ok() && end) st = FinishResync(*end);
+  if (st.ok() && end) st = FinishResync(end->first);
   lock.lock();
   if (st.ok() && epoch == region_epoch_) {
-    if (!regions.empty()) regions_done_ = std::max(regions_done_.load(), regions.back().seq);
+    uint64_t done = regions.empty() ? 0 : regions.back().seq;
+    if (end) done = std::max(done, end->second);
+    regions_done_ = std::max(regions_done_.load(), done);
   }
   lock.unlock();
   if (on_change_) on_change_();

@@ -153,8 +153,10 @@ class SecondaryApplier {
   // number in this session, counting from 1). False when more than
   // max_region_bytes are held: the session must start again.
   bool OfferRegion(WriteRecord region);
-  // Queues the end of the resync at `seq` (>= applied_seq()).
-  void OfferResyncEnd(uint64_t seq);
+  // Queues the end of the resync at `seq` (>= applied_seq()), numbered
+  // `number` among the session's regions: regions_done() reaches it once
+  // the end is durable.
+  void OfferResyncEnd(uint64_t seq, uint64_t number);
   // The highest region number written and synced in this session.
   uint64_t regions_done() const { return regions_done_.load(); }
   // A new session: drops queued regions and restarts the count at 0.
@@ -191,7 +193,7 @@ class SecondaryApplier {
   // Resync, guarded by mu_ (regions_done_ is read without it).
   std::vector<WriteRecord> regions_;
   uint64_t region_bytes_ = 0;
-  std::optional<uint64_t> resync_end_;
+  std::optional<std::pair<uint64_t, uint64_t>> resync_end_;  // {seq, number}
   uint64_t region_epoch_ = 0;       // ResetRegions() calls
   bool consistent_ = true;          // as last told to the store
   std::atomic<uint64_t> regions_done_{0};

@@ -368,6 +368,7 @@ Result<Message> ParseResync(FieldReader& r) {
   m.session_id = r.SessionId();
   m.begin = r.Bool("begin");
   m.seq = r.Uint("seq");
+  m.number = r.Uint("n");
   return Finish(r, m);
 }
 
@@ -501,10 +502,11 @@ std::string Encode(const AckMsg& m) {
 }
 
 std::string Encode(const ResyncMsg& m) {
-  HeaderPacker p(MsgType::kResync, 3);
+  HeaderPacker p(MsgType::kResync, 4);
   p.Uint("sid", m.session_id);
   p.Bool("begin", m.begin);
   p.Uint("seq", m.seq);
+  p.Uint("n", m.number);
   return p.Finish();
 }
 

@@ -122,11 +122,15 @@ struct PingMsg {
 // A bitmap resync: `begin` (the secondary is inconsistent from now on and
 // REGIONs follow) or its end at `seq` (every region was sent; the images
 // now hold the primary's history up to seq, and ordered WRITEs go on from
-// seq + 1).
+// seq + 1). The end is numbered like a REGION (`number`, one past the last
+// region): the secondary's ACK reaches that number only once the end is
+// durable — its applied seq alone cannot say so, since it may already
+// have been past seq through writes sent before the resync began.
 struct ResyncMsg {
   uint64_t session_id = 0;
   bool begin = false;
   uint64_t seq = 0;
+  uint64_t number = 0;
 
   bool operator==(const ResyncMsg&) const = default;
 };

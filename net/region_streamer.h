@@ -50,6 +50,8 @@ class RegionStreamer {
 
   bool active() const { return active_; }
   uint64_t resync_seq() const { return resync_seq_; }
+  // The number the next REGION (or the RESYNC end) gets.
+  uint64_t next_number() const { return next_number_; }
   uint64_t bytes_done() const { return bytes_done_; }
   uint64_t bytes_total() const { return bytes_total_; }
   const std::string& error() const { return error_; }

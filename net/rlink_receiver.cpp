@@ -427,7 +427,7 @@ void RlinkReceiver::OnResync(const PeerId& peer, const ResyncMsg& m) {
     return;
   }
   spdlog::info("bitmap resync: every region sent; moving to seq {}", m.seq);
-  applier_->OfferResyncEnd(m.seq);
+  applier_->OfferResyncEnd(m.seq, m.number);
 }
 
 void RlinkReceiver::SendAck() {

@@ -283,9 +283,8 @@ void RlinkSender::HandleMessage(std::vector<zmq::message_t>& frames) {
     rlinks_->Acked(index_, std::min(a->received_seq, sent), std::min(a->applied_seq, sent));
     if (streamer_ && streamer_->active()) {
       streamer_->Acked(a->regions_done);
-      if (resync_end_sent_ && a->applied_seq >= streamer_->resync_seq()) {
-        EndResync(a->applied_seq);
-      }
+      // Only the secondary's word that the end itself is durable ends it.
+      if (resync_end_sent_ && a->regions_done >= resync_end_number_) EndResync(a->applied_seq);
     }
   } else if (auto* n = std::get_if<NackMsg>(&msg)) {
     if (n->session_id != session_id_ || !connected_) return;
@@ -429,7 +428,7 @@ void RlinkSender::PumpResync() {
       if (seq.status().code() != EAGAIN) SetError("cannot begin the resync: " + seq.status().message());
       return;
     }
-    if (!SendMessage(*socket_, {}, Encode(ResyncMsg{session_id_, true, *seq}), nullptr)) {
+    if (!SendMessage(*socket_, {}, Encode(ResyncMsg{session_id_, true, *seq, 0}), nullptr)) {
       CloseSession("the socket refused RESYNC begin");
       return;
     }
@@ -452,7 +451,10 @@ void RlinkSender::PumpResync() {
         CloseSession("resync read failed");
         return;
       case RegionStreamer::Step::kDone:
-        if (SendMessage(*socket_, {}, Encode(ResyncMsg{session_id_, false, streamer_->resync_seq()}),
+        resync_end_number_ = streamer_->next_number();
+        if (SendMessage(*socket_, {},
+                        Encode(ResyncMsg{session_id_, false, streamer_->resync_seq(),
+                                         resync_end_number_}),
                         nullptr)) {
           resync_end_sent_ = true;
         } else {

@@ -142,6 +142,7 @@ class RlinkSender {
   std::unique_ptr<HandshakeWatch> watch_;  // of socket_, destroyed before it
   std::unique_ptr<RegionStreamer> streamer_;  // null without a DCM
   bool resync_end_sent_ = false;
+  uint64_t resync_end_number_ = 0;  // the RESYNC end's number, once sent
   uint64_t session_id_ = 0;
   bool connected_ = false;
   bool blocked_ = false;  // the socket refused a send; wait for POLLOUT

@@ -51,7 +51,9 @@ json RlinkJson(const RlinkLive& live) {
   json sync_now = nullptr;
   if (live.sync_effective) sync_now = *live.sync_effective ? "sync" : "async";
   json protection = nullptr;
-  if (live.latency_protection) protection = {{"latency", *live.latency_protection}};
+  if (live.latency_protection) {
+    protection = {{"latency", *live.latency_protection}, {"srl", live.srl_protection.value_or(false)}};
+  }
   return {{"name", rlink.name},
           {"address", rlink.address},
           {"synchronous", rlink.synchronous},

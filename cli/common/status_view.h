@@ -23,6 +23,9 @@ struct RlinkLive {
   // Live figures, known only while rvgd runs.
   std::optional<bool> sync_effective;      // replicating synchronously now
   std::optional<bool> latency_protection;  // latencyprot holds writes back or fails them
+  // srlprot acts: the RLINK is in DCM (or resyncing from it), or a full SRL
+  // stalls writes for it (srlprot=dcm while connected).
+  std::optional<bool> srl_protection;
   std::optional<double> seconds_behind;    // age of the oldest write not data-acked, 0: none
   std::optional<uint64_t> srl_used_bytes;  // SRL bytes of the writes not data-acked
   std::string sending_from;                // "memory" | "srl" | "" (nothing sent yet)
@@ -58,8 +61,10 @@ struct RvgLive {
 // flags{name: value}, rlinks[{name, address, synchronous, sync_ack,
 // ack_timeout, latencyprot, latency_high_mark, latency_low_mark, srlprot,
 // bandwidth_limit (bytes/s, 0 = none), state, synchronous_effective
-// ("sync" | "async" | null while rvgd is stopped), protection{latency}
-// (true while latency protection holds writes back; null while stopped),
+// ("sync" | "async" | null while rvgd is stopped), protection{latency,
+// srl} (latency: latency protection holds writes back; srl: srlprot acts —
+// DCM, a resync from it, or writes stalled by srlprot=dcm; null while
+// stopped),
 // sent_seq, net_acked_seq, data_acked_seq, writes_behind, bytes_behind
 // (data bytes of those writes), seconds_behind (age in seconds of the
 // oldest write not yet data-acked, 0 when none; null while stopped),

@@ -10,7 +10,15 @@ bool Contains(const std::vector<std::string>& list, const std::string& item) {
   return std::find(list.begin(), list.end(), item) != list.end();
 }
 
-bool LooksLikeOption(const std::string& arg) { return arg.size() > 1 && arg[0] == '-'; }
+// Every command option is spelled --name. A CURVE key (40 characters of
+// Z85, whose alphabet has '-') may begin with dashes, so a 40-character
+// word without '=' is an argument even when it does (`trust RVG -<IL...`
+// would otherwise be "unknown option"); no option name is that long.
+bool LooksLikeOption(const std::string& arg) {
+  constexpr size_t kZ85KeyLength = 40;
+  if (arg.rfind("--", 0) != 0) return false;
+  return !(arg.size() == kZ85KeyLength && arg.find('=') == std::string::npos);
+}
 
 Status Usage(const std::string& message) { return Status::Error(message, EINVAL); }
 

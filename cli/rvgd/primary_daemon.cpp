@@ -240,6 +240,9 @@ nlohmann::json PrimaryDaemon::StatusJson() {
     r.config.data_acked_seq = p.data_acked_seq;
     r.sync_effective = p.sync_effective;
     r.latency_protection = p.latency_protection;
+    r.srl_protection = p.state == RlinkState::kDcm || p.state == RlinkState::kResyncing ||
+                       (engine_->srl_full() && p.policy.srlprot == SrlProt::kDcm &&
+                        p.state == RlinkState::kConnected);
     if (i < senders_.size()) r.resync = senders_[i]->resync_progress();
     r.dcm_dirty_bytes = dcm_->dirty_bytes(i);
     const uint64_t acked = std::min(r.config.data_acked_seq, live.last_seq);

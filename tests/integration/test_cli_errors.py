@@ -92,6 +92,12 @@ def main(env):
     expect(h, 1, 'addsec', 'sec', 'far', '--address', f'tcp://127.0.0.1:{port + 1}')
     st = h.status('r1')
     check(st['running'] is False and st['role'] == 'primary', f'status of stopped r1: {st}')
+    # A CURVE key may begin with dashes (Z85 has '-'): it is a key, not an
+    # unknown option; a real unknown option still is one.
+    for key in ('-' + 'a' * 39, '--' + 'b' * 38):
+        h.rvgadm('trust', 'sec', key)
+        check(h.status('sec')['primary_key'] == key, f'trust {key}: the key was not pinned')
+    expect(h, 2, 'trust', 'sec', '--frobnicate', mentions='unknown option')
 
     with open(f'{d}/other.img', 'wb') as f:
         f.truncate(1024 * 1024)

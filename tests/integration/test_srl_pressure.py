@@ -6,9 +6,10 @@ stop while writers wait for space.
    primary whose SRL is the minimum 4 MiB: one group commit can be larger
    than the whole log. Every write completes, and after a drain the
    secondary is byte-identical to the primary.
-2. With the secondary stopped, nothing frees the SRL: a writer process fills
-   it and blocks (in the kernel: it cannot even be killed while rvgd holds
-   its request). status shows srl.full; `rvgadm stop` completes within 10 s:
+2. With the RLINK paused and srlprot=dcm (a connected RLINK under dcm
+   stalls writes rather than switch to its bitmap), nothing frees the SRL:
+   a writer process fills it and blocks (in the kernel: it cannot even be
+   killed while rvgd holds its request). status shows srl.full; `rvgadm stop` completes within 10 s:
    the blocked write fails with EIO (it was never acknowledged), the writer
    lets go of the volume, the mount is gone. Restarted, everything fsynced
    before is intact and reaches the secondary.
@@ -66,7 +67,8 @@ def timed_stop(p):
 
 
 def stop_while_blocked(env, p, s):
-    s.stop()
+    p.rvgadm('set', p.rvg, 's', 'srlprot=dcm')
+    p.rvgadm('pauserep', p.rvg, 's')
     fsynced = os.path.join(env.root, 'fsynced')
     # A writer that fsyncs after every 256 KiB and records how far it got,
     # then keeps writing into a log nobody drains.
@@ -80,7 +82,7 @@ def stop_while_blocked(env, p, s):
     writer = env.spawn([sys.executable, '-c', code, p.mounted('a'), fsynced],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     full = wait_until(lambda: (p.status().get('srl') or {}).get('full'), 60,
-                      'status shows the SRL full while the secondary is down')
+                      'status shows the SRL full while the RLINK is paused')
     check(full is True, 'srl.full is not true')
     check(writer.poll() is None, f'the writer ended ({writer.returncode}) instead of blocking')
     log('SRL full, writer blocked')
@@ -100,7 +102,6 @@ def stop_while_blocked(env, p, s):
     with open(fsynced) as f:
         durable = len(f.read().split())
     check(durable >= 1, 'the writer recorded no fsynced write')
-    s.start()
     p.start(mount=True)
     with open(p.mounted('a'), 'rb') as f:
         for i in range(durable):
@@ -109,6 +110,7 @@ def stop_while_blocked(env, p, s):
             check(got == bytes([i + 1]) * 262144, f'fsynced write #{i + 1} of {durable} lost '
                   'after a stop with blocked writers')
     log(f'all {durable} fsynced writes intact after restart')
+    p.rvgadm('resumerep', p.rvg, 's')
     p.wait_connected()
     p.drain(timeout=180)
     rvgtest.assert_images_identical(p, s)

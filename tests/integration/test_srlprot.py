@@ -68,8 +68,9 @@ def autodcm(p, s):
     written, error = write_mib(p, 0, 24, b'autodcm')
     check(error is None, f'autodcm: write {written} failed: {error}')
     r = rlinkctl.rlink(p)
-    check(r['state'] == 'dcm' and r['dcm_dirty_bytes'] > 0,
-          f'autodcm after overflow: state {r["state"]}, dcm_dirty_bytes {r["dcm_dirty_bytes"]}')
+    check(r['state'] == 'dcm' and r['dcm_dirty_bytes'] > 0 and r['protection']['srl'] is True,
+          f'autodcm after overflow: state {r["state"]}, dcm_dirty_bytes {r["dcm_dirty_bytes"]}, '
+          f'protection {r["protection"]}')
     log(f'autodcm: 24 MiB written through a 4 MiB SRL; RLINK in dcm, '
         f'{r["dcm_dirty_bytes"]} bytes owed')
     stop, done = threading.Event(), []

@@ -23,6 +23,7 @@ import msgpack
 import zmq
 
 import rvgtest
+import wire
 from rvgtest import check, log, wait_until
 
 VOLUMES = [('a', '16M')]
@@ -61,11 +62,11 @@ class FakeSecondary:
             if not isinstance(msg, dict) or msg.get('t') != MSG_HELLO:
                 continue
             if self.welcomes == 0:
-                reply = {'t': MSG_WELCOME, 'v': 1, 'uuid': msg['uuid'], 'gen': msg['gen'],
+                reply = {'t': MSG_WELCOME, 'v': wire.VERSION, 'uuid': msg['uuid'], 'gen': msg['gen'],
                          'sid': msg['sid'], 'app': 0}
                 self.welcomes += 1
             else:
-                reply = {'t': MSG_REJECT, 'v': 1, 'sid': msg['sid'], 'retry': False,
+                reply = {'t': MSG_REJECT, 'v': wire.VERSION, 'sid': msg['sid'], 'retry': False,
                          'why': 'test: this secondary refuses replication'}
                 self.rejects += 1
             self.sock.send_multipart([frames[0], msgpack.packb(reply)])

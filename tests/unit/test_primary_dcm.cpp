@@ -2,6 +2,7 @@
 // RLINK that never acknowledges, and more written than the SRL holds.
 #include <catch2/catch.hpp>
 
+#include <future>
 #include <map>
 #include <mutex>
 
@@ -158,4 +159,33 @@ TEST_CASE("a resync begins at the newest seq, after which writes are no longer t
   CHECK(rig.rlinks->state(0) == RlinkState::kDcm);
   REQUIRE(WaitFor([&] { return rig.dcm->NextDirty(0, RegionRef{2, 0}).has_value(); }));
   CHECK(rig.dcm->NextDirty(0, RegionRef{2, 0})->first == RegionRef{2, 0});
+}
+
+TEST_CASE("srlprot=dcm: connected, a full SRL stalls writes until the secondary catches up") {
+  DcmRig rig(SrlProt::kDcm);
+  REQUIRE(rig.rlinks->SessionUp(0, 0));
+  uint64_t i = 0;
+  // Fill the log until a write has to wait (it is let go below).
+  std::future<Status> stalled;
+  for (;; ++i) {
+    stalled = std::async(std::launch::async, [&rig, i] { return rig.WriteSlot(i); });
+    if (stalled.wait_for(std::chrono::milliseconds(300)) != std::future_status::ready) break;
+    REQUIRE(stalled.get().ok());
+    REQUIRE(i < 40);
+  }
+  CHECK(rig.engine->srl_full());
+  CHECK(rig.rlinks->state(0) == RlinkState::kConnected);  // no DCM while connected
+  // The secondary acknowledges everything: space comes back, the write goes.
+  const uint64_t last = rig.engine->last_seq();
+  rig.rlinks->Acked(0, last, last);
+  REQUIRE(stalled.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  CHECK(stalled.get().ok());
+  CHECK(rig.dcm->dirty_regions(0) == 0);
+}
+
+TEST_CASE("srlprot=dcm: disconnected, a full SRL switches the RLINK to DCM") {
+  DcmRig rig(SrlProt::kDcm);
+  for (uint64_t i = 0; i < 40; ++i) REQUIRE(rig.WriteSlot(i).ok());
+  CHECK(rig.rlinks->state(0) == RlinkState::kDcm);
+  CHECK(rig.dcm->dirty_bytes(0) == 8ull << 20);
 }
