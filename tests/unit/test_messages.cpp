@@ -38,14 +38,21 @@ RejectMsg SampleReject() { return {42, "generation history diverged: split brain
 WriteMsg SampleWrite() {
   return {"0f8e2c7a-uuid", "gen-7f3a", 7, 1ULL << 40, 3, kMax64 - 5, kMaxWriteBytes, 0xdeadbeef};
 }
-AckMsg SampleAck() { return {7, 1000, 990}; }
+AckMsg SampleAck() { return {7, 1000, 990, 31}; }
 NackMsg SampleNack() { return {7, 12, 15}; }
 PingMsg SamplePing() { return {7, 1ULL << 33}; }
+WriteMsg SampleRegion() {
+  WriteMsg m = SampleWrite();
+  m.region = true;
+  m.seq = 5;  // the region's number in the session
+  return m;
+}
+ResyncMsg SampleResyncEnd() { return {7, false, 1ULL << 35, 1ULL << 20}; }
 
 std::vector<std::string> SampleFrames() {
   return {Encode(SampleHello()), Encode(SampleWelcome()), Encode(SampleReject()),
           Encode(SampleWrite()), Encode(SampleAck()),     Encode(SampleNack()),
-          Encode(SamplePing())};
+          Encode(SamplePing()),  Encode(SampleRegion()), Encode(SampleResyncEnd())};
 }
 
 Result<Message> Decode(const std::string& frame) { return DecodeHeader(frame.data(), frame.size()); }
@@ -240,6 +247,18 @@ TEST_CASE("every message type survives a round trip", "[messages]") {
   CHECK(ack.session_id == 7);
   CHECK(ack.received_seq == 1000);
   CHECK(ack.applied_seq == 990);
+  CHECK(ack.regions_done == 31);
+
+  // A REGION is a WRITE of another type: it must not decode as a WRITE.
+  WriteMsg region = DecodeAs<WriteMsg>(Encode(SampleRegion()));
+  CHECK(region.region);
+  CheckEqual(region, SampleRegion());
+  CHECK_FALSE(DecodeAs<WriteMsg>(Encode(SampleWrite())).region);
+
+  for (const ResyncMsg& sent : {SampleResyncEnd(), ResyncMsg{9, true, 77, 0}}) {
+    ResyncMsg got = DecodeAs<ResyncMsg>(Encode(sent));
+    CHECK(got == sent);
+  }
 
   NackMsg nack = DecodeAs<NackMsg>(Encode(SampleNack()));
   CHECK(nack.session_id == 7);
