@@ -40,6 +40,15 @@ class FakeStore : public AppliedSeqStore {
     return Status::Ok();
   }
   Result<uint64_t> LoadAppliedSeq() override { return saved.load(); }
+  Status SaveConsistency(bool consistent) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    consistency.push_back(consistent);
+    return Status::Ok();
+  }
+  std::vector<bool> Consistency() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return consistency;
+  }
 
   void BusyFor(int times) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -58,6 +67,7 @@ class FakeStore : public AppliedSeqStore {
   std::mutex mu_;
   int busy_left = 0;
   Status failure;
+  std::vector<bool> consistency;  // SaveConsistency calls, in order
 };
 
 WriteRecord MakeRecord(uint64_t seq, uint32_t volume, uint64_t offset, size_t length) {
@@ -377,4 +387,71 @@ TEST_CASE("an image write that fails stops the applier for good") {
   CHECK(applier->applied_seq() == 1);
   CHECK_FALSE(applier->Stop().ok());
   rig.CheckImages();  // seq 3 never applied
+}
+
+TEST_CASE("a bitmap resync: regions, then the end moves the applier and its SRL to the resync seq") {
+  Rig rig;
+  auto applier = rig.Applier(QuickCheckpoints());
+  REQUIRE(applier->Start().ok());
+  for (uint64_t seq = 1; seq <= 5; ++seq) applier->Offer(rig.Expect(MakeRecord(seq, 1, seq * 4096, 4096)));
+  REQUIRE(WaitFor([&] { return applier->applied_seq() == 5; }));
+  // Regions numbered 1..3 carry the primary's contents as of seq 20; the
+  // first overwrites what seq 2 wrote.
+  REQUIRE(applier->OfferRegion(rig.Expect(MakeRecord(1, 1, 8192, 8192))));
+  REQUIRE(applier->OfferRegion(rig.Expect(MakeRecord(2, 2, 0, 65536))));
+  REQUIRE(applier->OfferRegion(rig.Expect(MakeRecord(3, 1, 1 << 20, 4096))));
+  REQUIRE(WaitFor([&] { return applier->regions_done() == 3; }));
+  CHECK(applier->applied_seq() == 5);  // regions are not seqs
+  applier->OfferResyncEnd(20, 4);
+  REQUIRE(WaitFor([&] { return applier->regions_done() == 4; }));
+  CHECK(applier->applied_seq() == 20);
+  CHECK(rig.store.saved == 20);
+  CHECK(rig.store.Consistency() == std::vector<bool>{false, true});
+  CHECK(rig.srl->next_seq() == 21);
+  // Ordered writes go on from 21.
+  applier->Offer(rig.Expect(MakeRecord(21, 2, 4096, 512)));
+  REQUIRE(WaitFor([&] { return applier->applied_seq() == 21; }));
+  REQUIRE(applier->Stop().ok());
+  rig.CheckImages();
+  // A restart finds the same place and the same images.
+  rig.Reopen();
+  auto again = rig.Applier(QuickCheckpoints());
+  REQUIRE(again->Start().ok());
+  CHECK(again->applied_seq() == 21);
+  REQUIRE(again->Stop().ok());
+  rig.CheckImages();
+}
+
+TEST_CASE("a resync cut short leaves the applied seq where it was and the store told inconsistent") {
+  Rig rig;
+  {
+    auto applier = rig.Applier(QuickCheckpoints());
+    REQUIRE(applier->Start().ok());
+    applier->Offer(rig.Expect(MakeRecord(1, 1, 0, 4096)));
+    REQUIRE(WaitFor([&] { return applier->applied_seq() == 1; }));
+    REQUIRE(applier->OfferRegion(rig.Expect(MakeRecord(1, 1, 0, 65536))));
+    REQUIRE(WaitFor([&] { return applier->regions_done() == 1; }));
+    REQUIRE(applier->Stop().ok());
+  }
+  CHECK(rig.store.Consistency() == std::vector<bool>{false});
+  // The restart must not replay seq 1 over the region that replaced it.
+  rig.Reopen();
+  auto applier = rig.Applier(QuickCheckpoints());
+  REQUIRE(applier->Start().ok());
+  CHECK(applier->applied_seq() == 1);
+  CHECK(applier->regions_done() == 0);
+  REQUIRE(applier->Stop().ok());
+  rig.CheckImages();
+}
+
+TEST_CASE("a resync that ends below what was applied stops the applier") {
+  Rig rig;
+  auto applier = rig.Applier(QuickCheckpoints());
+  REQUIRE(applier->Start().ok());
+  for (uint64_t seq = 1; seq <= 3; ++seq) applier->Offer(MakeRecord(seq, 1, 0, 512));
+  REQUIRE(WaitFor([&] { return applier->applied_seq() == 3; }));
+  applier->OfferResyncEnd(2, 1);
+  REQUIRE(WaitFor([&] { return !applier->health().ok(); }));
+  CHECK_THAT(applier->health().message(), Contains("below the applied seq 3"));
+  CHECK(applier->applied_seq() == 3);
 }
