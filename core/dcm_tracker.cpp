@@ -1,5 +1,7 @@
 #include "core/dcm_tracker.h"
 
+#include <algorithm>
+
 namespace rvg {
 
 DcmTracker::DcmTracker(const std::vector<std::string>& rlinks,
@@ -7,6 +9,8 @@ DcmTracker::DcmTracker(const std::vector<std::string>& rlinks,
                        BitmapStore* store)
     : names_(rlinks), region_size_(region_size), store_(store) {
   maps_.reserve(rlinks.size());
+  unpersisted_.resize(rlinks.size());
+  mark_generation_.resize(rlinks.size(), 0);
   for (size_t i = 0; i < rlinks.size(); ++i) maps_.emplace_back(volumes, region_size);
 }
 
@@ -23,18 +27,27 @@ Status DcmTracker::Load() {
   return Status::Ok();
 }
 
+// Chunks whose save failed stay owed: the bits are set in memory, so a
+// later call would find nothing changed and answer a write whose region is
+// not durably dirty. Every call saves them again until one succeeds.
 Status DcmTracker::PersistLocked(size_t rlink, const std::vector<ChunkRef>& changed) {
-  if (changed.empty()) return Status::Ok();
+  std::vector<ChunkRef>& owed = unpersisted_[rlink];
+  for (const ChunkRef& c : changed) {
+    if (std::find(owed.begin(), owed.end(), c) == owed.end()) owed.push_back(c);
+  }
+  if (owed.empty()) return Status::Ok();
   std::vector<BitmapChunk> chunks;
-  chunks.reserve(changed.size());
-  for (const ChunkRef& c : changed) chunks.push_back(maps_[rlink].Chunk(c));
+  chunks.reserve(owed.size());
+  for (const ChunkRef& c : owed) chunks.push_back(maps_[rlink].Chunk(c));
   Status st = store_->SaveBitmapChunks(names_[rlink], chunks);
   if (!st.ok()) return st.Annotate("persisting the DCM of RLINK " + names_[rlink]);
+  owed.clear();
   return st;
 }
 
 Status DcmTracker::Mark(size_t rlink, const VolumeExtent& extent) {
   std::lock_guard<std::mutex> lock(mu_);
+  ++mark_generation_[rlink];
   std::vector<ChunkRef> changed;
   maps_[rlink].Mark(extent.volume, extent.offset, extent.length, &changed);
   return PersistLocked(rlink, changed);
@@ -42,6 +55,7 @@ Status DcmTracker::Mark(size_t rlink, const VolumeExtent& extent) {
 
 Status DcmTracker::MarkExtents(size_t rlink, const std::vector<VolumeExtent>& extents) {
   std::lock_guard<std::mutex> lock(mu_);
+  ++mark_generation_[rlink];
   std::vector<ChunkRef> changed;
   for (const VolumeExtent& e : extents) maps_[rlink].Mark(e.volume, e.offset, e.length, &changed);
   return PersistLocked(rlink, changed);
@@ -49,6 +63,7 @@ Status DcmTracker::MarkExtents(size_t rlink, const std::vector<VolumeExtent>& ex
 
 Status DcmTracker::MarkAll(size_t rlink) {
   std::lock_guard<std::mutex> lock(mu_);
+  ++mark_generation_[rlink];
   std::vector<ChunkRef> changed;
   maps_[rlink].MarkAll(&changed);
   return PersistLocked(rlink, changed);
@@ -75,6 +90,22 @@ Status DcmTracker::Clear(size_t rlink, const std::vector<RegionRef>& regions) {
   std::vector<ChunkRef> changed;
   for (const RegionRef& r : regions) maps_[rlink].Clear(r, &changed);
   return PersistLocked(rlink, changed);
+}
+
+uint64_t DcmTracker::mark_generation(size_t rlink) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return mark_generation_[rlink];
+}
+
+Result<bool> DcmTracker::ClearIfUnmarked(size_t rlink, const std::vector<RegionRef>& regions,
+                                         uint64_t generation) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (mark_generation_[rlink] != generation) return false;
+  std::vector<ChunkRef> changed;
+  for (const RegionRef& r : regions) maps_[rlink].Clear(r, &changed);
+  Status st = PersistLocked(rlink, changed);
+  if (!st.ok()) return st;
+  return true;
 }
 
 uint64_t DcmTracker::dirty_regions(size_t rlink) const {

@@ -66,6 +66,16 @@ class DcmTracker {
   std::optional<std::pair<RegionRef, VolumeExtent>> NextDirty(size_t rlink, RegionRef from) const;
   Status Clear(size_t rlink, const std::vector<RegionRef>& regions);
 
+  // A resync clears a region once the secondary has it — but only if
+  // nothing was marked for the RLINK since the resync began: a mark then
+  // (a resync cut short by an SRL overflow, whose records are marked
+  // again) may concern a region whose data already left, older than the
+  // mark. Every Mark* call moves the generation; ClearIfUnmarked clears
+  // nothing (and says so) when it moved since `generation` was read.
+  uint64_t mark_generation(size_t rlink) const;
+  Result<bool> ClearIfUnmarked(size_t rlink, const std::vector<RegionRef>& regions,
+                               uint64_t generation);
+
   uint64_t dirty_regions(size_t rlink) const;
   uint64_t dirty_bytes(size_t rlink) const;
   uint64_t region_size() const { return region_size_; }
@@ -78,6 +88,8 @@ class DcmTracker {
   BitmapStore* const store_;
   mutable std::mutex mu_;
   std::vector<DirtyMap> maps_;
+  std::vector<std::vector<ChunkRef>> unpersisted_;  // per RLINK: saves that failed
+  std::vector<uint64_t> mark_generation_;           // per RLINK: Mark* calls
 };
 
 }  // namespace rvg

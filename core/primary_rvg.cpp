@@ -29,9 +29,11 @@ struct PrimaryRvg::PendingWrite {
   WriteRecord record;
   Status status;
   bool done = false;
-  // Appended while an RLINK tracks in its DCM: the writer marks the
-  // record's regions before the write is answered (marking_ holds its seq).
-  bool must_mark = false;
+  // The RLINKs tracking in their DCM when the record was appended: the
+  // writer marks its regions for exactly these before the write is
+  // answered (whatever they do meanwhile), and marking_ holds its seq (and
+  // the SRL tail) until then.
+  std::vector<size_t> mark_for;
 };
 
 PrimaryRvg::PrimaryRvg(std::unique_ptr<VolumeSet> volumes, std::unique_ptr<Srl> srl,
@@ -159,9 +161,9 @@ Status PrimaryRvg::Write(uint32_t volume, uint64_t offset, const void* data, siz
   while (!w.done && queue_.front() != &w) queue_cv_.wait(lock);
   if (!w.done) LeadBatch(lock);
   if (!w.status.ok()) return w.status;
-  if (w.must_mark) {
+  if (!w.mark_for.empty()) {
     lock.unlock();
-    MarkTracked(w.record);
+    MarkTracked(w.record, w.mark_for);
     lock.lock();
     marking_.erase(marking_.find(w.record.seq));
     marked_cv_.notify_all();
@@ -219,6 +221,7 @@ void PrimaryRvg::LeadBatch(std::unique_lock<std::mutex>& lock) {
     bytes += p->record.length;
   }
   leading_ = batch_.size();
+  batch_mark_for_.assign(batch_.size(), {});
   size_t appended = 0;
   Status st = AppendToSrl(lock, &appended);
   // Records in the SRL are answered OK even if the rest of the batch was
@@ -227,14 +230,10 @@ void PrimaryRvg::LeadBatch(std::unique_lock<std::mutex>& lock) {
   if (appended < batch_.size() && failure_.ok() && options_.on_released) {
     options_.on_released(written_seq_ + 1);
   }
-  const bool tracking = rlinks_->AnyTracking();
   for (size_t i = 0; i < batch_.size(); ++i) {
     PendingWrite* p = queue_.front();
     p->status = i < appended ? Status::Ok() : st;
-    if (i < appended && tracking) {
-      p->must_mark = true;
-      marking_.insert(p->record.seq);
-    }
+    if (i < appended) p->mark_for = std::move(batch_mark_for_[i]);
     p->done = true;
     queue_.pop_front();
   }
@@ -319,8 +318,22 @@ Status PrimaryRvg::AppendToSrl(std::unique_lock<std::mutex>& lock, size_t* done_
 void PrimaryRvg::PublishAppendedLocked(size_t first, size_t count) {
   if (count == 0) return;
   const auto now = std::chrono::steady_clock::now();
+  // Which RLINKs track is fixed here, as the records become written and
+  // under the lock that every switch in or out of tracking holds: a
+  // resync that begins between two appends of one batch must find the
+  // first part either marked or in marking_.
+  std::vector<size_t> tracking;
+  if (rlinks_->AnyTracking()) {
+    for (size_t r = 0; r < rlinks_->size(); ++r) {
+      if (rlinks_->Tracking(r)) tracking.push_back(r);
+    }
+  }
   for (size_t i = first; i < first + count; ++i) {
     const WriteRecord& r = batch_[i];
+    if (!tracking.empty()) {
+      batch_mark_for_[i] = tracking;
+      marking_.insert(r.seq);
+    }
     RecordMarkLocked(r.seq, r.length, now);
     inflight_.Add(r);
     unapplied_.Add(r);
@@ -449,7 +462,18 @@ Status PrimaryRvg::Checkpoint() {
     return failure_;
   }
 
-  const std::vector<RlinkSnapshot> snaps = rlinks_->Snapshot();
+  // The RLINKs' needs and the engine's pending DCM work are read together,
+  // under the lock that every switch into DCM holds: a record is either
+  // still needed by its RLINK, or waits in a scan or in marking_, or is in
+  // a bitmap already. Either way the tail stays below it until it is.
+  std::vector<RlinkSnapshot> snaps;
+  uint64_t dcm_floor = UINT64_MAX;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    snaps = rlinks_->Snapshot();
+    for (const DcmScan& scan : dcm_scans_) dcm_floor = std::min(dcm_floor, scan.from);
+    if (!marking_.empty()) dcm_floor = std::min(dcm_floor, *marking_.begin());
+  }
   if (listener_ != nullptr) {
     // A database error (busy, say) is not an I/O failure of the data: the
     // tail just stays where it is until a later checkpoint persists.
@@ -457,7 +481,7 @@ Status PrimaryRvg::Checkpoint() {
     if (!st.ok()) return st.Annotate("persisting RLINK progress");
   }
 
-  uint64_t new_tail = applied + 1;
+  uint64_t new_tail = std::min(applied + 1, dcm_floor);
   for (const RlinkSnapshot& s : snaps) {
     // A stale RLINK needs a full sync whatever the SRL holds, and one in
     // DCM is owed regions: neither pins the log.

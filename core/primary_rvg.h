@@ -238,7 +238,7 @@ class PrimaryRvg : public VolumeIo {
     uint64_t from;  // records [from, to] to mark in the RLINK's bitmap
     uint64_t to;
   };
-  void MarkTracked(const WriteRecord& record);
+  void MarkTracked(const WriteRecord& record, const std::vector<size_t>& rlinks);
   void EnterDcmLocked(size_t rlink, const char* why);
   Status OnSrlFullLocked(bool* dcm_stall);
   void RunDcmScans();
@@ -282,6 +282,7 @@ class PrimaryRvg : public VolumeIo {
   std::multiset<uint64_t> marking_;
   std::condition_variable marked_cv_;
   std::vector<DcmScan> dcm_scans_;
+  std::vector<std::vector<size_t>> batch_mark_for_;  // per batch_ entry: RLINKs to mark for
 
   // One mark per record the SRL holds: marks_[i] belongs to seq
   // (marks_base_seq_ + i). Running totals and a write time per seq make

@@ -4,7 +4,9 @@
 // and resyncing. Every transition that changes whether writes are tracked
 // happens here, under the engine's lock, because only there is the set of
 // written seqs fixed: a write appended before the switch is covered by a
-// scan of the SRL, one appended after it marks itself (must_mark).
+// scan of the SRL, one appended after it marks itself (mark_for). Until a
+// record is marked (scan pending, or its writer still marking) it holds the
+// SRL tail (Checkpoint reads both under the same lock).
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -16,9 +18,9 @@ namespace rvg {
 // A bitmap that cannot be persisted cannot promise the secondary a region:
 // the RLINK goes stale (a full sync) rather than lose a write silently. The
 // write itself is in the SRL and the images, so it is not failed.
-void PrimaryRvg::MarkTracked(const WriteRecord& record) {
-  for (size_t i = 0; i < rlinks_->size(); ++i) {
-    if (!rlinks_->Tracking(i) || options_.dcm == nullptr) continue;
+void PrimaryRvg::MarkTracked(const WriteRecord& record, const std::vector<size_t>& rlinks) {
+  if (options_.dcm == nullptr) return;
+  for (size_t i : rlinks) {
     Status st = options_.dcm->Mark(i, {record.volume, record.offset, record.length});
     if (!st.ok()) {
       spdlog::error("rlink {}: {}; it needs a full sync now (rvgadm startrep --full)",
@@ -65,13 +67,13 @@ Status PrimaryRvg::OnSrlFullLocked(bool* dcm_stall) {
         }
         [[fallthrough]];
       case SrlProt::kAutoDcm:
-        if (options_.dcm == nullptr || rlinks_->ResyncSeq(i)) {
-          // No bitmap to fall back on, or the overflow happens during a
-          // resync (the RLINK still needs its SRL from the resync's seq):
-          // wait for it.
-          *dcm_stall = *dcm_stall || s.policy.srlprot == SrlProt::kDcm;
+        if (options_.dcm == nullptr) {
+          // No bitmap to fall back on: wait for the secondary.
           break;
         }
+        // During a resync too: writes must not wait for a whole resync;
+        // the RLINK goes back to its bitmap (the records after its resync
+        // seq are marked) and the sender starts over.
         spdlog::warn("rlink {}: the SRL overflowed {} writes behind it; switching to DCM "
                      "(srlprot={}): it will be resynced from its bitmap",
                      s.name, behind, SrlProtName(s.policy.srlprot));
@@ -130,15 +132,17 @@ Result<uint64_t> PrimaryRvg::BeginResync(size_t rlink) {
   if (ScanPendingLocked(rlink)) {
     return Status::Error("the records it was owed are still being marked in its DCM", EAGAIN);
   }
-  // Every write up to R must have its regions marked before tracking stops:
-  // the ordered stream after the resync starts at R + 1.
+  // Tracking stops at R, under the lock that fixes the seqs: from here the
+  // RLINK holds the SRL from R + 1, and a write after R travels in order.
   const uint64_t seq = written_seq_;
-  marked_cv_.wait(lock, [&] { return marking_.empty() || *marking_.begin() > seq; });
   if (!rlinks_->BeginResync(rlink, seq)) {
     return Status::Error("RLINK " + rlinks_->name(rlink) + " is " +
                              RlinkStateName(rlinks_->state(rlink)) + ", not ready for a resync",
                          EAGAIN);
   }
+  // Writes up to R still marking (they mark for this RLINK whatever its
+  // state now) must be in the bitmap before the regions are read.
+  marked_cv_.wait(lock, [&] { return marking_.empty() || *marking_.begin() > seq; });
   return seq;
 }
 

@@ -352,11 +352,14 @@ bool RlinkSet::BeginResync(size_t i, uint64_t seq) {
 bool RlinkSet::ResyncDone(size_t i, uint64_t seq) {
   std::lock_guard<std::mutex> lock(mu_);
   Entry& e = entries_[i];
-  // The resync's end is the secondary's data ack of everything up to seq.
-  RlinkProgress::Raise(e.progress->net_acked_seq, seq);
-  RlinkProgress::Raise(e.progress->data_acked_seq, seq);
   bool done = false;
   ChangeLocked(e, "bitmap resync complete", [&](RlinkStateMachine& m) { done = m.ResyncDone(newest_); });
+  // The resync's end is the secondary's data ack of everything up to its
+  // seq — of this resync only, never a seq the primary did not write.
+  if (done && seq <= newest_) {
+    RlinkProgress::Raise(e.progress->net_acked_seq, seq);
+    RlinkProgress::Raise(e.progress->data_acked_seq, seq);
+  }
   cv_.notify_all();
   return done;
 }

@@ -89,9 +89,7 @@ namespace rvg {
 // kFailed: replication stopped on an error that retrying cannot cure (the
 // secondary's applier failed, or a record read back from the SRL is
 // damaged); the reason is in the RLINK's last error and the log.
-// kDcm and kResyncing belong to SRL overflow protection, which is not
-// built yet; they are named here so that state.db and status keep one
-// vocabulary.
+// kDcm and kResyncing: SRL overflow protection (see below).
 enum class RlinkState { kDisconnected, kConnected, kPaused, kStale, kDcm, kResyncing, kFailed };
 
 const char* RlinkStateName(RlinkState s);

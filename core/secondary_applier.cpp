@@ -201,8 +201,10 @@ Status SecondaryApplier::LogAndApply(const std::vector<WriteRecord>& records) {
 
 bool SecondaryApplier::OfferRegion(WriteRecord region) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (region_bytes_ + region.length > options_.max_region_bytes) return false;
-  region_bytes_ += region.length;
+  // Counted like the reorder buffer, so that tiny regions cost their keep.
+  const uint64_t cost = region.length + ReorderBuffer::kRecordOverhead;
+  if (region_bytes_ + cost > options_.max_region_bytes) return false;
+  region_bytes_ += cost;
   regions_.push_back(std::move(region));
   ready_cv_.notify_one();
   return true;

@@ -19,21 +19,28 @@ RegionStreamer::RegionStreamer(PrimaryRvg* engine, DcmTracker* dcm, size_t rlink
       window_bytes_(window_bytes) {}
 
 void RegionStreamer::Begin(uint64_t session_id, uint64_t resync_seq) {
-  Reset();
+  if (session_id != session_id_) Reset();
+  Finish();
   active_ = true;
   session_id_ = session_id;
   resync_seq_ = resync_seq;
+  mark_generation_ = dcm_->mark_generation(rlink_);
   bytes_total_ = dcm_->dirty_bytes(rlink_);
   spdlog::info("rlink {}: bitmap resync to seq {} begins: {} regions, {} bytes", name_,
                resync_seq, dcm_->dirty_regions(rlink_), bytes_total_);
 }
 
 void RegionStreamer::Reset() {
+  Finish();
+  session_id_ = 0;
+  next_number_ = 1;
+}
+
+void RegionStreamer::Finish() {
   active_ = false;
   cursor_ = RegionRef{};
   piece_offset_ = 0;
   walk_done_ = false;
-  next_number_ = 1;
   in_flight_.clear();
   in_flight_bytes_ = 0;
   bytes_done_ = 0;
@@ -108,10 +115,11 @@ void RegionStreamer::Acked(uint64_t regions_done) {
     in_flight_.pop_front();
   }
   if (cleared.empty()) return;
-  Status st = dcm_->Clear(rlink_, cleared);
+  Result<bool> done = dcm_->ClearIfUnmarked(rlink_, cleared, mark_generation_);
   // A clear that is not persisted only means those regions travel again
-  // after a restart.
-  if (!st.ok()) spdlog::warn("rlink {}: {}", name_, st.message());
+  // after a restart; one refused because the bitmap was marked meanwhile
+  // (the resync was cut short) leaves them for the next resync.
+  if (!done.ok()) spdlog::warn("rlink {}: {}", name_, done.status().message());
 }
 
 }  // namespace rvg

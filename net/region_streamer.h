@@ -35,7 +35,10 @@ class RegionStreamer {
 
   // A resync to seq `resync_seq` starts in session `session_id`.
   void Begin(uint64_t session_id, uint64_t resync_seq);
-  void Reset();  // the session ended
+  // The resync ended; numbers go on increasing within the session (the
+  // secondary's regions_done only grows in a session).
+  void Finish();
+  void Reset();  // the session ended: numbering starts again at 1
 
   enum class Step { kWindowFull, kThrottled, kBlocked, kDone, kFailed };
   // Sends regions until the window is full, the bandwidth limit says wait
@@ -50,8 +53,9 @@ class RegionStreamer {
 
   bool active() const { return active_; }
   uint64_t resync_seq() const { return resync_seq_; }
-  // The number the next REGION (or the RESYNC end) gets.
-  uint64_t next_number() const { return next_number_; }
+  // Numbers the RESYNC end, after the last REGION (the next resync of the
+  // session goes on after it).
+  uint64_t TakeNumber() { return next_number_++; }
   uint64_t bytes_done() const { return bytes_done_; }
   uint64_t bytes_total() const { return bytes_total_; }
   const std::string& error() const { return error_; }
@@ -73,6 +77,7 @@ class RegionStreamer {
   bool active_ = false;
   uint64_t session_id_ = 0;
   uint64_t resync_seq_ = 0;
+  uint64_t mark_generation_ = 0;  // the DCM's, when this resync began
   RegionRef cursor_;              // next region to look at
   uint64_t piece_offset_ = 0;     // within the region at the cursor
   bool walk_done_ = false;        // the cursor passed the last region

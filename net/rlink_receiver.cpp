@@ -351,6 +351,8 @@ void RlinkReceiver::OnHello(const PeerId& peer, const HelloMsg& h) {
     // new one resends whatever it needs, and nothing planted stays.
     size_t dropped = applier_->DropAhead();
     applier_->ResetRegions();
+    resync_open_ = false;
+    next_region_ = 1;
     spdlog::info("session {:016x} opened by primary rlink {}{}", h.session_id, h.rlink_name,
                  dropped ? " (" + std::to_string(dropped) + " writes held ahead dropped)" : "");
   }
@@ -396,10 +398,21 @@ void RlinkReceiver::OnWrite(const PeerId& peer, const WriteMsg& m, const zmq::me
   std::memcpy(buffer->data(), data->data(), m.length);
   r.data = std::move(buffer);
   if (m.region) {
-    if (!applier_->OfferRegion(std::move(r))) {
-      Drop("REGION " + std::to_string(m.seq) + " does not fit the resync buffer");
-      Refuse(peer, m.session_id, "resync data arrived faster than it could be written", true);
+    // Regions come only inside a resync, numbered one after the other: a
+    // gap (one dropped above) or a stray one would leave a region the
+    // primary counts as done unwritten here.
+    if (!resync_open_ || m.seq != next_region_) {
+      ResyncViolation(peer, m.session_id,
+                      resync_open_ ? "REGION " + std::to_string(m.seq) + " where " +
+                                         std::to_string(next_region_) + " was due"
+                                   : "REGION outside a resync");
+      return;
     }
+    if (!applier_->OfferRegion(std::move(r))) {
+      ResyncViolation(peer, m.session_id, "resync data arrived faster than it could be written");
+      return;
+    }
+    ++next_region_;
     return;
   }
   ReorderBuffer::Offer offer = applier_->Offer(std::move(r));
@@ -422,12 +435,46 @@ void RlinkReceiver::OnResync(const PeerId& peer, const ResyncMsg& m) {
     }
   }
   if (m.begin) {
+    if (resync_open_) {
+      ResyncViolation(peer, m.session_id, "RESYNC begin inside a resync");
+      return;
+    }
+    resync_open_ = true;
     spdlog::warn("bitmap resync from the primary begins: the images are inconsistent until it "
                  "ends");
     return;
   }
+  // The end must close an open resync, follow its last region, and not
+  // move this secondary back or off the end of the seqs.
+  const uint64_t held = applier_->received_seq();
+  if (!resync_open_ || m.number != next_region_ || m.seq < held || m.seq == UINT64_MAX) {
+    ResyncViolation(peer, m.session_id,
+                    "RESYNC end at seq " + std::to_string(m.seq) + " (number " +
+                        std::to_string(m.number) + ") does not close the resync (" +
+                        (resync_open_ ? "open" : "none open") + ", region " +
+                        std::to_string(next_region_) + " due, seq " + std::to_string(held) +
+                        " held)");
+    return;
+  }
+  resync_open_ = false;
+  ++next_region_;
   spdlog::info("bitmap resync: every region sent; moving to seq {}", m.seq);
   applier_->OfferResyncEnd(m.seq, m.number);
+}
+
+// A resync message out of place ends the session (the primary starts a new
+// one, and a new resync from what is still dirty); nothing is applied.
+void RlinkReceiver::ResyncViolation(const PeerId& peer, uint64_t session_id,
+                                    const std::string& why) {
+  Drop(why);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    gate_.Close();
+  }
+  applier_->ResetRegions();
+  resync_open_ = false;
+  next_region_ = 1;
+  Refuse(peer, session_id, "resync out of order: " + why + "; start a new session", true);
 }
 
 void RlinkReceiver::SendAck() {

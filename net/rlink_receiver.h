@@ -122,6 +122,7 @@ class RlinkReceiver {
   Session CurrentSession() const;
   void CheckApplier();
   void OnResync(const PeerId& peer, const ResyncMsg& m);
+  void ResyncViolation(const PeerId& peer, uint64_t session_id, const std::string& why);
   void SendAck();
   void MaybeNack();
 
@@ -151,6 +152,10 @@ class RlinkReceiver {
   uint64_t acked_received_ = 0;
   uint64_t acked_applied_ = 0;
   uint64_t acked_regions_ = 0;
+  // The session's resync: begin seen and not yet ended; the number the
+  // next REGION (or the end) must carry. Receiver thread only.
+  bool resync_open_ = false;
+  uint64_t next_region_ = 1;
   bool ack_due_ = false;
   std::pair<uint64_t, uint64_t> gap_{0, 0};
   std::chrono::steady_clock::time_point gap_since_;

@@ -144,6 +144,7 @@ void RlinkSender::CloseSession(const std::string& why) {
   if (rlinks_->ResyncSeq(index_)) engine_->InterruptResync(index_);
   if (streamer_) streamer_->Reset();
   resync_end_sent_ = false;
+  resync_end_number_ = 0;
   {
     std::lock_guard<std::mutex> lock(error_mu_);
     resync_progress_.reset();
@@ -284,7 +285,7 @@ void RlinkSender::HandleMessage(std::vector<zmq::message_t>& frames) {
     if (streamer_ && streamer_->active()) {
       streamer_->Acked(a->regions_done);
       // Only the secondary's word that the end itself is durable ends it.
-      if (resync_end_sent_ && a->regions_done >= resync_end_number_) EndResync(a->applied_seq);
+      if (resync_end_sent_ && a->regions_done >= resync_end_number_) EndResync();
     }
   } else if (auto* n = std::get_if<NackMsg>(&msg)) {
     if (n->session_id != session_id_ || !connected_) return;
@@ -328,6 +329,16 @@ void RlinkSender::OnWelcome(const WelcomeMsg& w) {
   // An RLINK in DCM is owed regions, not records: the SRL need not hold
   // its resume point.
   const bool owed_regions = rlinks_->Tracking(index_) || rlinks_->ResyncSeq(index_);
+  if (owed_regions && w.applied_seq < progress_.data_acked_seq.load()) {
+    // It lost writes it had acknowledged (restored, or its SRL redone):
+    // those are in neither the bitmap nor the stream.
+    rlinks_->MarkStale(index_);
+    SetError("secondary is at seq " + std::to_string(w.applied_seq) + " but had acknowledged " +
+             std::to_string(progress_.data_acked_seq.load()) +
+             ": it needs a full sync (rvgadm startrep --full)");
+    CloseSession("secondary went back");
+    return;
+  }
   if (!owed_regions && resume < engine_->srl_tail_seq()) {
     rlinks_->MarkStale(index_);
     SetError("secondary is at seq " + std::to_string(w.applied_seq) +
@@ -434,6 +445,16 @@ void RlinkSender::PumpResync() {
     }
     streamer_->Begin(session_id_, *seq);
   }
+  // The engine ended this resync (the SRL overflowed again and the RLINK
+  // went back to its bitmap, or stoprep): never send its end. A new
+  // session starts a new resync from what is still dirty.
+  const std::optional<uint64_t> resyncing = rlinks_->ResyncSeq(index_);
+  if (!resyncing || *resyncing != streamer_->resync_seq()) {
+    SetError("the resync was overtaken (SRL overflow or stoprep); starting over");
+    CloseSession("resync overtaken");
+    return;
+  }
+  if (rlinks_->state(index_) == RlinkState::kPaused) return;  // no regions while paused
   if (!resync_end_sent_) {
     auto throttled = [this] {
       const Clock::duration delay = TrafficDelay();
@@ -451,7 +472,7 @@ void RlinkSender::PumpResync() {
         CloseSession("resync read failed");
         return;
       case RegionStreamer::Step::kDone:
-        resync_end_number_ = streamer_->next_number();
+        if (resync_end_number_ == 0) resync_end_number_ = streamer_->TakeNumber();
         if (SendMessage(*socket_, {},
                         Encode(ResyncMsg{session_id_, false, streamer_->resync_seq(),
                                          resync_end_number_}),
@@ -472,15 +493,16 @@ void RlinkSender::PumpResync() {
 
 // The secondary applied RESYNC end: it holds the history up to the resync
 // seq, and ordered replication goes on from there.
-void RlinkSender::EndResync(uint64_t applied_seq) {
+void RlinkSender::EndResync() {
   const uint64_t seq = streamer_->resync_seq();
   progress_.sent_seq = seq;
   next_send_ = seq + 1;
-  rlinks_->ResyncDone(index_, std::max(seq, applied_seq));
+  rlinks_->ResyncDone(index_, seq);
   spdlog::info("rlink {}: bitmap resync complete ({} bytes); replicating from seq {}",
                config_.rlink_name, streamer_->bytes_done(), seq + 1);
-  streamer_->Reset();
+  streamer_->Finish();
   resync_end_sent_ = false;
+  resync_end_number_ = 0;
   std::lock_guard<std::mutex> lock(error_mu_);
   resync_progress_.reset();
 }

@@ -122,7 +122,7 @@ class RlinkSender {
   // limit allows (never zero while throttled: that would spin).
   std::chrono::milliseconds PollTimeout() const;
   void PumpResync();
-  void EndResync(uint64_t applied_seq);
+  void EndResync();
   void SetError(const std::string& error);
   void Fail(const std::string& error);
 

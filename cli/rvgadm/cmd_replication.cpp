@@ -25,6 +25,10 @@ Status SetStoppedState(const Home& home, const std::string& rvg, const std::stri
     return Status::Error("RLINK " + sec + " is stale; it needs rvgadm startrep --full, not a pause");
   }
   if (pause && rlink->state == "paused") return Status::Error("RLINK " + sec + " is paused already");
+  if (pause && (rlink->state == "dcm" || rlink->state == "resyncing")) {
+    // state.db keeps one state: a pause written here would drop the DCM.
+    return Status::Error("RLINK " + sec + " is in DCM; pause it while rvgd runs");
+  }
   if (!pause && rlink->state != "paused") {
     return Status::Error("RLINK " + sec + " is " + rlink->state + ", not paused; nothing to resume");
   }

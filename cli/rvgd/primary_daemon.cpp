@@ -242,7 +242,7 @@ nlohmann::json PrimaryDaemon::StatusJson() {
     r.latency_protection = p.latency_protection;
     r.srl_protection = p.state == RlinkState::kDcm || p.state == RlinkState::kResyncing ||
                        (engine_->srl_full() && p.policy.srlprot == SrlProt::kDcm &&
-                        p.state == RlinkState::kConnected);
+                        (p.state == RlinkState::kConnected || p.state == RlinkState::kPaused));
     if (i < senders_.size()) r.resync = senders_[i]->resync_progress();
     r.dcm_dirty_bytes = dcm_->dirty_bytes(i);
     const uint64_t acked = std::min(r.config.data_acked_seq, live.last_seq);

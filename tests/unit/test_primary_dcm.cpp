@@ -25,6 +25,10 @@ class MemoryBitmapStore : public BitmapStore {
   Status SaveBitmapChunks(const std::string& rlink,
                           const std::vector<BitmapChunk>& chunks) override {
     std::lock_guard<std::mutex> lock(mu_);
+    if (fail_next_) {
+      fail_next_ = false;
+      return Status::Error("database is locked", EBUSY);
+    }
     for (const BitmapChunk& c : chunks) rows_[{rlink, c.volume, c.index}] = c.bits;
     ++saves_;
     return Status::Ok();
@@ -41,11 +45,16 @@ class MemoryBitmapStore : public BitmapStore {
     std::lock_guard<std::mutex> lock(mu_);
     return saves_;
   }
+  void FailNext() {
+    std::lock_guard<std::mutex> lock(mu_);
+    fail_next_ = true;
+  }
 
  private:
   std::mutex mu_;
   std::map<std::tuple<std::string, uint32_t, uint64_t>, std::vector<uint8_t>> rows_;
   int saves_ = 0;
+  bool fail_next_ = false;
 };
 
 struct DcmRig {
@@ -188,4 +197,42 @@ TEST_CASE("srlprot=dcm: disconnected, a full SRL switches the RLINK to DCM") {
   for (uint64_t i = 0; i < 40; ++i) REQUIRE(rig.WriteSlot(i).ok());
   CHECK(rig.rlinks->state(0) == RlinkState::kDcm);
   CHECK(rig.dcm->dirty_bytes(0) == 8ull << 20);
+}
+
+TEST_CASE("a DCM chunk whose save failed is saved again before the next mark returns") {
+  TempDir dir;
+  const auto specs = TwoVolumes(dir.path());
+  MemoryBitmapStore store;
+  DcmTracker dcm({"dr"}, specs, kRegion, &store);
+  REQUIRE(dcm.Load().ok());
+  store.FailNext();
+  CHECK_FALSE(dcm.Mark(0, {1, 0, 4096}).ok());
+  // The bit is set in memory; a write to the same region must still not be
+  // answered before it is durable.
+  REQUIRE(dcm.Mark(0, {1, 100, 10}).ok());
+  DcmTracker reloaded({"dr"}, specs, kRegion, &store);
+  REQUIRE(reloaded.Load().ok());
+  CHECK(reloaded.dirty_regions(0) == 1);
+}
+
+TEST_CASE("a resync's acks clear nothing once the bitmap was marked after it began") {
+  TempDir dir;
+  const auto specs = TwoVolumes(dir.path());
+  MemoryBitmapStore store;
+  DcmTracker dcm({"dr"}, specs, kRegion, &store);
+  REQUIRE(dcm.Load().ok());
+  REQUIRE(dcm.Mark(0, {1, 0, 2 * kRegion}).ok());
+  const uint64_t generation = dcm.mark_generation(0);
+  // The resync was cut short: the records after its seq are marked again,
+  // one of them in a region whose (older) data is already in flight.
+  REQUIRE(dcm.Mark(0, {1, 0, 512}).ok());
+  Result<bool> cleared = dcm.ClearIfUnmarked(0, {RegionRef{1, 0}, RegionRef{1, 1}}, generation);
+  REQUIRE(cleared.ok());
+  CHECK_FALSE(*cleared);
+  CHECK(dcm.dirty_regions(0) == 2);
+  // Unmarked since: the acknowledged regions are cleared.
+  cleared = dcm.ClearIfUnmarked(0, {RegionRef{1, 1}}, dcm.mark_generation(0));
+  REQUIRE(cleared.ok());
+  CHECK(*cleared);
+  CHECK(dcm.dirty_regions(0) == 1);
 }
