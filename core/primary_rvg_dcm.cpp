@@ -25,7 +25,7 @@ void PrimaryRvg::MarkTracked(const WriteRecord& record, const std::vector<size_t
     if (!st.ok()) {
       spdlog::error("rlink {}: {}; it needs a full sync now (rvgadm startrep --full)",
                     rlinks_->name(i), st.message());
-      rlinks_->MarkStale(i);
+      rlinks_->MarkStale(i, "its DCM could not be saved");
     }
   }
 }
@@ -57,7 +57,7 @@ Status PrimaryRvg::OnSrlFullLocked(bool* dcm_stall) {
         spdlog::warn("rlink {}: the SRL overflowed {} writes behind it (srlprot={}); it is "
                      "stale and needs rvgadm startrep --full",
                      s.name, behind, SrlProtName(s.policy.srlprot));
-        rlinks_->MarkStale(i);
+        rlinks_->MarkStale(i, "SRL overflow, srlprot override/off");
         checkpoint_wanted_ = true;
         break;
       case SrlProt::kDcm:
@@ -116,7 +116,7 @@ void PrimaryRvg::RunDcmScans() {
       spdlog::error("rlink {}: switching to DCM: {}; it needs a full sync now "
                     "(rvgadm startrep --full)",
                     rlinks_->name(scan.rlink), st.message());
-      rlinks_->MarkStale(scan.rlink);
+      rlinks_->MarkStale(scan.rlink, "its DCM could not be completed");
     } else {
       spdlog::info("rlink {}: {} writes (seq {}..{}) marked in its DCM", rlinks_->name(scan.rlink),
                    extents.size(), scan.from, scan.to);

@@ -247,10 +247,9 @@ void RlinkSet::MarkFailed(size_t i) {
   ChangeLocked(entries_[i], "replication failed", [](RlinkStateMachine& m) { m.MarkFailed(); });
 }
 
-void RlinkSet::MarkStale(size_t i) {
+void RlinkSet::MarkStale(size_t i, const char* why) {
   std::lock_guard<std::mutex> lock(mu_);
-  ChangeLocked(entries_[i], "the SRL no longer holds what it needs",
-               [](RlinkStateMachine& m) { m.MarkStale(); });
+  ChangeLocked(entries_[i], why, [](RlinkStateMachine& m) { m.MarkStale(); });
 }
 
 bool RlinkSet::MaySend(size_t i) const {

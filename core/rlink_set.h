@@ -106,7 +106,8 @@ class RlinkSet {
   void SessionDown(size_t i);
   void Acked(size_t i, uint64_t net_acked_seq, uint64_t data_acked_seq);
   void MarkFailed(size_t i);
-  void MarkStale(size_t i);
+  // `why` goes to the log with the transition.
+  void MarkStale(size_t i, const char* why);
   bool MaySend(size_t i) const;
   RlinkState state(size_t i) const;
 

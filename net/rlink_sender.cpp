@@ -332,7 +332,7 @@ void RlinkSender::OnWelcome(const WelcomeMsg& w) {
   if (owed_regions && w.applied_seq < progress_.data_acked_seq.load()) {
     // It lost writes it had acknowledged (restored, or its SRL redone):
     // those are in neither the bitmap nor the stream.
-    rlinks_->MarkStale(index_);
+    rlinks_->MarkStale(index_, "the secondary lost acknowledged writes");
     SetError("secondary is at seq " + std::to_string(w.applied_seq) + " but had acknowledged " +
              std::to_string(progress_.data_acked_seq.load()) +
              ": it needs a full sync (rvgadm startrep --full)");
@@ -340,7 +340,7 @@ void RlinkSender::OnWelcome(const WelcomeMsg& w) {
     return;
   }
   if (!owed_regions && resume < engine_->srl_tail_seq()) {
-    rlinks_->MarkStale(index_);
+    rlinks_->MarkStale(index_, "the SRL no longer holds what it needs");
     SetError("secondary is at seq " + std::to_string(w.applied_seq) +
              " but the SRL only holds from seq " + std::to_string(engine_->srl_tail_seq()) +
              ": it needs a full sync");

@@ -307,7 +307,7 @@ Status PrimaryDaemon::ControlRlink(const std::string& rlink, const std::string& 
   } else if (action == "stoprep") {
     // Stopped = stale: the SRL no longer keeps anything for it, and only a
     // full sync brings it back. Its bitmap is of no use any more.
-    rlinks_->MarkStale(*i);
+    rlinks_->MarkStale(*i, "rvgadm stoprep");
     st = dcm_->ClearAll(*i);
   } else if (action == "startrep_full") {
     st = engine_->StartFullSync(*i);

@@ -155,7 +155,7 @@ TEST_CASE("a checkpoint that frees SRL space while the append runs does not stra
   options.on_srl_full = [&] {
     ++full_events;
     PrimaryRvg* engine = running.load();
-    pin->MarkStale(0);
+    pin->MarkStale(0, "test");
     if (!WaitFor([&] { return engine->srl_tail_seq() == engine->last_seq() + 1; }, kLimit)) {
       emptied = false;
     }

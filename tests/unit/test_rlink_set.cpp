@@ -304,7 +304,7 @@ TEST_CASE("A stale RLINK refuses a session and never holds writes back") {
   }
   SECTION("marked stale while connected") {
     auto set = Connected(policy);
-    set->MarkStale(0);
+    set->MarkStale(0, "test");
     check_stale(*set);
   }
 }
@@ -322,7 +322,7 @@ TEST_CASE("Pause and resume, and the errors of pausing or resuming twice") {
   CHECK(set->MaySend(0));
   CheckEio(set->Resume(0), "RLINK sec is connected, not paused; nothing to resume");
 
-  set->MarkStale(0);
+  set->MarkStale(0, "test");
   CheckEio(set->Pause(0), "rvgadm startrep --full");
   CheckEio(set->Resume(0), "RLINK sec is stale, not paused");
 }
