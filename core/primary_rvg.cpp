@@ -270,6 +270,11 @@ Status PrimaryRvg::AppendToSrl(std::unique_lock<std::mutex>& lock, size_t* done_
       options_.on_srl_full();
       lock.lock();
     }
+    // The part of the batch in the SRL holds the tail until it is marked
+    // for the tracking RLINKs (marking_), and its writers mark only once
+    // the whole batch is in: mark it here, or the space the rest waits for
+    // could never be freed.
+    MarkPublishedLocked(lock, done);
     // The SRL is full: each RLINK that holds its tail is dealt with by its
     // srlprot (fail the write, go stale, switch to DCM, or stall). Then
     // wait; a checkpoint that frees space, a failure, BeginClose() and

@@ -239,6 +239,7 @@ class PrimaryRvg : public VolumeIo {
     uint64_t to;
   };
   void MarkTracked(const WriteRecord& record, const std::vector<size_t>& rlinks);
+  void MarkPublishedLocked(std::unique_lock<std::mutex>& lock, size_t count);
   void EnterDcmLocked(size_t rlink, const char* why);
   Status OnSrlFullLocked(bool* dcm_stall);
   void RunDcmScans();

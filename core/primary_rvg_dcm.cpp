@@ -30,6 +30,24 @@ void PrimaryRvg::MarkTracked(const WriteRecord& record, const std::vector<size_t
   }
 }
 
+// The leader marks the first `count` records of its batch (the ones it
+// appended) instead of their writers, who then find nothing to mark.
+void PrimaryRvg::MarkPublishedLocked(std::unique_lock<std::mutex>& lock, size_t count) {
+  bool marked = false;
+  for (size_t i = 0; i < count; ++i) {
+    if (batch_mark_for_[i].empty()) continue;
+    const std::vector<size_t> rlinks = std::move(batch_mark_for_[i]);
+    batch_mark_for_[i].clear();
+    const WriteRecord record = batch_[i];
+    lock.unlock();
+    MarkTracked(record, rlinks);
+    lock.lock();
+    marking_.erase(marking_.find(record.seq));
+    marked = true;
+  }
+  if (marked) marked_cv_.notify_all();
+}
+
 void PrimaryRvg::EnterDcmLocked(size_t rlink, const char* why) {
   const std::optional<uint64_t> needed = rlinks_->NeededSeq(rlink);
   if (!rlinks_->EnterDcm(rlink, why)) return;
@@ -41,9 +59,10 @@ void PrimaryRvg::EnterDcmLocked(size_t rlink, const char* why) {
 Status PrimaryRvg::OnSrlFullLocked(bool* dcm_stall) {
   const uint64_t tail = srl_->tail_seq();
   for (const RlinkSnapshot& s : rlinks_->Snapshot()) {
-    // Only an RLINK that holds the tail where it is overflows; the images
-    // catching up free the rest by themselves.
-    if (!s.needed_seq || *s.needed_seq > tail) continue;
+    // Only an RLINK that holds the tail where it is, and needs a record
+    // the images already have, overflows; the images catching up (or
+    // writes being marked) free the rest by themselves.
+    if (!s.needed_seq || *s.needed_seq > tail || *s.needed_seq > applied_seq_) continue;
     const size_t i = *rlinks_->Find(s.name);
     const uint64_t behind = written_seq_ - std::min(written_seq_, *s.needed_seq - 1);
     switch (s.policy.srlprot) {
@@ -61,7 +80,9 @@ Status PrimaryRvg::OnSrlFullLocked(bool* dcm_stall) {
         checkpoint_wanted_ = true;
         break;
       case SrlProt::kDcm:
-        if (rlinks_->SessionIsUp(i) && !rlinks_->ResyncSeq(i)) {
+        // Connected (a resync included: cutting it short might never let
+        // it finish) the dcm policy stalls writes.
+        if (rlinks_->SessionIsUp(i)) {
           *dcm_stall = true;
           break;
         }
