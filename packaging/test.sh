@@ -23,13 +23,14 @@ build_failures=()
 step() { printf '\n==> %s\n' "$*"; }
 
 # meson setup, or reconfigure an existing build dir. $1 = dir, rest = options.
+# Warnings are errors here (the project's default is not, for packagers).
 setup() {
   local dir=$1
   shift
   if [[ -f "$dir/meson-private/coredata.dat" ]]; then
-    meson setup --reconfigure "$dir" "$@"
+    meson setup --reconfigure "$dir" -Dwerror=true "$@"
   else
-    meson setup "$dir" "$@"
+    meson setup "$dir" -Dwerror=true "$@"
   fi
 }
 
