@@ -407,16 +407,11 @@ void PrimaryRvg::ApplySynced(std::unique_lock<std::mutex>& lock) {
   std::vector<WriteRecord> records;
   unapplied_.CollectUpTo(target, &records);
   lock.unlock();
-  Status st;
-  uint64_t applied = 0;
-  for (const WriteRecord& r : records) {
-    st = volumes_->Write(r.volume, r.offset, r.data->data(), r.length);
-    if (!st.ok()) {
-      st = st.Annotate("applying seq " + std::to_string(r.seq) + " to its image");
-      break;
-    }
-    applied = r.seq;
-  }
+  // Adjacent records go to their image in one pwritev, in seq order.
+  size_t written = 0;
+  Status st = volumes_->WriteRecords(records.data(), records.size(), &written);
+  if (!st.ok()) st = st.Annotate("applying synced records to their images");
+  const uint64_t applied = written > 0 ? records[written - 1].seq : 0;
   if (applied > 0) unapplied_.RemoveUpTo(applied);
   lock.lock();
   if (applied > applied_seq_) applied_seq_ = applied;

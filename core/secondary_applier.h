@@ -3,7 +3,8 @@
 // one apply thread takes each run of consecutive seqs and
 //   1. appends it to the secondary's own SRL (the same Srl class, and the
 //      same file, the host uses once it becomes primary) and syncs the SRL;
-//   2. writes it to the images with pwrite (page cache, not synced);
+//   2. writes it to the images with pwrite (page cache, not synced), a run
+//      of records adjacent on a volume in one pwritev;
 //   3. publishes applied_seq(): the data-ack point.
 // A checkpoint — at most options.checkpoint_interval after the first write
 // it covers, as soon as the SRL is options.checkpoint_fill full, whenever an

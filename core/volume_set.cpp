@@ -1,5 +1,8 @@
 #include "core/volume_set.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <string>
 
@@ -95,11 +98,10 @@ const VolumeSpec* VolumeSet::Find(uint32_t volume) const {
   return nullptr;
 }
 
-File* VolumeSet::FileOf(uint32_t volume) const {
-  for (size_t i = 0; i < specs_.size(); ++i) {
-    if (specs_[i].id == volume) return files_[i].get();
-  }
-  return nullptr;
+size_t VolumeSet::IndexOf(uint32_t volume) const {
+  size_t i = 0;
+  while (i < specs_.size() && specs_[i].id != volume) ++i;
+  return i;
 }
 
 Status VolumeSet::CheckRange(uint32_t volume, uint64_t offset, uint64_t length) const {
@@ -117,17 +119,60 @@ Status VolumeSet::CheckRange(uint32_t volume, uint64_t offset, uint64_t length) 
   return Status::Ok();
 }
 
+// Every image write goes through here.
+Status VolumeSet::WriteAt(size_t index, uint64_t offset, const iovec* iov, size_t count) {
+  return files_[index]->WriteAt(offset, iov, count);
+}
+
 Status VolumeSet::Write(uint32_t volume, uint64_t offset, const void* data, size_t length) {
   Status status = CheckRange(volume, offset, length);
   if (!status.ok()) return status;
-  return FileOf(volume)->WriteAt(offset, data, length).Annotate(
-      "writing " + std::to_string(length) + " bytes to " + DescribeVolume(*Find(volume)));
+  const size_t index = IndexOf(volume);
+  iovec iov{const_cast<void*>(data), length};
+  return WriteAt(index, offset, &iov, 1).Annotate("writing " + std::to_string(length) +
+                                                  " bytes to " + DescribeVolume(specs_[index]));
+}
+
+Status VolumeSet::WriteRecords(const WriteRecord* records, size_t count, size_t* written) {
+  *written = 0;
+  std::vector<iovec> iov;
+  iov.reserve(std::min(count, kMaxRunRecords));
+  size_t first = 0;
+  while (first < count) {
+    const WriteRecord& head = records[first];
+    Status status = CheckRange(head.volume, head.offset, head.length);
+    if (!status.ok()) return status.Annotate(fmt::format("seq {}", head.seq));
+    // The run: records that continue exactly where the previous one ended.
+    iov.clear();
+    iov.push_back({const_cast<uint8_t*>(head.data->data()), head.length});
+    uint64_t end = head.offset + head.length;
+    size_t last = first + 1;
+    while (last < count && iov.size() < kMaxRunRecords && records[last].volume == head.volume &&
+           records[last].offset == end) {
+      const WriteRecord& r = records[last];
+      status = CheckRange(r.volume, r.offset, r.length);
+      if (!status.ok()) break;  // written on its own, and refused, below
+      iov.push_back({const_cast<uint8_t*>(r.data->data()), r.length});
+      end += r.length;
+      ++last;
+    }
+    const size_t index = IndexOf(head.volume);
+    status = WriteAt(index, head.offset, iov.data(), iov.size());
+    if (!status.ok()) {
+      return status.Annotate(fmt::format("writing seqs {}..{} ({} bytes at offset {}) to {}",
+                                         head.seq, records[last - 1].seq, end - head.offset,
+                                         head.offset, DescribeVolume(specs_[index])));
+    }
+    first = last;
+    *written = first;
+  }
+  return Status::Ok();
 }
 
 Status VolumeSet::Read(uint32_t volume, uint64_t offset, void* buf, size_t length) const {
   Status status = CheckRange(volume, offset, length);
   if (!status.ok()) return status;
-  return FileOf(volume)->ReadAt(offset, buf, length).Annotate(
+  return files_[IndexOf(volume)]->ReadAt(offset, buf, length).Annotate(
       "reading " + std::to_string(length) + " bytes from " + DescribeVolume(*Find(volume)));
 }
 

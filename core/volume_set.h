@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/file_env.h"
+#include "core/record.h"
 #include "core/status.h"
 #include "core/volume.h"
 
@@ -50,6 +51,17 @@ class VolumeSet {
   Status CheckRange(uint32_t volume, uint64_t offset, uint64_t length) const;
 
   Status Write(uint32_t volume, uint64_t offset, const void* data, size_t length);
+  // Writes records[0..count) to their images in that order, with as few
+  // system calls as possible: a run of records where each starts on the
+  // same volume exactly where the previous one ended goes in one pwritev
+  // (one iovec per record, at most kMaxRunRecords of them). Nothing is
+  // reordered or merged otherwise, so a later record that overwrites an
+  // earlier one still lands last. `*written` is set to how many records,
+  // from the front, are fully written; on an error it is where the failed
+  // run starts (the run's records may be partly on the image: the caller
+  // treats them as not applied). Ranges are checked like Write()'s.
+  Status WriteRecords(const WriteRecord* records, size_t count, size_t* written);
+  static constexpr size_t kMaxRunRecords = 1024;  // IOV_MAX on Linux
   // Short reads do not happen on a correctly sized image; they are errors.
   Status Read(uint32_t volume, uint64_t offset, void* buf, size_t length) const;
   // fdatasync of every image. After a failure, what was written since the
@@ -58,7 +70,9 @@ class VolumeSet {
 
  private:
   VolumeSet(std::vector<VolumeSpec> specs, std::vector<std::unique_ptr<File>> files);
-  File* FileOf(uint32_t volume) const;
+  // Index of `volume` in specs_, or specs_.size() when there is none.
+  size_t IndexOf(uint32_t volume) const;
+  Status WriteAt(size_t index, uint64_t offset, const iovec* iov, size_t count);
 
   std::vector<VolumeSpec> specs_;
   std::vector<std::unique_ptr<File>> files_;  // parallel to specs_

@@ -66,6 +66,16 @@ class DurabilityRig {
   std::atomic<uint64_t> next_id_{1};  // tags write data; never reused
 };
 
+// A CheckpointListener that only counts its calls.
+class CountingListener : public CheckpointListener {
+ public:
+  Status PersistRlinkProgress(const std::vector<RlinkSnapshot>&) override {
+    ++calls;
+    return Status::Ok();
+  }
+  std::atomic<int> calls{0};
+};
+
 // Engine options with a checkpoint every 10 ms, so the SRL tail moves often.
 PrimaryOptions FastCheckpoints();
 

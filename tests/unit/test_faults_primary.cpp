@@ -35,15 +35,6 @@ std::unique_ptr<PrimaryRvg> OpenAndVerify(DurabilityRig& rig) {
   return std::move(*engine);
 }
 
-class CountingListener : public CheckpointListener {
- public:
-  Status PersistRlinkProgress(const std::vector<RlinkSnapshot>&) override {
-    ++calls;
-    return Status::Ok();
-  }
-  std::atomic<int> calls{0};
-};
-
 const char* OpName(FaultOp op) { return op == FaultOp::kSync ? "fdatasync" : "write"; }
 
 }  // namespace
