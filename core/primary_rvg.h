@@ -105,7 +105,10 @@ struct PrimaryOptions {
 };
 
 // Persists RLINK progress; called by the checkpointer before the SRL tail may
-// move past anything the snapshot says is still needed.
+// move past anything the snapshot says is still needed — but only when
+// something it persists (name, persistent state, sent, net-acked and
+// data-acked seqs) differs from what its last successful call got, so an
+// idle RVG commits nothing.
 class CheckpointListener {
  public:
   virtual ~CheckpointListener() = default;
@@ -297,6 +300,10 @@ class PrimaryRvg : public VolumeIo {
   uint64_t marks_base_seq_ = 1;
   uint64_t data_total_ = 0;
   uint64_t srl_total_ = 0;
+
+  // What the last successful PersistRlinkProgress() got. Checkpointer
+  // thread only (and Close(), once the checkpointer has stopped).
+  std::vector<RlinkSnapshot> persisted_progress_;
 
   std::thread flusher_;
   std::thread checkpointer_;

@@ -10,6 +10,20 @@
 
 namespace rvg {
 
+namespace {
+
+// Whether `a` and `b` agree on everything a CheckpointListener persists.
+bool SameProgress(const std::vector<RlinkSnapshot>& a, const std::vector<RlinkSnapshot>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [](const RlinkSnapshot& x, const RlinkSnapshot& y) {
+                      return x.name == y.name && x.persistent == y.persistent &&
+                             x.sent_seq == y.sent_seq && x.net_acked_seq == y.net_acked_seq &&
+                             x.data_acked_seq == y.data_acked_seq;
+                    });
+}
+
+}  // namespace
+
 void PrimaryRvg::CheckpointerLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!closed_) {
@@ -40,7 +54,10 @@ Status PrimaryRvg::Checkpoint() {
     synced = synced_seq_.load();
   }
   // Order matters: images durable first, then the RLINKs' acks durable, and
-  // only then may the SRL forget records before the new tail.
+  // only then may the SRL forget records before the new tail. An idle
+  // checkpoint costs no I/O: SyncAll() skips images not written since their
+  // last sync, the progress is persisted only when it changed, and
+  // AdvanceTail() writes nothing when neither the tail nor synced moved.
   Status st = volumes_->SyncAll();
   if (!st.ok()) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -60,11 +77,12 @@ Status PrimaryRvg::Checkpoint() {
     for (const DcmScan& scan : dcm_scans_) dcm_floor = std::min(dcm_floor, scan.from);
     if (!marking_.empty()) dcm_floor = std::min(dcm_floor, *marking_.begin());
   }
-  if (listener_ != nullptr) {
+  if (listener_ != nullptr && !SameProgress(snaps, persisted_progress_)) {
     // A database error (busy, say) is not an I/O failure of the data: the
     // tail just stays where it is until a later checkpoint persists.
     st = listener_->PersistRlinkProgress(snaps);
     if (!st.ok()) return st.Annotate("persisting RLINK progress");
+    persisted_progress_ = snaps;
   }
 
   uint64_t new_tail = std::min(applied + 1, dcm_floor);

@@ -86,7 +86,9 @@ Status VolumeSet::Lock() {
 }
 
 VolumeSet::VolumeSet(std::vector<VolumeSpec> specs, std::vector<std::unique_ptr<File>> files)
-    : specs_(std::move(specs)), files_(std::move(files)) {}
+    : specs_(std::move(specs)),
+      files_(std::move(files)),
+      counts_(std::make_unique<WriteCounts[]>(specs_.size())) {}
 
 VolumeSet::~VolumeSet() = default;
 
@@ -119,9 +121,12 @@ Status VolumeSet::CheckRange(uint32_t volume, uint64_t offset, uint64_t length) 
   return Status::Ok();
 }
 
-// Every image write goes through here.
+// Every image write goes through here, so that SyncAll() knows it is dirty.
 Status VolumeSet::WriteAt(size_t index, uint64_t offset, const iovec* iov, size_t count) {
-  return files_[index]->WriteAt(offset, iov, count);
+  Status st = files_[index]->WriteAt(offset, iov, count);
+  // Counted once it returned (even failed: the image may have changed).
+  counts_[index].written.fetch_add(1, std::memory_order_release);
+  return st;
 }
 
 Status VolumeSet::Write(uint32_t volume, uint64_t offset, const void* data, size_t length) {
@@ -177,12 +182,25 @@ Status VolumeSet::Read(uint32_t volume, uint64_t offset, void* buf, size_t lengt
 }
 
 Status VolumeSet::SyncAll() {
-  // Every image is synced even after a failure, so one bad image does not
-  // leave the others unsynced; the first error is the one reported.
+  // Every dirty image is synced even after a failure, so one bad image does
+  // not leave the others unsynced; the first error is the one reported.
   Status first_error;
   for (size_t i = 0; i < files_.size(); ++i) {
+    WriteCounts& counts = counts_[i];
+    // Read before the fdatasync: only writes that returned by now count
+    // as covered by it.
+    const uint64_t written = counts.written.load(std::memory_order_acquire);
+    if (written == counts.synced.load(std::memory_order_acquire)) continue;
     Status st = files_[i]->Sync();
-    if (!st.ok() && first_error.ok()) first_error = st.Annotate(DescribeVolume(specs_[i]));
+    if (!st.ok()) {
+      if (first_error.ok()) first_error = st.Annotate(DescribeVolume(specs_[i]));
+      continue;
+    }
+    // Never backwards, should two syncs of the image overlap.
+    uint64_t synced = counts.synced.load(std::memory_order_relaxed);
+    while (synced < written &&
+           !counts.synced.compare_exchange_weak(synced, written, std::memory_order_acq_rel)) {
+    }
   }
   return first_error;
 }

@@ -2,9 +2,26 @@
 //
 // Positioned I/O through a FileEnv (POSIX in production) on already-validated
 // ranges. Thread-safe: every call is a positioned operation on a file that
-// does not change while the set is open.
+// does not change while the set is open, and the per-image write counts
+// that SyncAll() consults are atomics.
+//
+// SyncAll() fdatasyncs only the images written since their last good sync.
+// Each image counts its completed writes (`written`, bumped after the
+// write returns, failed writes too) and remembers the count a successful
+// sync started from (`synced`). A sync reads `written` BEFORE it calls
+// fdatasync, so every write counted there had returned, i.e. was in the
+// page cache, when fdatasync began, and is covered by it. A write that
+// completes while the sync runs bumps `written` past what the sync read:
+// the image stays dirty and the next SyncAll() syncs it again. (Counting
+// a write when it is issued would be wrong: a write issued before the
+// sync but landing after fdatasync began would be counted as synced.)
+// Invariant: every write that returned before SyncAll() was called is
+// durable when it returns OK. An image counts as dirty from Open(), so
+// the first SyncAll() of a process syncs every image, whatever an earlier
+// process left in the page cache.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -64,11 +81,19 @@ class VolumeSet {
   static constexpr size_t kMaxRunRecords = 1024;  // IOV_MAX on Linux
   // Short reads do not happen on a correctly sized image; they are errors.
   Status Read(uint32_t volume, uint64_t offset, void* buf, size_t length) const;
-  // fdatasync of every image. After a failure, what was written since the
-  // last good sync must be taken as lost (see file_env.h).
+  // fdatasync of every image written since its last good sync (see the
+  // header comment). After a failure, what was written since the last good
+  // sync must be taken as lost (see file_env.h).
   Status SyncAll();
 
  private:
+  // Writes and syncs of one image (see the header comment). Invariant:
+  // synced <= written.
+  struct WriteCounts {
+    std::atomic<uint64_t> written{1};  // dirty from Open()
+    std::atomic<uint64_t> synced{0};
+  };
+
   VolumeSet(std::vector<VolumeSpec> specs, std::vector<std::unique_ptr<File>> files);
   // Index of `volume` in specs_, or specs_.size() when there is none.
   size_t IndexOf(uint32_t volume) const;
@@ -76,6 +101,7 @@ class VolumeSet {
 
   std::vector<VolumeSpec> specs_;
   std::vector<std::unique_ptr<File>> files_;  // parallel to specs_
+  std::unique_ptr<WriteCounts[]> counts_;     // parallel to specs_
 };
 
 }  // namespace rvg
