@@ -2,9 +2,13 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
+
 namespace rvg {
 
 namespace {
+
+std::atomic<uint64_t> prepared{0};
 
 // The errno a caller can act on: EBUSY when another connection held a lock
 // past the busy timeout (retrying later may work), ENOSPC for a full disk,
@@ -24,9 +28,14 @@ int ErrnoOf(int sqlite_rc) {
 }  // namespace
 
 SqlStatement::SqlStatement(sqlite3* db, const std::string& sql) : db_(db) {
+  prepared.fetch_add(1, std::memory_order_relaxed);
   rc_ = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &stmt_, nullptr);
   if (rc_ != SQLITE_OK) error_ = sqlite3_errmsg(db);
+  prepare_rc_ = rc_;
+  prepare_error_ = error_;
 }
+
+uint64_t SqlStatement::prepared_total() { return prepared.load(std::memory_order_relaxed); }
 
 SqlStatement::~SqlStatement() { sqlite3_finalize(stmt_); }
 
@@ -73,6 +82,8 @@ void SqlStatement::Reset() {
   sqlite3_reset(stmt_);
   sqlite3_clear_bindings(stmt_);
   bound_ = 0;
+  rc_ = prepare_rc_;
+  error_ = prepare_error_;
 }
 
 std::string SqlStatement::Text(int column) const {

@@ -43,8 +43,14 @@ class SqlStatement {
   Result<bool> Step(const std::string& what);
   // Runs the statement to completion, ignoring any rows.
   Status Run(const std::string& what);
-  // Makes the statement ready to run again with new values.
+  // Makes the statement ready to run again with new values, and forgets the
+  // error of the last run (not a failure to prepare, which stays): a
+  // statement kept prepared for reuse survives a busy database.
   void Reset();
+
+  // Statements prepared by this process so far (tests check that a hot path
+  // reuses its statement rather than preparing one per call).
+  static uint64_t prepared_total();
 
   // The extended result code of the failure (e.g. SQLITE_CONSTRAINT_UNIQUE),
   // SQLITE_OK while there is none; lets callers turn a constraint into a
@@ -66,6 +72,8 @@ class SqlStatement {
   int bound_ = 0;
   int rc_ = 0;
   std::string error_;
+  int prepare_rc_ = 0;  // what Reset() returns rc_ and error_ to
+  std::string prepare_error_;
 };
 
 // Runs SQL that carries no values (schema, pragmas, transaction control).

@@ -143,7 +143,17 @@ Result<RlinkConfig> ReadRlink(sqlite3* db, const std::string& rvg, const std::st
 
 StateDb::StateDb(sqlite3* db) : db_(db) {}
 
-StateDb::~StateDb() { sqlite3_close_v2(db_); }
+StateDb::~StateDb() {
+  save_applied_seq_.reset();
+  save_rlink_progress_.reset();
+  sqlite3_close_v2(db_);
+}
+
+SqlStatement& StateDb::Cached(std::unique_ptr<SqlStatement>* slot, const char* sql) {
+  if (!*slot) *slot = std::make_unique<SqlStatement>(db_, sql);
+  (*slot)->Reset();
+  return **slot;
+}
 
 Result<std::unique_ptr<StateDb>> StateDb::Open(const std::string& path) {
   // Created whole where missing, so that an empty file is damage, never a
@@ -167,8 +177,23 @@ Result<std::unique_ptr<StateDb>> StateDb::Open(const std::string& path) {
   status = ReadStateFormat(db, path, &version);
   if (!status.ok()) return status;
   if (version == 0) return EmptyStateFile(path);
-  // synchronous=FULL: replication progress must survive a power loss (in
-  // WAL mode every commit is fsynced).
+  // synchronous=FULL: in WAL mode every commit fsyncs the WAL (one
+  // fdatasync; the database file waits for a WAL checkpoint), so a commit
+  // is durable when it returns. NORMAL would fsync only at WAL checkpoints,
+  // and a power cut could take back commits that already returned. That
+  // is not safe for any table here, and the setting is per connection,
+  // not per table:
+  //   - secondary_progress: the secondary moves its SRL tail past a record
+  //     once the applied_seq covering it is persisted; a commit taken back
+  //     would leave the persisted seq below the log it is the floor of;
+  //   - rlinks (progress): the primary's SRL tail follows the persisted
+  //     data acks, and the highest persisted seq is its recovery floor;
+  //   - bitmaps: a region is persisted dirty before the write that dirtied
+  //     it is answered, or a resync could skip that write;
+  //   - flags, generations, rvgs, volumes: rare administrative commits
+  //     that other hosts and the operator act on.
+  // The cost is small: checkpoints commit at most a few times a second and
+  // not at all when nothing changed.
   status = SqlExec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON",
                    "configuring state database " + path);
   if (!status.ok()) return status;
@@ -445,11 +470,9 @@ Status StateDb::SetRlinkAttribute(const std::string& rvg, const std::string& nam
 Status StateDb::SaveRlinkProgress(const std::string& rvg, const std::string& name,
                                   const std::string& state, uint64_t sent_seq,
                                   uint64_t net_acked_seq, uint64_t data_acked_seq) {
-  // Called several times a second: one UPDATE, one commit.
-  const std::string what =
-      "saving progress of secondary " + Printable(name) + " in RVG " + Printable(rvg);
-  SqlStatement st(
-      db_,
+  // Called several times a second: one UPDATE, one commit, a kept statement.
+  SqlStatement& st = Cached(
+      &save_rlink_progress_,
       "UPDATE rlinks SET state = ?, sent_seq = ?, net_acked_seq = ?, data_acked_seq = ? "
       "WHERE rvg = ? AND name = ?");
   st.BindText(state)
@@ -458,9 +481,14 @@ Status StateDb::SaveRlinkProgress(const std::string& rvg, const std::string& nam
       .BindUint(data_acked_seq)
       .BindText(rvg)
       .BindText(name);
-  Status status = st.Run(what);
+  Status status = st.Run("saving progress of secondary " + Printable(name) + " in RVG " +
+                         Printable(rvg));
+  st.Reset();
   if (!status.ok()) return status;
-  return sqlite3_changes(db_) == 0 ? MissingRlink(db_, rvg, name, what) : Status::Ok();
+  if (sqlite3_changes(db_) != 0) return Status::Ok();
+  return MissingRlink(db_, rvg, name,
+                      "saving progress of secondary " + Printable(name) + " in RVG " +
+                          Printable(rvg));
 }
 
 Status StateDb::SetRlinkPeer(const std::string& rvg, const std::string& name,
@@ -476,14 +504,15 @@ Status StateDb::SetRlinkPeer(const std::string& rvg, const std::string& name,
 // ---- Secondary progress --------------------------------------------------
 
 Status StateDb::SaveAppliedSeq(const std::string& rvg, uint64_t applied_seq) {
-  // Called several times a second: one upsert, one commit.
-  SqlStatement st(db_,
-                  "INSERT INTO secondary_progress (rvg, applied_seq) VALUES (?, ?) "
-                  "ON CONFLICT (rvg) DO UPDATE SET applied_seq = excluded.applied_seq");
+  // Called several times a second: one upsert, one commit, a kept statement.
+  SqlStatement& st = Cached(&save_applied_seq_,
+                            "INSERT INTO secondary_progress (rvg, applied_seq) VALUES (?, ?) "
+                            "ON CONFLICT (rvg) DO UPDATE SET applied_seq = excluded.applied_seq");
   st.BindText(rvg).BindUint(applied_seq);
   Status status = st.Run("saving applied_seq of RVG " + Printable(rvg));
-  if (st.error_code() == SQLITE_CONSTRAINT_FOREIGNKEY) return NoRvg(rvg);
-  return status;
+  const bool no_rvg = st.error_code() == SQLITE_CONSTRAINT_FOREIGNKEY;
+  st.Reset();
+  return no_rvg ? NoRvg(rvg) : status;
 }
 
 Result<uint64_t> StateDb::AppliedSeq(const std::string& rvg) {

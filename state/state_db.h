@@ -12,7 +12,8 @@
 // older format is upgraded by Open (state/state_format.h).
 //
 // One StateDb object is used from one thread at a time; callers that share
-// it across threads serialize access.
+// it across threads serialize access. (That is also what lets it keep the
+// prepared statements of its hot paths, which belong to its connection.)
 #pragma once
 
 #include <cstdint>
@@ -27,6 +28,8 @@
 struct sqlite3;
 
 namespace rvg {
+
+class SqlStatement;
 
 struct RvgConfig {
   std::string name;
@@ -174,7 +177,16 @@ class StateDb {
 
  private:
   explicit StateDb(sqlite3* db);
+  // `*slot`, prepared from `sql` on first use and kept (see the class
+  // comment); the caller runs it and resets it.
+  SqlStatement& Cached(std::unique_ptr<SqlStatement>* slot, const char* sql);
+
   sqlite3* db_;
+  // The checkpoints' statements: a secondary saves its applied_seq, a
+  // primary its RLINKs' progress, up to several times a second. Finalized
+  // before db_ is closed.
+  std::unique_ptr<SqlStatement> save_applied_seq_;
+  std::unique_ptr<SqlStatement> save_rlink_progress_;
 };
 
 }  // namespace rvg

@@ -2,6 +2,7 @@
 // files are refused; names that clash or are missing, and bad attribute
 // values, give errors an administrator can act on.
 #include "state_db_fixture.h"
+#include "state/sqlite_statement.h"
 
 namespace rvg {
 
@@ -408,6 +409,34 @@ TEST_CASE("applied_seq, generations and flags round-trip", "[state_db]") {
     CHECK(flag.set_at >= before);
     CHECK(flag.set_at <= after);
   }
+}
+
+TEST_CASE("the checkpoints' saves reuse one prepared statement each", "[state_db]") {
+  TempDir dir;
+  const std::string path = dir.File("state.db");
+  auto db = OpenOk(path);
+  REQUIRE(db->CreateRvg(PrimaryConfig("web")).ok());
+  REQUIRE(db->AddRlink(Rlink("web", "dr")).ok());
+  // The first call of each prepares its statement; none after it does.
+  REQUIRE(db->SaveAppliedSeq("web", 1).ok());
+  REQUIRE(db->SaveRlinkProgress("web", "dr", "connected", 1, 1, 1).ok());
+  const uint64_t prepared = SqlStatement::prepared_total();
+  for (uint64_t seq = 2; seq <= 50; ++seq) {
+    REQUIRE(db->SaveAppliedSeq("web", seq).ok());
+    REQUIRE(db->SaveRlinkProgress("web", "dr", "connected", seq + 2, seq + 1, seq).ok());
+  }
+  CHECK(SqlStatement::prepared_total() == prepared);
+  // A failure leaves the kept statement usable.
+  CHECK(db->SaveAppliedSeq("nope", 7).code() == ENOENT);
+  CHECK(db->SaveRlinkProgress("web", "nope", "connected", 1, 1, 1).code() == ENOENT);
+  REQUIRE(db->SaveAppliedSeq("web", 51).ok());
+  REQUIRE(db->SaveRlinkProgress("web", "dr", "connected", 53, 52, 51).ok());
+  CHECK(*db->AppliedSeq("web") == 51);
+  auto dr = db->GetRlink("web", "dr");
+  REQUIRE(dr.ok());
+  CHECK(dr->sent_seq == 53);
+  CHECK(dr->net_acked_seq == 52);
+  CHECK(dr->data_acked_seq == 51);
 }
 
 }  // namespace rvg
