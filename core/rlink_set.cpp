@@ -262,6 +262,12 @@ RlinkState RlinkSet::state(size_t i) const {
   return entries_[i].machine.state();
 }
 
+bool RlinkSet::DataAckAwaited(size_t i) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  const RlinkStateMachine& m = entries_[i].machine;
+  return m.sync_effective() && m.policy().sync_ack == SyncAck::kDurable;
+}
+
 Status RlinkSet::Pause(size_t i) {
   std::lock_guard<std::mutex> lock(mu_);
   Entry& e = entries_[i];

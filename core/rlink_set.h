@@ -110,6 +110,10 @@ class RlinkSet {
   void MarkStale(size_t i, const char* why);
   bool MaySend(size_t i) const;
   RlinkState state(size_t i) const;
+  // Whether writers wait for RLINK i's data ack now (synchronous in effect,
+  // sync_ack=durable). Its records are then sent flagged so the secondary
+  // syncs them at once; others it may sync a few ms later, in groups.
+  bool DataAckAwaited(size_t i) const;
 
   // ---- DCM and bitmap resync (the engine, which owns the ordering with
   // ---- seqs, calls the transitions; see PrimaryRvg) -------------------

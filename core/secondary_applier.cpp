@@ -61,13 +61,20 @@ Status SecondaryApplier::Stop() {
   return health();
 }
 
-ReorderBuffer::Offer SecondaryApplier::Offer(WriteRecord record) {
+ReorderBuffer::Offer SecondaryApplier::Offer(WriteRecord record, bool sync_now) {
   std::lock_guard<std::mutex> lock(mu_);
-  uint64_t before = reorder_.next_seq();
+  const uint64_t before = reorder_.next_seq();
+  const uint64_t seq = record.seq;
   ReorderBuffer::Offer result = reorder_.Add(std::move(record));
-  if (result == ReorderBuffer::Offer::kAccepted && reorder_.contiguous_seq() >= before) {
-    ready_cv_.notify_one();
+  bool wake = result == ReorderBuffer::Offer::kAccepted && reorder_.contiguous_seq() >= before;
+  // A duplicate counts too: the primary may resend, flagged, a record that
+  // waits for its lazy sync here.
+  if (sync_now && seq > urgent_seq_ &&
+      (result == ReorderBuffer::Offer::kAccepted || result == ReorderBuffer::Offer::kDuplicate)) {
+    urgent_seq_ = seq;
+    wake = true;
   }
+  if (wake) ready_cv_.notify_one();
   return result;
 }
 
@@ -157,11 +164,11 @@ Status SecondaryApplier::Checkpoint() {
   return Status::Ok();
 }
 
-Status SecondaryApplier::LogAndApply(const std::vector<WriteRecord>& records) {
+Status SecondaryApplier::LogAndApply(const std::vector<WriteRecord>& records, uint64_t urgent) {
   size_t done = 0;
   bool just_checkpointed = false;
   while (done < records.size()) {
-    // One append and one sync for up to max_batch_bytes (at least a record).
+    // One append for up to max_batch_bytes (at least a record).
     size_t end = done + 1;
     uint64_t bytes = records[done].length;
     while (end < records.size() && bytes + records[end].length <= options_.max_batch_bytes) {
@@ -170,32 +177,59 @@ Status SecondaryApplier::LogAndApply(const std::vector<WriteRecord>& records) {
     Result<size_t> appended = srl_->Append(&records[done], end - done);
     if (!appended.ok()) return appended.status().Annotate("logging writes in the SRL");
     if (*appended == 0) {
-      // Full. Every record in the SRL is already applied (each append is
-      // applied before the next one), so a checkpoint empties it.
+      // Full. Once what waits for its sync is synced and applied, every
+      // record in the SRL is, and a checkpoint empties it.
       if (just_checkpointed) {
         return Status::Error(fmt::format("internal: SRL {} is still full after a checkpoint",
                                          srl_->path()));
       }
-      Status st = Checkpoint();
+      Status st = SyncAndApply();
+      if (st.ok()) st = Checkpoint();
       if (!st.ok()) return st;
       just_checkpointed = true;
       continue;
     }
     just_checkpointed = false;
-    Status st = srl_->Sync();
-    if (!st.ok()) return st.Annotate("logging writes in the SRL");
-    const size_t last = done + *appended;
-    // Adjacent records in one pwritev, in seq order.
-    size_t written = 0;
-    st = volumes_->WriteRecords(&records[done], last - done, &written);
-    if (!st.ok()) return st.Annotate("applying writes to the images");
-    done = last;
-    Publish(records[last - 1].seq);
+    if (unsynced_.empty()) unsynced_since_ = Clock::now();
+    for (size_t i = done; i < done + *appended; ++i) {
+      unsynced_.push_back(records[i]);
+      unsynced_bytes_ += records[i].length;
+    }
+    done += *appended;
+    if (SyncDue(urgent)) {
+      Status st = SyncAndApply();
+      if (!st.ok()) return st;
+    }
     if (CheckpointDue()) {
-      st = Checkpoint();
+      Status st = Checkpoint();
       if (!st.ok()) return st;
     }
   }
+  return Status::Ok();
+}
+
+bool SecondaryApplier::SyncDue(uint64_t urgent) const {
+  if (unsynced_.empty()) return false;
+  // A waited-for record may still be missing behind a gap: syncing what is
+  // here already is early, never wrong.
+  if (urgent > applied_seq_.load()) return true;
+  if (unsynced_bytes_ >= std::min(options_.lazy_sync_bytes, srl_->capacity_bytes() / 4)) {
+    return true;
+  }
+  return Clock::now() - unsynced_since_ >= options_.lazy_sync_delay;
+}
+
+Status SecondaryApplier::SyncAndApply() {
+  if (unsynced_.empty()) return Status::Ok();
+  Status st = srl_->Sync();
+  if (!st.ok()) return st.Annotate("logging writes in the SRL");
+  // Only now may they reach the images (the replay invariant above).
+  size_t written = 0;
+  st = volumes_->WriteRecords(unsynced_.data(), unsynced_.size(), &written);
+  if (!st.ok()) return st.Annotate("applying writes to the images");
+  Publish(unsynced_.back().seq);
+  unsynced_.clear();
+  unsynced_bytes_ = 0;
   return Status::Ok();
 }
 
@@ -237,8 +271,10 @@ Status SecondaryApplier::ApplyResync(std::unique_lock<std::mutex>& lock) {
   resync_end_.reset();
   const uint64_t epoch = region_epoch_;
   lock.unlock();
-  Status st;
-  if (!regions.empty()) {
+  // Ordered writes that wait for their sync go first: the checkpoints below
+  // must leave no record in the SRL.
+  Status st = SyncAndApply();
+  if (st.ok() && !regions.empty()) {
     // Nothing older may be replayed over a region after a crash.
     st = Checkpoint();
     if (st.ok() && consistent_) {
@@ -291,18 +327,22 @@ Status SecondaryApplier::FinishResync(uint64_t seq) {
 
 void SecondaryApplier::ApplyLoop() {
   auto has_work = [this] {
-    return stopping_ || ResyncWork() || reorder_.contiguous_seq() >= reorder_.next_seq();
+    return stopping_ || ResyncWork() || reorder_.contiguous_seq() >= reorder_.next_seq() ||
+           (!unsynced_.empty() && urgent_seq_ > applied_seq_.load());
   };
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     std::vector<WriteRecord> ready = reorder_.PopReady();
+    // Read with the records: covers every waited-for record among them.
+    const uint64_t urgent = urgent_seq_;
     const bool last_round = ready.empty() && stopping_;
     Status st;
     // Ordered writes already in hand go first; a resync's regions follow
     // them (the primary sends no ordered write during a resync).
     if (ready.empty() && ResyncWork()) st = ApplyResync(lock);
     lock.unlock();
-    if (st.ok() && !ready.empty()) st = LogAndApply(ready);
+    if (st.ok() && !ready.empty()) st = LogAndApply(ready, urgent);
+    if (st.ok() && (last_round || SyncDue(urgent))) st = SyncAndApply();
     if (st.ok() && (last_round || CheckpointDue())) st = Checkpoint();
     lock.lock();
     if (checkpoint_cancelled_) {
@@ -321,8 +361,16 @@ void SecondaryApplier::ApplyLoop() {
     }
     if (last_round) return;
     if (!ready.empty()) continue;
+    // Sleep until there is work, or until the lazy sync or the checkpoint
+    // is due.
+    std::optional<Clock::time_point> wake;
+    if (!unsynced_.empty()) wake = unsynced_since_ + options_.lazy_sync_delay;
     if (applied_seq_.load() > checkpointed_seq_) {
-      ready_cv_.wait_until(lock, dirty_since_ + options_.checkpoint_interval, has_work);
+      const Clock::time_point checkpoint = dirty_since_ + options_.checkpoint_interval;
+      wake = wake ? std::min(*wake, checkpoint) : checkpoint;
+    }
+    if (wake) {
+      ready_cv_.wait_until(lock, *wake, has_work);
     } else {
       ready_cv_.wait(lock, has_work);
     }

@@ -226,6 +226,11 @@ class FieldReader {
     const msgpack::object* value = Find(key, msgpack::type::BOOLEAN);
     return value != nullptr && value->via.boolean;
   }
+  // A key added without a version bump: `absent` when missing, otherwise
+  // held to the rules of a required one.
+  bool OptionalBool(const char* key, bool absent) {
+    return Lookup(key).second == 0 ? absent : Bool(key);
+  }
 
   const msgpack::object_array* Array(const char* key) {
     const msgpack::object* value = Find(key, msgpack::type::ARRAY);
@@ -241,24 +246,30 @@ class FieldReader {
   }
 
  private:
-  // The value of `key` if present exactly once with the expected type;
-  // otherwise records the problem and returns null. Keys that are not
-  // strings are unknown keys like any other and are skipped.
-  const msgpack::object* Find(const char* key, msgpack::type::object_type expected) {
-    if (!ok()) return nullptr;
+  // The value of the first entry whose key is `key`, and how many entries
+  // have that key. Keys that are not strings are unknown keys like any
+  // other and are skipped.
+  std::pair<const msgpack::object*, int> Lookup(const char* key) const {
     const size_t key_size = std::strlen(key);
-    const msgpack::object* found = nullptr;
+    std::pair<const msgpack::object*, int> found{nullptr, 0};
     for (uint32_t i = 0; i < map_.size; ++i) {
       const msgpack::object& k = map_.ptr[i].key;
-      if (k.type != msgpack::type::STR || k.via.str.size != key_size ||
-          std::memcmp(k.via.str.ptr, key, key_size) != 0) {
-        continue;
+      if (k.type == msgpack::type::STR && k.via.str.size == key_size &&
+          std::memcmp(k.via.str.ptr, key, key_size) == 0 && found.second++ == 0) {
+        found.first = &map_.ptr[i].val;
       }
-      if (found != nullptr) {
-        Fail(fmt::format("key \"{}\" appears more than once", key));
-        return nullptr;
-      }
-      found = &map_.ptr[i].val;
+    }
+    return found;
+  }
+
+  // The value of `key` if present exactly once with the expected type;
+  // otherwise records the problem and returns null.
+  const msgpack::object* Find(const char* key, msgpack::type::object_type expected) {
+    if (!ok()) return nullptr;
+    const auto [found, count] = Lookup(key);
+    if (count > 1) {
+      Fail(fmt::format("key \"{}\" appears more than once", key));
+      return nullptr;
     }
     if (found == nullptr) {
       Fail(fmt::format("key \"{}\" missing", key));
@@ -350,6 +361,7 @@ Result<Message> ParseWrite(FieldReader& r, bool region) {
   m.offset = r.Uint("off");
   m.length = r.Uint32("len");
   m.data_crc = r.Uint32("crc");
+  m.waited = r.OptionalBool("wait", true);
   if (r.ok() && !WriteLengthOk(m.length)) r.Fail(WriteLengthProblem(m.length));
   return Finish(r, std::move(m));
 }
@@ -480,7 +492,9 @@ std::string Encode(const RejectMsg& m) {
 }
 
 std::string Encode(const WriteMsg& m) {
-  HeaderPacker p(m.region ? MsgType::kRegion : MsgType::kWrite, 8);
+  // "wait" only when false: absent means true, and the common header of a
+  // waited-for write stays as small as it was.
+  HeaderPacker p(m.region ? MsgType::kRegion : MsgType::kWrite, m.waited ? 8 : 9);
   p.Str("uuid", m.rvg_uuid);
   p.Str("gen", m.generation);
   p.Uint("sid", m.session_id);
@@ -489,6 +503,7 @@ std::string Encode(const WriteMsg& m) {
   p.Uint("off", m.offset);
   p.Uint("len", m.length);
   p.Uint("crc", m.data_crc);
+  if (!m.waited) p.Bool("wait", false);
   return p.Finish();
 }
 

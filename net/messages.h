@@ -91,6 +91,13 @@ struct WriteMsg {
   uint32_t length = 0;
   uint32_t data_crc = 0;
   bool region = false;
+  // A writer on the primary waits for this record's data ack (the RLINK is
+  // synchronous in effect with sync_ack=durable): the secondary syncs it in
+  // its SRL at once. false lets the secondary group that sync with later
+  // records (SecondaryApplier's lazy SRL sync). Optional on the wire
+  // (key "wait", sent only when false): absent means true, the behaviour
+  // of before the key existed. Ignored for a REGION.
+  bool waited = true;
 
   bool operator==(const WriteMsg&) const = default;
 };

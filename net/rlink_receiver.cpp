@@ -415,7 +415,9 @@ void RlinkReceiver::OnWrite(const PeerId& peer, const WriteMsg& m, const zmq::me
     ++next_region_;
     return;
   }
-  ReorderBuffer::Offer offer = applier_->Offer(std::move(r));
+  // Unless the primary waits for it, its SRL sync may be grouped with
+  // later records' (the data ack then comes a few ms later).
+  ReorderBuffer::Offer offer = applier_->Offer(std::move(r), m.waited);
   // Refused for room: the NACK path asks for it again once there is some.
   if (offer == ReorderBuffer::Offer::kTooFarAhead) {
     Drop("WRITE seq " + std::to_string(m.seq) + " is too far ahead of what this secondary holds");

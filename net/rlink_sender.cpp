@@ -407,6 +407,7 @@ void RlinkSender::SendRecords() {
     m.offset = rec->offset;
     m.length = rec->length;
     m.data_crc = rec->data_crc;
+    m.waited = rlinks_->DataAckAwaited(index_);
     if (!SendMessage(*socket_, {}, Encode(m), rec->data)) {
       blocked_ = true;
       return;

@@ -49,10 +49,17 @@ WriteMsg SampleRegion() {
 }
 ResyncMsg SampleResyncEnd() { return {7, false, 1ULL << 35, 1ULL << 20}; }
 
+WriteMsg SampleLazyWrite() {
+  WriteMsg m = SampleWrite();
+  m.waited = false;
+  return m;
+}
+
 std::vector<std::string> SampleFrames() {
-  return {Encode(SampleHello()), Encode(SampleWelcome()), Encode(SampleReject()),
-          Encode(SampleWrite()), Encode(SampleAck()),     Encode(SampleNack()),
-          Encode(SamplePing()),  Encode(SampleRegion()), Encode(SampleResyncEnd())};
+  return {Encode(SampleHello()), Encode(SampleWelcome()),   Encode(SampleReject()),
+          Encode(SampleWrite()), Encode(SampleLazyWrite()), Encode(SampleAck()),
+          Encode(SampleNack()),  Encode(SamplePing()),      Encode(SampleRegion()),
+          Encode(SampleResyncEnd())};
 }
 
 Result<Message> Decode(const std::string& frame) { return DecodeHeader(frame.data(), frame.size()); }
@@ -99,6 +106,7 @@ void CheckEqual(const WriteMsg& a, const WriteMsg& b) {
   CHECK(a.offset == b.offset);
   CHECK(a.length == b.length);
   CHECK(a.data_crc == b.data_crc);
+  CHECK(a.waited == b.waited);
 }
 
 // --- Building hostile frames: re-pack a valid frame with one key edited.
@@ -202,8 +210,11 @@ std::vector<PackValue> WrongValuesFor(msgpack::type::object_type type) {
   return wrong;
 }
 
-// Checks that removing and mistyping every key of `map` (reached through
-// `edit`) is refused with a message naming the key.
+// Keys added without a version bump, which a reader takes as absent.
+bool OptionalKey(const std::string& key) { return key == "wait"; }
+
+// Checks that removing (unless optional) and mistyping every key of `map`
+// (reached through `edit`) is refused with a message naming the key.
 void CheckEveryKeyRequiredAndTyped(
     const msgpack::object& map,
     const std::function<std::string(const std::string&, const PackValue&)>& edit) {
@@ -211,7 +222,9 @@ void CheckEveryKeyRequiredAndTyped(
     const msgpack::object_kv& kv = map.via.map.ptr[i];
     const std::string key(kv.key.via.str.ptr, kv.key.via.str.size);
     INFO("key " << key);
-    CHECK_THAT(DecodeError(edit(key, nullptr)), Catch::Contains("key \"" + key + "\" missing"));
+    if (!OptionalKey(key)) {
+      CHECK_THAT(DecodeError(edit(key, nullptr)), Catch::Contains("key \"" + key + "\" missing"));
+    }
     for (const PackValue& wrong : WrongValuesFor(kv.val.type)) {
       CHECK_THAT(DecodeError(edit(key, wrong)), Catch::Contains("key \"" + key + "\""));
     }
@@ -268,6 +281,24 @@ TEST_CASE("every message type survives a round trip", "[messages]") {
   PingMsg ping = DecodeAs<PingMsg>(Encode(SamplePing()));
   CHECK(ping.session_id == 7);
   CHECK(ping.last_seq == 1ULL << 33);
+}
+
+TEST_CASE("a WRITE says whether the primary waits for its data ack; absent means it does",
+          "[messages]") {
+  for (bool waited : {false, true}) {
+    WriteMsg m = SampleWrite();
+    m.waited = waited;
+    CHECK(DecodeAs<WriteMsg>(Encode(m)) == m);
+    m.region = true;
+    CHECK(DecodeAs<WriteMsg>(Encode(m)) == m);
+  }
+  // Sent only when false; without it (a primary from before the key) the
+  // secondary syncs at once.
+  CHECK(Encode(SampleLazyWrite()).size() > Encode(SampleWrite()).size());
+  const std::string without = EditKey(Encode(SampleLazyWrite()), "wait", nullptr);
+  CHECK(DecodeAs<WriteMsg>(without).waited);
+  CHECK_THAT(DecodeError(EditKey(Encode(SampleWrite()), "wait", Uint(0))),
+             Catch::Contains("key \"wait\" must be boolean"));
 }
 
 TEST_CASE("a WRITE header is small", "[messages]") {

@@ -244,6 +244,23 @@ TEST_CASE("override turns asynchronous after ack_timeout and synchronous again o
   CHECK(Snap(*set).sync_effective);
 }
 
+TEST_CASE("Writers wait for the data ack only of an RLINK synchronous in effect with "
+          "sync_ack=durable") {
+  CHECK_FALSE(Connected(Policy(Protection::kOff))->DataAckAwaited(0));
+  CHECK_FALSE(Connected(Policy(Protection::kFail))->DataAckAwaited(0));
+  CHECK(Connected(Policy(Protection::kFail, Protection::kOff, 60s, SyncAck::kDurable))
+            ->DataAckAwaited(0));
+  // override: only while it is synchronous in effect.
+  auto set = Connected(Policy(Protection::kOverride, Protection::kOff, 100ms, SyncAck::kDurable));
+  CHECK(set->DataAckAwaited(0));
+  set->Sequenced(1);
+  CHECK(set->WaitForSyncAcks(1).ok());  // times out: asynchronous now
+  CHECK_FALSE(Snap(*set).sync_effective);
+  CHECK_FALSE(set->DataAckAwaited(0));
+  set->Acked(0, 1, 1);
+  CHECK(set->DataAckAwaited(0));
+}
+
 TEST_CASE("fail: a missed ack_timeout is EIO naming the RLINK; it stays synchronous") {
   auto set = Connected(Policy(Protection::kFail, Protection::kOff, 200ms));
   set->Sequenced(1);
