@@ -14,18 +14,26 @@
 
 namespace rvg {
 
-// A heap buffer of exactly `size` bytes, left uninitialized on purpose: it is
-// always filled by a copy or a read right after allocation.
+// A buffer of exactly `size` bytes. Usually a heap buffer of its own, left
+// uninitialized on purpose: it is always filled by a copy or a read right
+// after allocation.
 class DataBuffer {
  public:
-  explicit DataBuffer(size_t size) : size_(size), bytes_(new uint8_t[size]) {}
-  uint8_t* data() { return bytes_.get(); }
-  const uint8_t* data() const { return bytes_.get(); }
+  explicit DataBuffer(size_t size)
+      : size_(size), owned_(new uint8_t[size]), bytes_(owned_.get()) {}
+  // Views `size` bytes at `bytes` that something else owns, so that they
+  // need not be copied. Whoever holds the buffer must keep the owner alive:
+  // the secondary's receiver puts both in one object and hands out a
+  // DataRef aliasing it (a received frame becomes the record's data).
+  DataBuffer(uint8_t* bytes, size_t size) : size_(size), bytes_(bytes) {}
+  uint8_t* data() { return bytes_; }
+  const uint8_t* data() const { return bytes_; }
   size_t size() const { return size_; }
 
  private:
   size_t size_;
-  std::unique_ptr<uint8_t[]> bytes_;
+  std::unique_ptr<uint8_t[]> owned_;  // null when viewing another's bytes
+  uint8_t* bytes_;
 };
 
 using DataRef = std::shared_ptr<const DataBuffer>;

@@ -2,8 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <cstring>
-
 #include "core/text.h"
 #include "net/zmq_util.h"
 
@@ -33,6 +31,20 @@ std::string AuthenticatedKey(zmq::message_t& frame) {
   const char* user = zmq_msg_gets(frame.handle(), "User-Id");
   return user == nullptr ? std::string() : std::string(user);
 }
+
+// A received data frame and the DataBuffer over its bytes, in one
+// allocation: a record's DataRef aliases it, so the frame lives exactly as
+// long as the record and its bytes are never copied. (With CURVE each
+// decrypted frame owns exactly its bytes; on an --insecure link ZeroMQ's
+// zero-copy receive may share a buffer of a few KiB between small frames,
+// which then lives until the last of them is applied: bounded, and labs
+// only.)
+struct ReceivedData {
+  explicit ReceivedData(zmq::message_t&& received)
+      : frame(std::move(received)), buffer(static_cast<uint8_t*>(frame.data()), frame.size()) {}
+  zmq::message_t frame;
+  DataBuffer buffer;
+};
 
 // What the primary is told, in a REJECT with retry=false, once the applier
 // has stopped.
@@ -240,7 +252,7 @@ void RlinkReceiver::HandleMessage(std::vector<zmq::message_t>& frames) {
     return;
   }
   Message& msg = decoded.value();
-  const zmq::message_t* data = frames.size() == 3 ? &frames[2] : nullptr;
+  zmq::message_t* data = frames.size() == 3 ? &frames[2] : nullptr;
   if (auto* w = std::get_if<WriteMsg>(&msg)) {
     OnWrite(peer, *w, data);
     return;
@@ -367,7 +379,7 @@ void RlinkReceiver::OnHello(const PeerId& peer, const HelloMsg& h) {
   acked_received_ = 0;  // force a fresh ack for the new session
 }
 
-void RlinkReceiver::OnWrite(const PeerId& peer, const WriteMsg& m, const zmq::message_t* data) {
+void RlinkReceiver::OnWrite(const PeerId& peer, const WriteMsg& m, zmq::message_t* data) {
   uint64_t session_id;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -394,9 +406,10 @@ void RlinkReceiver::OnWrite(const PeerId& peer, const WriteMsg& m, const zmq::me
   r.offset = m.offset;
   r.length = m.length;
   r.data_crc = m.data_crc;
-  auto buffer = std::make_shared<DataBuffer>(m.length);
-  std::memcpy(buffer->data(), data->data(), m.length);
-  r.data = std::move(buffer);
+  // The frame itself becomes the record's data (ValidateWrite checked that
+  // it is exactly m.length bytes).
+  auto received = std::make_shared<ReceivedData>(std::move(*data));
+  r.data = DataRef(received, &received->buffer);
   if (m.region) {
     // Regions come only inside a resync, numbered one after the other: a
     // gap (one dropped above) or a stray one would leave a region the

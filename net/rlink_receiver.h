@@ -110,7 +110,8 @@ class RlinkReceiver {
   void TakeHandshakeEvents();
   void HandleMessage(std::vector<zmq::message_t>& frames);
   void OnHello(const PeerId& peer, const HelloMsg& h);
-  void OnWrite(const PeerId& peer, const WriteMsg& m, const zmq::message_t* data);
+  // Takes the data frame over (it becomes the record's buffer).
+  void OnWrite(const PeerId& peer, const WriteMsg& m, zmq::message_t* data);
   Status CheckHello(const HelloMsg& h);
   Status BindIfNeeded(const HelloMsg& h);
   void Reply(const std::string& identity, const std::string& header);

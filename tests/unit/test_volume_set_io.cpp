@@ -70,6 +70,26 @@ TEST_CASE("WriteRecords writes each run of adjacent records in one pwritev, in s
   CHECK(ReadAll(*images.set, 2) == images.Replay(2, records));
 }
 
+TEST_CASE("a record whose buffer views another's bytes is written from them, uncopied") {
+  Images images;
+  // What the secondary's receiver does with a received frame: one object
+  // holds the bytes and the buffer viewing them; the record aliases it.
+  struct Frame {
+    std::vector<uint8_t> bytes = Pattern(9, 4096);
+    DataBuffer buffer{bytes.data(), bytes.size()};
+  };
+  auto frame = std::make_shared<Frame>();
+  const WriteRecord r{1, 1, 4096, 4096, 0, DataRef(frame, &frame->buffer)};
+  CHECK(r.data->data() == frame->bytes.data());
+  CHECK(r.data->size() == 4096);
+  std::weak_ptr<Frame> alive = frame;
+  frame.reset();
+  CHECK_FALSE(alive.expired());  // the record keeps the bytes' owner
+  size_t written = 0;
+  REQUIRE(images.set->WriteRecords(&r, 1, &written).ok());
+  CHECK(ReadAll(*images.set, 1) == images.Replay(1, {r}));
+}
+
 TEST_CASE("WriteRecords splits a run at kMaxRunRecords iovecs") {
   Images images;
   std::vector<WriteRecord> records;
