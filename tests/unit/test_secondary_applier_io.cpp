@@ -158,3 +158,25 @@ TEST_CASE("a resync region after lazy records lands over them, and no restart re
   REQUIRE(again->Stop().ok());
   rig.CheckImages();
 }
+
+TEST_CASE("an idle secondary's checkpoints sync nothing and persist nothing") {
+  SecondaryRig rig;
+  SecondaryApplierOptions options = QuickCheckpoints();
+  options.checkpoint_interval = std::chrono::milliseconds(5);
+  auto applier = rig.Applier(options);
+  REQUIRE(applier->Start().ok());
+  applier->Offer(rig.Expect(MakeRecord(1, 1, 0, 4096)));
+  REQUIRE(WaitFor([&] { return rig.store.saved == 1 && rig.srl->tail_seq() == 2; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  const size_t syncs = rig.env.Of("").syncs;
+  const size_t writes = rig.env.Of("").writes.size();
+  const int saves = rig.store.attempts.load();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // 40 intervals
+  CHECK(rig.env.Of("").syncs == syncs);
+  CHECK(rig.env.Of("").writes.size() == writes);
+  CHECK(rig.store.attempts.load() == saves);
+  REQUIRE(applier->Stop().ok());  // nothing new: Stop() checkpoints nothing either
+  CHECK(rig.env.Of("").syncs == syncs);
+  CHECK(rig.store.attempts.load() == saves);
+  rig.CheckImages();
+}
