@@ -12,20 +12,27 @@
 #include <cstdint>
 #include <memory>
 
+#include "core/buffer_pool.h"
+
 namespace rvg {
 
-// A heap buffer of exactly `size` bytes, left uninitialized on purpose: it is
-// always filled by a copy or a read right after allocation.
+// A buffer of `size` bytes, left uninitialized on purpose: it is always
+// filled by a copy or a read right after allocation. Its storage comes from
+// and goes back to the BufferPool.
 class DataBuffer {
  public:
-  explicit DataBuffer(size_t size) : size_(size), bytes_(new uint8_t[size]) {}
-  uint8_t* data() { return bytes_.get(); }
-  const uint8_t* data() const { return bytes_.get(); }
+  explicit DataBuffer(size_t size) : size_(size), bytes_(buffer_pool::Take(size, &capacity_)) {}
+  ~DataBuffer() { buffer_pool::Give(bytes_, capacity_); }
+  DataBuffer(const DataBuffer&) = delete;
+  DataBuffer& operator=(const DataBuffer&) = delete;
+  uint8_t* data() { return bytes_; }
+  const uint8_t* data() const { return bytes_; }
   size_t size() const { return size_; }
 
  private:
   size_t size_;
-  std::unique_ptr<uint8_t[]> bytes_;
+  size_t capacity_ = 0;
+  uint8_t* bytes_;
 };
 
 using DataRef = std::shared_ptr<const DataBuffer>;
