@@ -133,6 +133,15 @@ Status PrimaryRvg::Read(uint32_t volume, uint64_t offset, void* buf, size_t leng
   return st;
 }
 
+// The same order as Read(): a write answered before this call is either
+// still held (and the range is refused) or already on the image, which the
+// caller reads only afterwards.
+int PrimaryRvg::DirectReadFd(uint32_t volume, uint64_t offset, size_t length) {
+  if (!volumes_->CheckRange(volume, offset, length).ok()) return -1;
+  if (unapplied_.AnyOverlapping(volume, offset, length)) return -1;
+  return volumes_->NativeFd(volume);
+}
+
 Status PrimaryRvg::Write(uint32_t volume, uint64_t offset, const void* data, size_t length,
                          bool strict) {
   if (length == 0) return Status::Ok();

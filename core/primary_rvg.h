@@ -127,6 +127,7 @@ class PrimaryRvg : public VolumeIo {
   // VolumeIo.
   const std::vector<VolumeSpec>& Volumes() const override { return volumes_->specs(); }
   Status Read(uint32_t volume, uint64_t offset, void* buf, size_t length) override;
+  int DirectReadFd(uint32_t volume, uint64_t offset, size_t length) override;
   Status Write(uint32_t volume, uint64_t offset, const void* data, size_t length,
                bool strict) override;
   Status Flush() override;

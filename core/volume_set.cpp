@@ -124,6 +124,11 @@ Status VolumeSet::Write(uint32_t volume, uint64_t offset, const void* data, size
       "writing " + std::to_string(length) + " bytes to " + DescribeVolume(*Find(volume)));
 }
 
+int VolumeSet::NativeFd(uint32_t volume) const {
+  const File* file = FileOf(volume);
+  return file != nullptr ? file->native_fd() : -1;
+}
+
 Status VolumeSet::Read(uint32_t volume, uint64_t offset, void* buf, size_t length) const {
   Status status = CheckRange(volume, offset, length);
   if (!status.ok()) return status;
