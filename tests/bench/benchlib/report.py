@@ -96,12 +96,26 @@ def _rows(table):
     return lines
 
 
-def text(summary, targets, labels, settings):
+def _spread(summary, target, workload, metric):
+    stats = summary.get(target, {}).get(workload, {}).get(metric)
+    return "-" if stats is None else f"{_fmt(stats['min'])}-{_fmt(stats['max'])}"
+
+
+def text(summary, targets, labels, settings, refused):
     lines = [f"rvg benchmark: seq {settings['seq_mib']} MiB, rand {settings['rand_seconds']} s, "
-             f"median of {settings['repeat']} (min-max in the JSON)", ""]
+             f"median of {settings['repeat']}", ""]
     header = ["workload"] + [labels[t] for t in targets]
     lines += _rows([header] + [[label] + [_fmt(median(summary, t, w, m)) for t in targets]
                                for label, w, m in FIGURE_ROWS])
+    if settings["repeat"] > 1:
+        # On a shared machine the spread says how far to trust a median.
+        lines += ["", f"min-max of the {settings['repeat']} runs"]
+        lines += _rows([header] + [[label] + [_spread(summary, t, w, m) for t in targets]
+                                   for label, w, m in FIGURE_ROWS])
+    for target, workloads in refused.items():
+        for workload, reasons in workloads.items():
+            lines.append(f"refused: {labels[target]} {workload}, {len(reasons)} of "
+                         f"{settings['repeat']} runs: {reasons[0]}")
 
     if REFERENCE in targets:
         others = [t for t in targets if t != REFERENCE]

@@ -50,7 +50,8 @@ class Target:
 
     def after_run(self, fio_end):
         """Right after fio returned (at time.monotonic() `fio_end`): waits
-        until the target is quiet and returns extra metrics of the run."""
+        until the target is quiet and returns extra metrics of the run, with
+        "refused": why, if the run must not count."""
         return {}
 
     def stop(self):
@@ -186,11 +187,11 @@ class RvgPair:
 
     def set_mode(self, name, attributes):
         """Sets the RLINK's attributes (live) unless mode `name` is already
-        set; a synchronous mode must then actually be synchronous."""
-        if self.mode == name:
-            return
-        self.adm(self.primary, "set", RVG_NAME, "sec", *attributes)
-        self.mode = name
+        set; a synchronous mode must then actually be synchronous, also
+        after an earlier run made it fall back."""
+        if self.mode != name:
+            self.adm(self.primary, "set", RVG_NAME, "sec", *attributes)
+            self.mode = name
         if "synchronous=off" in attributes:
             return
         deadline = time.monotonic() + SYNC_TIMEOUT
@@ -199,6 +200,7 @@ class RvgPair:
                 raise BenchError(f"the RLINK is not synchronous {SYNC_TIMEOUT} s after "
                                  f"rvgadm set {' '.join(attributes)}")
             time.sleep(0.1)
+        self.fallbacks = self.count_fallbacks()
 
     def count_fallbacks(self):
         """How often rvgd logged the RLINK turning asynchronous (override
@@ -207,16 +209,15 @@ class RvgPair:
         with open(log_path, errors="replace") as f:
             return f.read().count("now replicating asynchronously")
 
-    def check_synchronous(self, target):
-        """A synchronous run that fell back to asynchronous is refused: its
-        figures would not be synchronous ones."""
+    def fell_back(self):
+        """Why the RLINK is not, or was not throughout the last run,
+        synchronous; None if it was."""
         rlink = self.rlink()
         if (rlink.get("synchronous_effective") != "sync" or
                 self.count_fallbacks() != self.fallbacks):
-            raise BenchError(f"[{target}] the RLINK fell back to asynchronous during the run "
-                             f"(state {rlink.get('state')}, last error "
-                             f"{rlink.get('last_error')!r}); its figures would not be "
-                             "synchronous")
+            return (f"the RLINK fell back to asynchronous (state {rlink.get('state')}, "
+                    f"last error {rlink.get('last_error')!r})")
+        return None
 
     def wait_drained(self, since):
         """Polls until no write is waiting for the secondary's data ack;
@@ -276,15 +277,18 @@ class RvgTarget(Target):
 
     def before_run(self):
         self.pair.set_mode(self.name, self.attributes)
-        if self.synchronous:
-            self.pair.fallbacks = self.pair.count_fallbacks()
 
     def after_run(self, fio_end):
+        """A synchronous run that fell back to asynchronous (override after
+        a missed ack_timeout) comes back with "refused": its figures would
+        not be synchronous ones."""
         seconds, writes_behind, bytes_behind = self.pair.wait_drained(fio_end)
-        if self.synchronous:
-            self.pair.check_synchronous(self.name)
-        return {"drain_s": seconds, "writes_behind_at_end": writes_behind,
-                "bytes_behind_at_end": bytes_behind}
+        extra = {"drain_s": seconds, "writes_behind_at_end": writes_behind,
+                 "bytes_behind_at_end": bytes_behind}
+        reason = self.pair.fell_back() if self.synchronous else None
+        if reason:
+            extra["refused"] = reason
+        return extra
 
     def stop(self):
         self.pair.stop_and_verify()
