@@ -1,7 +1,8 @@
 // CRC-32C (Castagnoli), the checksum of SRL records and wire messages.
 //
-// Uses the SSE4.2 crc32 instruction when the CPU has it and a table-driven
-// software fallback otherwise; both give identical results.
+// Computed by ISA-L (libisal), which chooses the fastest code for the CPU;
+// a table-driven software version is kept as the reference the tests
+// compare it with.
 #pragma once
 
 #include <cstddef>
@@ -15,11 +16,7 @@ uint32_t Crc32cExtend(uint32_t crc, const void* data, size_t n);
 
 inline uint32_t Crc32c(const void* data, size_t n) { return Crc32cExtend(0, data, n); }
 
-// The two implementations Crc32cExtend chooses between, exposed so tests and
-// benchmarks can compare them. Crc32cExtendHardware falls back to the
-// software version when Crc32cHardwareAvailable() is false.
-bool Crc32cHardwareAvailable();
+// The slicing-by-8 table version: the reference for tests and benchmarks.
 uint32_t Crc32cExtendSoftware(uint32_t crc, const void* data, size_t n);
-uint32_t Crc32cExtendHardware(uint32_t crc, const void* data, size_t n);
 
 }  // namespace rvg

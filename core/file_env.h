@@ -56,6 +56,10 @@ class File {
   // under the first. Fails with EWOULDBLOCK, naming the holder when it can
   // be found, while another open File (in any process) holds the lock.
   virtual Status Lock() = 0;
+  // The POSIX descriptor behind the file, for I/O the kernel can do without
+  // a copy through user memory (the FUSE layer splices reads from it); -1
+  // when there is none (an in-memory test file). Valid while the File is.
+  virtual int native_fd() const { return -1; }
 
   // Single-buffer conveniences.
   Status ReadAt(uint64_t offset, void* buf, size_t n) const {

@@ -74,6 +74,7 @@ class PosixFile : public File {
     return Status::FromErrno(err, fmt::format("allocating {} bytes for {}", size, path_));
   }
   const std::string& path() const override { return path_; }
+  int native_fd() const override { return fd_; }
   Status Lock() override {
     // flock, not fcntl: a POSIX lock belongs to the process and would be
     // dropped when any other fd of the file in it is closed.

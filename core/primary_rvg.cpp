@@ -34,6 +34,10 @@ struct PrimaryRvg::PendingWrite {
   // answered (whatever they do meanwhile), and marking_ holds its seq (and
   // the SRL tail) until then.
   std::vector<size_t> mark_for;
+  // Signalled when the write is done or becomes the queue's front, and only
+  // then: a batch wakes exactly the writers it answered and the next
+  // leader, not every queued writer.
+  std::condition_variable cv;
 };
 
 PrimaryRvg::PrimaryRvg(std::unique_ptr<VolumeSet> volumes, std::unique_ptr<Srl> srl,
@@ -129,6 +133,15 @@ Status PrimaryRvg::Read(uint32_t volume, uint64_t offset, void* buf, size_t leng
   return st;
 }
 
+// The same order as Read(): a write answered before this call is either
+// still held (and the range is refused) or already on the image, which the
+// caller reads only afterwards.
+int PrimaryRvg::DirectReadFd(uint32_t volume, uint64_t offset, size_t length) {
+  if (!volumes_->CheckRange(volume, offset, length).ok()) return -1;
+  if (unapplied_.AnyOverlapping(volume, offset, length)) return -1;
+  return volumes_->NativeFd(volume);
+}
+
 Status PrimaryRvg::Write(uint32_t volume, uint64_t offset, const void* data, size_t length,
                          bool strict) {
   if (length == 0) return Status::Ok();
@@ -158,7 +171,7 @@ Status PrimaryRvg::Write(uint32_t volume, uint64_t offset, const void* data, siz
   if (!failure_.ok()) return failure_;
   if (closing_) return Status::Error("the RVG is stopping; write refused", EIO);
   queue_.push_back(&w);
-  while (!w.done && queue_.front() != &w) queue_cv_.wait(lock);
+  while (!w.done && queue_.front() != &w) w.cv.wait(lock);
   if (!w.done) LeadBatch(lock);
   if (!w.status.ok()) return w.status;
   if (!w.mark_for.empty()) {
@@ -192,7 +205,7 @@ void PrimaryRvg::LeadBatch(std::unique_lock<std::mutex>& lock) {
   if (epoch != space_abort_epoch_) {
     // AbortSpaceWaits() failed every queued write, this leader's too; a
     // writer queued since then leads for itself.
-    queue_cv_.notify_all();
+    WakeQueueFrontLocked();
     return;
   }
   if (!failure_.ok()) {
@@ -200,9 +213,10 @@ void PrimaryRvg::LeadBatch(std::unique_lock<std::mutex>& lock) {
     for (PendingWrite* p : queue_) {
       p->status = failure_;
       p->done = true;
+      p->cv.notify_one();
     }
     queue_.clear();
-    queue_cv_.notify_all();
+    WakeQueueFrontLocked();
     return;
   }
   // The batch is the run of queued writes from the front, bounded so that one
@@ -235,10 +249,22 @@ void PrimaryRvg::LeadBatch(std::unique_lock<std::mutex>& lock) {
     p->status = i < appended ? Status::Ok() : st;
     if (i < appended) p->mark_for = std::move(batch_mark_for_[i]);
     p->done = true;
+    p->cv.notify_one();
     queue_.pop_front();
   }
   leading_ = 0;
-  queue_cv_.notify_all();
+  WakeQueueFrontLocked();
+}
+
+// The queue's new front leads the next batch; Close() waits for an empty
+// queue. The notifications are made under mu_, so a woken writer cannot
+// return (and destroy its PendingWrite) before they are done.
+void PrimaryRvg::WakeQueueFrontLocked() {
+  if (queue_.empty()) {
+    queue_cv_.notify_all();
+  } else {
+    queue_.front()->cv.notify_one();
+  }
 }
 
 // Appends batch_ to the SRL and sets `*done` to how many records made it;
@@ -438,9 +464,10 @@ void PrimaryRvg::AbortSpaceWaits() {
     PendingWrite* p = queue_.back();
     p->status = AbandonedWrite();
     p->done = true;
+    p->cv.notify_one();
     queue_.pop_back();
   }
-  queue_cv_.notify_all();
+  WakeQueueFrontLocked();
 }
 
 void PrimaryRvg::BeginClose() {

@@ -130,6 +130,7 @@ class PrimaryRvg : public VolumeIo {
   // VolumeIo.
   const std::vector<VolumeSpec>& Volumes() const override { return volumes_->specs(); }
   Status Read(uint32_t volume, uint64_t offset, void* buf, size_t length) override;
+  int DirectReadFd(uint32_t volume, uint64_t offset, size_t length) override;
   Status Write(uint32_t volume, uint64_t offset, const void* data, size_t length,
                bool strict) override;
   Status Flush() override;
@@ -223,6 +224,7 @@ class PrimaryRvg : public VolumeIo {
              PrimaryOptions options);
   Status Recover();
   void LeadBatch(std::unique_lock<std::mutex>& lock);
+  void WakeQueueFrontLocked();
   Status AppendToSrl(std::unique_lock<std::mutex>& lock, size_t* done);
   void PublishAppendedLocked(size_t first, size_t count);
   void FailLocked(const Status& st, const std::string& context);
@@ -257,7 +259,7 @@ class PrimaryRvg : public VolumeIo {
   UnappliedWrites unapplied_;
 
   mutable std::mutex mu_;
-  std::condition_variable queue_cv_;       // leader hand-off and completion
+  std::condition_variable queue_cv_;       // the queue became empty (Close waits)
   std::condition_variable flusher_cv_;     // appended data waits for a sync
   std::condition_variable synced_cv_;      // synced_seq_ moved
   std::condition_variable space_cv_;       // the SRL tail moved

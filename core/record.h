@@ -12,27 +12,34 @@
 #include <cstdint>
 #include <memory>
 
+#include "core/buffer_pool.h"
+
 namespace rvg {
 
-// A buffer of exactly `size` bytes. Usually a heap buffer of its own, left
-// uninitialized on purpose: it is always filled by a copy or a read right
-// after allocation.
+// A buffer of exactly `size` bytes. Usually storage of its own, from and
+// back to the BufferPool, left uninitialized on purpose: it is always
+// filled by a copy or a read right after allocation.
 class DataBuffer {
  public:
-  explicit DataBuffer(size_t size)
-      : size_(size), owned_(new uint8_t[size]), bytes_(owned_.get()) {}
+  explicit DataBuffer(size_t size) : size_(size), bytes_(buffer_pool::Take(size, &capacity_)) {}
   // Views `size` bytes at `bytes` that something else owns, so that they
   // need not be copied. Whoever holds the buffer must keep the owner alive:
   // the secondary's receiver puts both in one object and hands out a
   // DataRef aliasing it (a received frame becomes the record's data).
-  DataBuffer(uint8_t* bytes, size_t size) : size_(size), bytes_(bytes) {}
+  DataBuffer(uint8_t* bytes, size_t size) : size_(size), owned_(false), bytes_(bytes) {}
+  ~DataBuffer() {
+    if (owned_) buffer_pool::Give(bytes_, capacity_);
+  }
+  DataBuffer(const DataBuffer&) = delete;
+  DataBuffer& operator=(const DataBuffer&) = delete;
   uint8_t* data() { return bytes_; }
   const uint8_t* data() const { return bytes_; }
   size_t size() const { return size_; }
 
  private:
   size_t size_;
-  std::unique_ptr<uint8_t[]> owned_;  // null when viewing another's bytes
+  size_t capacity_ = 0;
+  bool owned_ = true;  // false when viewing another's bytes
   uint8_t* bytes_;
 };
 

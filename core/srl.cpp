@@ -54,6 +54,17 @@ Status WriteSlot(File& file, int slot, const Superblock& sb) {
   return file.WriteAt(slot * kSlotBytes, bytes, sizeof(bytes));
 }
 
+Status WriteZeros(File& file, uint64_t size) {
+  const std::vector<uint8_t> zeros(std::min<uint64_t>(size, 1ull << 20), 0);
+  for (uint64_t offset = 0; offset < size; offset += zeros.size()) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(zeros.size(), size - offset));
+    iovec iov{const_cast<uint8_t*>(zeros.data()), n};
+    Status st = file.WriteAt(offset, &iov, 1);
+    if (!st.ok()) return st;
+  }
+  return Status::Ok();
+}
+
 Status InitializeFile(File& file, uint64_t size, Superblock sb) {
   const std::string& path = file.path();
   Status alloc = file.Allocate(size);
@@ -64,6 +75,13 @@ Status InitializeFile(File& file, uint64_t size, Superblock sb) {
                          ENOSPC);
   }
   if (!alloc.ok()) return alloc.Annotate("preallocating the SRL");
+  // Written zeros, not just the preallocation: fallocate leaves unwritten
+  // extents, and the first write to each one changes the extent tree, so
+  // every fdatasync of the SRL's first lap would also commit the
+  // filesystem's journal. Writing the file once here makes every later
+  // append an overwrite that an fdatasync flushes with no metadata.
+  Status zeroed = WriteZeros(file, size);
+  if (!zeroed.ok()) return zeroed.Annotate("zero-filling the SRL " + path);
   sb.file_size = size;
   sb.area_size = AreaSizeFor(size);
   // Two valid slots from the start; slot 0 wins, so the first checkpoint

@@ -34,7 +34,9 @@ namespace rvg {
 class Srl {
  public:
   // Creates a new SRL of `size` bytes at `path`, bound to the RVG `rvg_uuid`:
-  // preallocates the whole file (a full disk is a clear ENOSPC error) and
+  // preallocates the whole file (a full disk is a clear ENOSPC error), writes
+  // zeros over it (so appends never allocate; this takes a while for a large
+  // SRL: about a second per GiB on a typical disk) and
   // writes an empty checkpoint whose first seq is 1. Refuses to overwrite a
   // non-empty existing file. `size` must be at least kMinSize.
   // When it returns OK the SRL survives a power cut (file and directory

@@ -27,6 +27,14 @@ void UnappliedWrites::RemoveUpTo(uint64_t seq) {
   }
 }
 
+namespace {
+
+bool Overlaps(const WriteRecord& r, uint32_t volume, uint64_t offset, uint64_t length) {
+  return r.volume == volume && r.offset < offset + length && offset < r.offset + r.length;
+}
+
+}  // namespace
+
 void UnappliedWrites::CollectOverlapping(uint32_t volume, uint64_t offset, uint64_t length,
                                          std::vector<WriteRecord>* out) const {
   out->clear();
@@ -34,10 +42,16 @@ void UnappliedWrites::CollectOverlapping(uint32_t volume, uint64_t offset, uint6
   // A linear scan: the set holds at most the records appended since the
   // flusher's last apply, a few batches.
   for (const WriteRecord& r : records_) {
-    if (r.volume == volume && r.offset < offset + length && offset < r.offset + r.length) {
-      out->push_back(r);
-    }
+    if (Overlaps(r, volume, offset, length)) out->push_back(r);
   }
+}
+
+bool UnappliedWrites::AnyOverlapping(uint32_t volume, uint64_t offset, uint64_t length) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const WriteRecord& r : records_) {
+    if (Overlaps(r, volume, offset, length)) return true;
+  }
+  return false;
 }
 
 void UnappliedWrites::LayOver(const std::vector<WriteRecord>& records, uint64_t offset,

@@ -42,6 +42,8 @@ class UnappliedWrites {
   // oldest first, into `out` (cleared first).
   void CollectOverlapping(uint32_t volume, uint64_t offset, uint64_t length,
                           std::vector<WriteRecord>* out) const;
+  // Whether any held record overlaps that range.
+  bool AnyOverlapping(uint32_t volume, uint64_t offset, uint64_t length) const;
 
   // Copies the parts of `records` (oldest first) that overlap
   // [offset, offset + length) into `buf`, which holds that range.

@@ -20,6 +20,16 @@ class VolumeIo {
   // Reads exactly `length` bytes; the range is inside the volume.
   virtual Status Read(uint32_t volume, uint64_t offset, void* buf, size_t length) = 0;
 
+  // A descriptor of the image that the caller may read the range from
+  // directly, right now (the FUSE layer splices it into its reply, saving
+  // the copy through a user buffer), or -1 when Read() must be used: the
+  // image does not yet hold every write answered so far in the range, or
+  // there is no descriptor. Like Read(), a direct read started after this
+  // call sees every write answered before it.
+  virtual int DirectReadFd(uint32_t /*volume*/, uint64_t /*offset*/, size_t /*length*/) {
+    return -1;
+  }
+
   // Writes `length` bytes (at most kMaxWriteBytes) inside the volume.
   // Returns once the write is answerable under the RVG's durability
   // contract; `strict` forces the strict contract for this write (a handle

@@ -174,6 +174,11 @@ Status VolumeSet::WriteRecords(const WriteRecord* records, size_t count, size_t*
   return Status::Ok();
 }
 
+int VolumeSet::NativeFd(uint32_t volume) const {
+  const size_t index = IndexOf(volume);
+  return index < files_.size() ? files_[index]->native_fd() : -1;
+}
+
 Status VolumeSet::Read(uint32_t volume, uint64_t offset, void* buf, size_t length) const {
   Status status = CheckRange(volume, offset, length);
   if (!status.ok()) return status;

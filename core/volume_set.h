@@ -81,6 +81,8 @@ class VolumeSet {
   static constexpr size_t kMaxRunRecords = 1024;  // IOV_MAX on Linux
   // Short reads do not happen on a correctly sized image; they are errors.
   Status Read(uint32_t volume, uint64_t offset, void* buf, size_t length) const;
+  // The image's File::native_fd() (-1 when it has none or no such volume).
+  int NativeFd(uint32_t volume) const;
   // fdatasync of every image written since its last good sync (see the
   // header comment). After a failure, what was written since the last good
   // sync must be taken as lost (see file_env.h).

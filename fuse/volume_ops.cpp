@@ -87,8 +87,13 @@ void OnInit(void* /*userdata*/, struct fuse_conn_info* conn) {
   // The largest write rvg carries end to end; libfuse negotiates the
   // kernel's max_pages from it.
   conn->max_write = kMaxWriteBytes;
-  // Splice is not requested: VolumeIo takes and fills memory buffers, so a
-  // splice from or into a pipe would add a copy rather than save one.
+  // Splice for replies only: a read the image can answer by itself goes
+  // from the image file to /dev/fuse through a pipe, without a copy into
+  // user memory (OnRead). Writes are not spliced: the engine needs their
+  // bytes in memory anyway (SRL, RLINKs, reads of unapplied data).
+  if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want |= FUSE_CAP_SPLICE_WRITE;
+  if (conn->capable & FUSE_CAP_SPLICE_MOVE) conn->want |= FUSE_CAP_SPLICE_MOVE;
+  conn->want &= ~FUSE_CAP_SPLICE_READ;
 }
 
 void OnLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
@@ -200,6 +205,18 @@ void OnRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     return;
   }
   size_t length = static_cast<size_t>(std::min<uint64_t>(size, volume->size - offset));
+  // When the image alone holds the range's current data, libfuse splices
+  // it from the image into the reply (no copy through user memory; it
+  // falls back to a read into its own buffer if splicing fails).
+  const int fd = state.io->DirectReadFd(volume->id, offset, length);
+  if (fd >= 0) {
+    struct fuse_bufvec direct = FUSE_BUFVEC_INIT(length);
+    direct.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+    direct.buf[0].fd = fd;
+    direct.buf[0].pos = static_cast<off_t>(offset);
+    fuse_reply_data(req, &direct, FUSE_BUF_SPLICE_MOVE);
+    return;
+  }
   // One buffer per worker thread, grown once: no allocation per read.
   thread_local std::vector<char> buffer;
   if (buffer.size() < length) buffer.resize(std::max<size_t>(length, kMaxWriteBytes));

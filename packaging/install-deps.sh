@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every Debian package needed to build, test and demo rvg.
+# Installs every Debian package needed to build, test and demo rvg, plus
+# any package named as an argument (packaging/bench.sh adds fio).
 #
 # Fast when nothing is missing: the packages are checked with dpkg first and
 # apt-get runs only if one of them is not installed. Installing needs root;
@@ -11,7 +12,7 @@ PACKAGES=(
   build-essential g++ meson ninja-build pkg-config
   # libraries rvg links against
   libfuse3-dev libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libsqlite3-dev
-  libspdlog-dev libfmt-dev nlohmann-json3-dev catch2
+  libspdlog-dev libfmt-dev nlohmann-json3-dev catch2 libisal-dev
   # runtime: fusermount3, and what the demo and the tests use
   fuse3 e2fsprogs util-linux mount passwd procps
   # integration tests and benchmarks (Debian's python3 with its modules)
@@ -19,6 +20,7 @@ PACKAGES=(
   # fuzzing (packaging/fuzz.sh): clang, and libFuzzer's runtime
   # (libclang_rt.fuzzer), which Debian 12 ships in libclang-rt-14-dev
   clang libclang-rt-14-dev
+  "$@"
 )
 
 missing=()
@@ -43,6 +45,10 @@ fi
 
 echo "install-deps: installing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-apt-get install -y -q --no-install-recommends "${missing[@]}"
+# The package lists are refreshed only when they turn out to be too old (or
+# absent): an update costs a download on every run otherwise.
+if ! apt-get install -y -q --no-install-recommends "${missing[@]}"; then
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
 echo "install-deps: done"

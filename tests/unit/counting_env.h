@@ -82,6 +82,7 @@ class CountingEnv : public FileEnv {
     Status Allocate(uint64_t size) override { return base_->Allocate(size); }
     const std::string& path() const override { return base_->path(); }
     Status Lock() override { return base_->Lock(); }
+    int native_fd() const override { return base_->native_fd(); }
 
    private:
     CountingEnv* const env_;

@@ -7,6 +7,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <cstdlib>
@@ -48,6 +49,12 @@ class RecordingIo : public rvg::VolumeIo {
   rvg::Status Read(uint32_t volume, uint64_t offset, void* buf, size_t length) override {
     return set_->Read(volume, offset, buf, length);
   }
+  // Offers `direct_fd` (when set) for every read, as an engine does when
+  // the image alone holds the data.
+  int DirectReadFd(uint32_t /*volume*/, uint64_t /*offset*/, size_t /*length*/) override {
+    return direct_fd.load();
+  }
+  std::atomic<int> direct_fd{-1};
   rvg::Status Write(uint32_t volume, uint64_t offset, const void* data, size_t length,
                     bool strict) override {
     {
@@ -305,6 +312,31 @@ TEST_CASE("reads are short at the end of a volume and empty past it") {
   CHECK(SameBytes(std::vector<char>(buf.begin(), buf.begin() + 100), tail));
   CHECK(::pread(fd.get(), buf.data(), buf.size(), static_cast<off_t>(kSizeB)) == 0);
   CHECK(::pread(fd.get(), buf.data(), buf.size(), static_cast<off_t>(kSizeB + 10000)) == 0);
+}
+
+TEST_CASE("a read the engine offers a descriptor for is answered from that descriptor") {
+  MountedRvg rvg;
+  // A stand-in "image" whose bytes differ from the real one (all zeros),
+  // so the answer shows which path served it.
+  const std::string shadow_path = rvg.mountpoint() + "-shadow";
+  const std::vector<char> shadow = Pattern(kSizeA, 7);
+  {
+    std::ofstream out(shadow_path, std::ios::binary);
+    out.write(shadow.data(), static_cast<std::streamsize>(shadow.size()));
+  }
+  Fd shadow_fd(shadow_path, O_RDONLY);
+  rvg.io().direct_fd = shadow_fd.get();
+  // O_DIRECT: past the mount's page cache, every read reaches the daemon.
+  Fd direct(rvg.Volume("a"), O_RDONLY | O_DIRECT);
+  alignas(4096) static char buf[3 * 4096];
+  REQUIRE(::pread(direct.get(), buf, sizeof(buf), 8192) == static_cast<ssize_t>(sizeof(buf)));
+  CHECK(SameBytes(std::vector<char>(buf, buf + sizeof(buf)),
+                  std::vector<char>(shadow.begin() + 8192, shadow.begin() + 8192 + sizeof(buf))));
+
+  rvg.io().direct_fd = -1;  // the engine holds newer data: Read() serves
+  REQUIRE(::pread(direct.get(), buf, sizeof(buf), 8192) == static_cast<ssize_t>(sizeof(buf)));
+  CHECK(SameBytes(std::vector<char>(buf, buf + sizeof(buf)), std::vector<char>(sizeof(buf), 0)));
+  ::unlink(shadow_path.c_str());
 }
 
 TEST_CASE("fsync and fdatasync reach VolumeIo::Flush; close does not") {
