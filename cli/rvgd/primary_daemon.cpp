@@ -167,18 +167,30 @@ Status PrimaryDaemon::Stop() {
       if (engine_) engine_->BeginClose();
     };
     Status st = fs_->Unmount(detached);
-    if (!st.ok() && engine_ && engine_->waiting_for_room()) {
-      spdlog::warn("stop: failing the writes that wait for space in the full SRL or for the "
-                   "images to catch up");
-      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-      while (!st.ok() && std::chrono::steady_clock::now() < deadline) {
+    // A writer may be between two waits at the moment of the first try (a
+    // checkpoint freed a little room and it is appending the next record),
+    // so look for waiting writers for a while before calling the volume busy
+    // for another reason (a loop device, an open file that is not writing).
+    using Clock = std::chrono::steady_clock;
+    const auto give_up = Clock::now() + std::chrono::seconds(5);
+    auto last_waiting = Clock::now();
+    bool warned = false;
+    while (!st.ok() && engine_ && Clock::now() < give_up &&
+           Clock::now() - last_waiting < std::chrono::seconds(1)) {
+      if (engine_->waiting_for_room()) {
+        if (!warned) {
+          spdlog::warn("stop: failing the writes that wait for space in the full SRL or for "
+                       "the images to catch up");
+          warned = true;
+        }
+        last_waiting = Clock::now();
         engine_->AbortSpaceWaits();
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        st = fs_->Unmount(detached);
       }
-      if (!st.ok()) {
-        st = st.Annotate("the writes that waited for room in the SRL or memory were failed, but");
-      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      st = fs_->Unmount(detached);
+    }
+    if (!st.ok() && warned) {
+      st = st.Annotate("the writes that waited for room in the SRL or memory were failed, but");
     }
     if (!st.ok()) return st;
     fs_.reset();
