@@ -371,8 +371,12 @@ void RlinkSender::SendRecords() {
     uint64_t acked = progress_.data_acked_seq.load();
     uint64_t in_flight = engine_->BytesAfter(acked) - engine_->BytesAfter(next_send_ - 1);
     uint64_t writes_in_flight = next_send_ - 1 - std::min(acked, next_send_ - 1);
+    const uint64_t window =
+        sending_from_.load() == static_cast<int>(PrimaryRvg::RecordSource::kSrl)
+            ? std::min(config_.window_bytes, config_.read_back_window_bytes)
+            : config_.window_bytes;
     if (acked + 1 < next_send_ &&
-        (in_flight >= config_.window_bytes || writes_in_flight >= config_.window_writes)) {
+        (in_flight >= window || writes_in_flight >= config_.window_writes)) {
       return;
     }
     const Clock::duration throttle = TrafficDelay();

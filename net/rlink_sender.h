@@ -68,6 +68,12 @@ struct RlinkSenderConfig {
   // (ReorderLimits) holds 2^18 seqs and charges 256 bytes a record.
   uint64_t window_bytes = 64ull << 20;
   uint64_t window_writes = 65536;
+  // While the RLINK is behind the in-flight buffer, every record sent is a
+  // buffer read back from the SRL that nobody else holds: rvgd's memory
+  // grows by the window. So the window shrinks to this while reading back;
+  // 16 MiB is still above the bandwidth-delay product of a 1 Gb/s link at
+  // 100 ms, and keeps peak RSS near the in-flight budget (issue 8).
+  uint64_t read_back_window_bytes = 16ull << 20;
   std::chrono::milliseconds heartbeat{1000};
   std::chrono::milliseconds dead_timeout{5000};
   std::chrono::milliseconds hello_retry{1000};
