@@ -366,6 +366,7 @@ void PrimaryRvg::PublishAppendedLocked(size_t first, size_t count) {
       marking_.insert(r.seq);
     }
     RecordMarkLocked(r.seq, r.length, now);
+    if (!watches_.empty()) TripWatchesLocked(r);
     inflight_.Add(r);
     unapplied_.Add(r);
   }

@@ -184,6 +184,17 @@ class PrimaryRvg : public VolumeIo {
   // the SRL (no secondary may hold a write the primary could lose).
   Status ReadForResync(uint32_t volume, uint64_t offset, void* buf, size_t length);
 
+  // ---- online verify (primary_rvg_verify.cpp) ---------------------------
+  // Reads a range for verify and starts watching it: returns the seq W such
+  // that the bytes read hold every write up to W, and `*watch` names a
+  // watch that any write sequenced after W overlapping the range trips. A
+  // secondary whose images are at a seq >= W must then hold the same bytes
+  // unless the watch tripped. The caller ends every watch it starts.
+  Result<uint64_t> ReadForVerify(uint32_t volume, uint64_t offset, void* buf, size_t length,
+                                 uint64_t* watch);
+  // Ends a watch; true if a write overlapped its range since it began.
+  bool EndWatch(uint64_t watch);
+
   // For status.
   uint64_t srl_used_bytes() const { return srl_->used_bytes(); }
   uint64_t srl_capacity_bytes() const { return srl_->capacity_bytes(); }
@@ -259,6 +270,17 @@ class PrimaryRvg : public VolumeIo {
   UnappliedWrites unapplied_;
 
   mutable std::mutex mu_;
+  // Ranges under verify (few: the verifier's window), under mu_.
+  struct RangeWatch {
+    uint64_t id;
+    uint32_t volume;
+    uint64_t offset;
+    uint64_t length;
+    bool tripped;
+  };
+  std::vector<RangeWatch> watches_;
+  uint64_t next_watch_ = 1;
+  void TripWatchesLocked(const WriteRecord& r);
   std::condition_variable queue_cv_;       // the queue became empty (Close waits)
   std::condition_variable flusher_cv_;     // appended data waits for a sync
   std::condition_variable synced_cv_;      // synced_seq_ moved

@@ -233,101 +233,10 @@ Status SecondaryApplier::SyncAndApply() {
   return Status::Ok();
 }
 
-bool SecondaryApplier::OfferRegion(WriteRecord region) {
-  std::lock_guard<std::mutex> lock(mu_);
-  // Counted like the reorder buffer, so that tiny regions cost their keep.
-  const uint64_t cost = region.length + ReorderBuffer::kRecordOverhead;
-  if (region_bytes_ + cost > options_.max_region_bytes) return false;
-  region_bytes_ += cost;
-  regions_.push_back(std::move(region));
-  ready_cv_.notify_one();
-  return true;
-}
-
-void SecondaryApplier::OfferResyncEnd(uint64_t seq, uint64_t number) {
-  std::lock_guard<std::mutex> lock(mu_);
-  resync_end_ = std::make_pair(seq, number);
-  ready_cv_.notify_one();
-}
-
-void SecondaryApplier::ResetRegions() {
-  std::lock_guard<std::mutex> lock(mu_);
-  regions_.clear();
-  region_bytes_ = 0;
-  resync_end_.reset();
-  ++region_epoch_;
-  regions_done_ = 0;
-}
-
-bool SecondaryApplier::ResyncWork() const { return !regions_.empty() || resync_end_.has_value(); }
-
-// Writes the queued regions (and ends the resync when asked); called and
-// returns with `lock` held, drops it for the I/O.
-Status SecondaryApplier::ApplyResync(std::unique_lock<std::mutex>& lock) {
-  std::vector<WriteRecord> regions;
-  regions.swap(regions_);
-  region_bytes_ = 0;
-  std::optional<std::pair<uint64_t, uint64_t>> end = resync_end_;
-  resync_end_.reset();
-  const uint64_t epoch = region_epoch_;
-  lock.unlock();
-  // Ordered writes that wait for their sync go first: the checkpoints below
-  // must leave no record in the SRL.
-  Status st = SyncAndApply();
-  if (st.ok() && !regions.empty()) {
-    // Nothing older may be replayed over a region after a crash.
-    st = Checkpoint();
-    if (st.ok() && consistent_) {
-      st = store_->SaveConsistency(false);
-      if (st.ok()) consistent_ = false;
-    }
-    // Adjacent regions in one pwritev; their "seqs" are region numbers.
-    size_t written = 0;
-    if (st.ok()) st = volumes_->WriteRecords(regions.data(), regions.size(), &written);
-    if (st.ok()) st = volumes_->SyncAll();
-    if (!st.ok()) st = st.Annotate("resync: writing regions to the images");
-  }
-  if (st.ok() && end) st = FinishResync(end->first);
-  lock.lock();
-  if (st.ok() && epoch == region_epoch_) {
-    uint64_t done = regions.empty() ? 0 : regions.back().seq;
-    if (end) done = std::max(done, end->second);
-    regions_done_ = std::max(regions_done_.load(), done);
-  }
-  lock.unlock();
-  if (on_change_) on_change_();
-  lock.lock();
-  return st;
-}
-
-Status SecondaryApplier::FinishResync(uint64_t seq) {
-  if (seq < applied_seq_.load()) {
-    return Status::Error(fmt::format("resync: the primary ends it at seq {}, below the applied "
-                                     "seq {}",
-                                     seq, applied_seq_.load()),
-                         EPROTO);
-  }
-  Status st = Checkpoint();
-  // The SRL first: a crash after it restarts at seq + 1 (Start() takes the
-  // applied seq from the SRL and persists it).
-  if (st.ok() && seq + 1 > srl_->next_seq()) st = srl_->Rebase(seq + 1);
-  if (st.ok()) st = PersistAppliedSeq(seq);
-  if (st.ok()) st = store_->SaveConsistency(true);
-  if (!st.ok()) return st.Annotate("resync: moving to seq " + std::to_string(seq));
-  consistent_ = true;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    reorder_.Reset(seq + 1);
-  }
-  checkpointed_seq_ = seq;
-  applied_seq_ = seq;
-  spdlog::info("resync complete: the images are a consistent copy at seq {}", seq);
-  return Status::Ok();
-}
-
 void SecondaryApplier::ApplyLoop() {
   auto has_work = [this] {
-    return stopping_ || ResyncWork() || reorder_.contiguous_seq() >= reorder_.next_seq() ||
+    return stopping_ || ResyncWork() || VerifyDue() ||
+           reorder_.contiguous_seq() >= reorder_.next_seq() ||
            (!unsynced_.empty() && urgent_seq_ > applied_seq_.load());
   };
   std::unique_lock<std::mutex> lock(mu_);
@@ -340,6 +249,7 @@ void SecondaryApplier::ApplyLoop() {
     // Ordered writes already in hand go first; a resync's regions follow
     // them (the primary sends no ordered write during a resync).
     if (ready.empty() && ResyncWork()) st = ApplyResync(lock);
+    if (st.ok() && ready.empty() && VerifyDue()) st = RunVerifies(lock);
     lock.unlock();
     if (st.ok() && !ready.empty()) st = LogAndApply(ready, urgent);
     if (st.ok() && (last_round || SyncDue(urgent))) st = SyncAndApply();

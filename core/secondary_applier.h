@@ -71,6 +71,18 @@
 // the end: the store is told (SaveConsistency) before the first region is
 // written and after the end is durable.
 //
+// Range checks (OfferCheck, core/range_check.h). A checksum resync sends,
+// in the regions' numbering, the hash of a range instead of its data; the
+// apply thread compares it with its image in order with the regions, so a
+// check sees every region numbered before it and none after. A check alone
+// writes nothing and leaves the images consistent. A verify's checks wait
+// until applied_seq() reaches their after_seq and are answered from the
+// images as they are at that seq. Every outcome is queued for the
+// receiver (TakeCheckResults); a resync check's outcome is queued no later
+// than regions_done() counts it, so a receiver that reads regions_done()
+// first and then takes the results never acknowledges a check before it
+// has reported it.
+//
 // Thread-safe: Offer() and the getters are called by the receiver thread;
 // the apply loop runs on its own thread. The owner calls Start() once, then
 // Stop() (again harmless: the destructor does).
@@ -86,6 +98,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/range_check.h"
 #include "core/record.h"
 #include "core/reorder_buffer.h"
 #include "core/srl.h"
@@ -93,6 +106,13 @@
 #include "core/volume_set.h"
 
 namespace rvg {
+
+// One entry of a resync's queue: a region's data to write, or (check set)
+// only its range, to compare with the primary's hash.
+struct ResyncItem {
+  WriteRecord record;  // seq: the number among the session's regions
+  std::optional<RangeCheck> check;
+};
 
 // Where applied_seq is persisted (SQLite on a real secondary): the highest
 // seq whose records are synced on the images, i.e. how far the SRL may be
@@ -131,6 +151,8 @@ struct SecondaryApplierOptions {
   // Region data of a resync held before it is written (the primary keeps
   // less in flight; OfferRegion refuses more).
   uint64_t max_region_bytes = 64ull << 20;
+  // Verify checks waiting for their seq (the primary keeps fewer in flight).
+  size_t max_pending_verifies = 1024;
 };
 
 class SecondaryApplier {
@@ -180,8 +202,14 @@ class SecondaryApplier {
   void OfferResyncEnd(uint64_t seq, uint64_t number);
   // The highest region number written and synced in this session.
   uint64_t regions_done() const { return regions_done_.load(); }
-  // A new session: drops queued regions and restarts the count at 0.
+  // A new session: drops queued regions and checks, and restarts the
+  // count at 0.
   void ResetRegions();
+  // Queues a range check (a resync's in its place among the regions). False
+  // when too much is queued: the session must start again.
+  bool OfferCheck(const RangeCheck& check);
+  // The outcomes of checks done since the last call, in the order done.
+  std::vector<RangeCheckResult> TakeCheckResults();
 
  private:
   void ApplyLoop();
@@ -195,7 +223,12 @@ class SecondaryApplier {
   Status PersistAppliedSeq(uint64_t seq);
   void Publish(uint64_t seq);
   bool ResyncWork() const;  // mu_ held
+  bool VerifyDue() const;   // mu_ held
   Status ApplyResync(std::unique_lock<std::mutex>& lock);
+  // Writes or checks `items` in order; the outcomes of checks go to `results`.
+  Status ApplyResyncItems(const std::vector<ResyncItem>& items,
+                          std::vector<RangeCheckResult>* results);
+  Status RunVerifies(std::unique_lock<std::mutex>& lock);
   Status FinishResync(uint64_t seq);
 
   VolumeSet* const volumes_;
@@ -219,12 +252,15 @@ class SecondaryApplier {
   std::thread thread_;
 
   // Resync, guarded by mu_ (regions_done_ is read without it).
-  std::vector<WriteRecord> regions_;
+  std::vector<ResyncItem> regions_;
   uint64_t region_bytes_ = 0;
   std::optional<std::pair<uint64_t, uint64_t>> resync_end_;  // {seq, number}
   uint64_t region_epoch_ = 0;       // ResetRegions() calls
   bool consistent_ = true;          // as last told to the store
   std::atomic<uint64_t> regions_done_{0};
+  std::vector<RangeCheck> verifies_;               // in arrival order
+  std::vector<RangeCheckResult> check_results_;    // not yet taken
+  std::vector<uint8_t> check_scratch_;             // apply thread
 
   // Owned by the apply thread (by Start() before it runs). Invariant:
   // checkpointed_seq_ <= applied_seq_, the images are synced and the store

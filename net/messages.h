@@ -26,7 +26,8 @@
 namespace rvg {
 
 // 2: REGION and RESYNC (bitmap resync), ACK carries regions done.
-inline constexpr uint32_t kProtocolVersion = 2;
+// 3: COMPARE and COMPARED (checksum resync, verify).
+inline constexpr uint32_t kProtocolVersion = 3;
 inline constexpr size_t kMaxHeaderBytes = 64 * 1024;
 
 enum class MsgType : uint8_t {
@@ -39,6 +40,8 @@ enum class MsgType : uint8_t {
   kPing = 7,     // primary -> secondary: keepalive, carries the primary's synced seq
   kRegion = 8,   // primary -> secondary: one region's contents in a resync (+ data frame)
   kResync = 9,   // primary -> secondary: a bitmap resync begins, or ends at a seq
+  kCompare = 10,   // primary -> secondary: the hash of a range, to compare with the secondary's
+  kCompared = 11,  // secondary -> primary: the outcome of one COMPARE
 };
 
 struct VolumeInfo {
@@ -142,9 +145,52 @@ struct ResyncMsg {
   bool operator==(const ResyncMsg&) const = default;
 };
 
+// Why a range is compared.
+enum class CompareKind : uint8_t {
+  // In a resync, numbered among the session's REGIONs and processed in
+  // their order: a range found equal needs no data (COMPARED lists it as
+  // the same before the ACK that counts it done); for any other the
+  // primary then sends its data as a REGION.
+  kResync = 1,
+  // Online verify, numbered on its own: the secondary hashes the range once
+  // it has applied every write up to `after_seq`, and reports the outcome
+  // and the seq its images were at.
+  kVerify = 2,
+};
+
+// COMPARE: XXH3-128 of the primary's bytes of a range (hash_high:hash_low).
+struct CompareMsg {
+  uint64_t session_id = 0;
+  CompareKind kind = CompareKind::kResync;
+  uint64_t number = 0;
+  uint32_t volume = 0;
+  uint64_t offset = 0;
+  uint32_t length = 0;  // 1..kMaxWriteBytes
+  uint64_t hash_high = 0;
+  uint64_t hash_low = 0;
+  uint64_t after_seq = 0;  // verify only (0 for a resync)
+  bool operator==(const CompareMsg&) const = default;
+};
+
+// COMPARED: the secondary's answers to COMPAREs of one `kind`, by number:
+// those it found the same and those it found different (at most
+// kMaxComparedNumbers in all). An answer may be lost (a full send queue on
+// the secondary drops replies): a resync treats a check its ACK counts
+// without a "same" answer as different (its data is sent), and a verify
+// gives up when answers stop coming.
+inline constexpr size_t kMaxComparedNumbers = 1024;
+struct ComparedMsg {
+  uint64_t session_id = 0;
+  CompareKind kind = CompareKind::kResync;
+  uint64_t seq = 0;  // verify: the secondary's applied seq when it hashed
+  std::vector<uint64_t> same;
+  std::vector<uint64_t> differ;
+  bool operator==(const ComparedMsg&) const = default;
+};
+
 // Equality compares every field; decode(encode(m)) == m for every valid m.
-using Message =
-    std::variant<HelloMsg, WelcomeMsg, RejectMsg, WriteMsg, AckMsg, NackMsg, PingMsg, ResyncMsg>;
+using Message = std::variant<HelloMsg, WelcomeMsg, RejectMsg, WriteMsg, AckMsg, NackMsg, PingMsg,
+                             ResyncMsg, CompareMsg, ComparedMsg>;
 
 // Encoders return the header frame.
 std::string Encode(const HelloMsg& m);
@@ -155,6 +201,8 @@ std::string Encode(const AckMsg& m);
 std::string Encode(const NackMsg& m);
 std::string Encode(const PingMsg& m);
 std::string Encode(const ResyncMsg& m);
+std::string Encode(const CompareMsg& m);
+std::string Encode(const ComparedMsg& m);
 
 // Decodes a header frame. Checks structure, types, protocol version and
 // value sanity (session ids non-zero, lengths <= kMaxWriteBytes, from <= to,

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/crc32c.h"
+#include "core/region_hash.h"
 #include "net/messages.h"
 #include "net/zmq_util.h"
 
@@ -18,16 +19,18 @@ RegionStreamer::RegionStreamer(PrimaryRvg* engine, DcmTracker* dcm, size_t rlink
       name_(std::move(rlink_name)),
       window_bytes_(window_bytes) {}
 
-void RegionStreamer::Begin(uint64_t session_id, uint64_t resync_seq) {
+void RegionStreamer::Begin(uint64_t session_id, uint64_t resync_seq, bool checksum) {
   if (session_id != session_id_) Reset();
   Finish();
   active_ = true;
+  checksum_ = checksum;
   session_id_ = session_id;
   resync_seq_ = resync_seq;
   mark_generation_ = dcm_->mark_generation(rlink_);
   bytes_total_ = dcm_->dirty_bytes(rlink_);
-  spdlog::info("rlink {}: bitmap resync to seq {} begins: {} regions, {} bytes", name_,
-               resync_seq, dcm_->dirty_regions(rlink_), bytes_total_);
+  spdlog::info("rlink {}: {} resync to seq {} begins: {} regions, {} bytes", name_,
+               checksum ? "checksum" : "bitmap", resync_seq, dcm_->dirty_regions(rlink_),
+               bytes_total_);
 }
 
 void RegionStreamer::Reset() {
@@ -41,6 +44,8 @@ void RegionStreamer::Finish() {
   cursor_ = RegionRef{};
   piece_offset_ = 0;
   walk_done_ = false;
+  first_walk_ = true;
+  region_differs_ = false;
   in_flight_.clear();
   in_flight_bytes_ = 0;
   bytes_done_ = 0;
@@ -56,11 +61,13 @@ RegionStreamer::Step RegionStreamer::Pump(zmq::socket_t& socket, const std::stri
     if (throttled()) return Step::kThrottled;
     if (walk_done_) {
       if (!in_flight_.empty()) return Step::kWindowFull;
-      // Everything sent was acknowledged; regions left dirty (none are
-      // expected: tracking stopped when the resync began) get another walk.
+      // Everything sent was acknowledged; regions left dirty (those a
+      // COMPARE found different: tracking stopped when the resync began)
+      // get another walk, which sends their data.
       if (dcm_->dirty_regions(rlink_) == 0) return Step::kDone;
       cursor_ = RegionRef{};
       walk_done_ = false;
+      first_walk_ = false;
     }
     std::optional<std::pair<RegionRef, VolumeExtent>> next = dcm_->NextDirty(rlink_, cursor_);
     if (!next) {
@@ -71,28 +78,13 @@ RegionStreamer::Step RegionStreamer::Pump(zmq::socket_t& socket, const std::stri
     if (!(region == cursor_)) piece_offset_ = 0;
     cursor_ = region;
     const uint64_t length = std::min<uint64_t>(extent.length - piece_offset_, kMaxWriteBytes);
-    auto buffer = std::make_shared<DataBuffer>(length);
-    Status st = engine_->ReadForResync(extent.volume, extent.offset + piece_offset_,
-                                       buffer->data(), length);
-    if (!st.ok()) {
-      error_ = "reading region data for the resync: " + st.message();
+    Result<bool> sent = SendPiece(socket, rvg_uuid, generation, region, extent, charge);
+    if (!sent.ok()) {
+      error_ = "reading region data for the resync: " + sent.status().message();
       return Step::kFailed;
     }
-    WriteMsg m;
-    m.region = true;
-    m.rvg_uuid = rvg_uuid;
-    m.generation = generation;
-    m.session_id = session_id_;
-    m.seq = next_number_;
-    m.volume = extent.volume;
-    m.offset = extent.offset + piece_offset_;
-    m.length = static_cast<uint32_t>(length);
-    m.data_crc = Crc32c(buffer->data(), length);
-    if (!SendMessage(socket, {}, Encode(m), buffer)) return Step::kBlocked;
-    charge(length);
+    if (!*sent) return Step::kBlocked;
     const bool last = piece_offset_ + length == extent.length;
-    in_flight_.push_back({next_number_, region, last, length});
-    in_flight_bytes_ += length;
     ++next_number_;
     if (last) {
       piece_offset_ = 0;
@@ -105,13 +97,75 @@ RegionStreamer::Step RegionStreamer::Pump(zmq::socket_t& socket, const std::stri
   return Step::kWindowFull;
 }
 
+// A COMPARE costs the window this much: it holds no data, but the window
+// also bounds how many the secondary must queue.
+constexpr uint64_t kCompareCost = 4096;
+
+Result<bool> RegionStreamer::SendPiece(zmq::socket_t& socket, const std::string& rvg_uuid,
+                                       const std::string& generation, const RegionRef& region,
+                                       const VolumeExtent& extent,
+                                       const std::function<void(uint64_t)>& charge) {
+  const uint64_t offset = extent.offset + piece_offset_;
+  const uint64_t length = std::min<uint64_t>(extent.length - piece_offset_, kMaxWriteBytes);
+  auto buffer = std::make_shared<DataBuffer>(length);
+  Status st = engine_->ReadForResync(extent.volume, offset, buffer->data(), length);
+  if (!st.ok()) return st;
+  const bool zero = IsAllZero(buffer->data(), length);
+  const bool last = piece_offset_ + length == extent.length;
+  InFlight f{next_number_, region, last, length};
+  if (first_walk_ && (checksum_ || zero)) {
+    const RegionHash hash = HashRegion(buffer->data(), length);
+    CompareMsg m{session_id_, CompareKind::kResync, next_number_, extent.volume, offset,
+                 static_cast<uint32_t>(length), hash.high, hash.low, 0};
+    if (!SendMessage(socket, {}, Encode(m), nullptr)) return false;
+    f.compared = true;
+    f.zero = zero;
+    in_flight_bytes_ += kCompareCost;
+  } else {
+    WriteMsg m;
+    m.region = true;
+    m.rvg_uuid = rvg_uuid;
+    m.generation = generation;
+    m.session_id = session_id_;
+    m.seq = next_number_;
+    m.volume = extent.volume;
+    m.offset = offset;
+    m.length = static_cast<uint32_t>(length);
+    m.data_crc = Crc32c(buffer->data(), length);
+    if (!SendMessage(socket, {}, Encode(m), buffer)) return false;
+    charge(length);
+    counters_.bytes_sent += length;
+    in_flight_bytes_ += length;
+  }
+  in_flight_.push_back(f);
+  return true;
+}
+
+void RegionStreamer::Compared(uint64_t number, bool same) {
+  if (!same) return;  // the same as no answer: the data goes
+  for (InFlight& f : in_flight_) {
+    if (f.number == number && f.compared) {
+      f.same = true;
+      return;
+    }
+  }
+}
+
 void RegionStreamer::Acked(uint64_t regions_done) {
   std::vector<RegionRef> cleared;
   while (!in_flight_.empty() && in_flight_.front().number <= regions_done) {
     const InFlight& f = in_flight_.front();
-    if (f.last_piece) cleared.push_back(f.region);
-    in_flight_bytes_ -= f.bytes;
-    bytes_done_ += f.bytes;
+    in_flight_bytes_ -= f.compared ? kCompareCost : f.bytes;
+    if (f.compared && !f.same) {
+      region_differs_ = true;  // found different, or the answer was lost: the next walk sends it
+    } else {
+      bytes_done_ += f.bytes;
+      if (f.compared) ++(f.zero ? counters_.regions_zero : counters_.regions_identical);
+    }
+    if (f.last_piece) {
+      if (!region_differs_) cleared.push_back(f.region);
+      region_differs_ = false;
+    }
     in_flight_.pop_front();
   }
   if (cleared.empty()) return;

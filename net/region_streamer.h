@@ -8,6 +8,17 @@
 // acknowledged and the bitmap is empty; a region dirtied again meanwhile
 // (only possible before the resync began) is found by a further walk.
 //
+// Comparing instead of sending (doc/resync.md, "Checksum resync"). A piece
+// whose bytes are all zero, and in a checksum resync every piece, goes out
+// as a COMPARE with the hash of its bytes, numbered like a REGION. The
+// secondary lists the pieces it found the same in a COMPARED before the
+// ACK that counts them; any other piece the ACK counts (found different,
+// or its answer lost) leaves its region dirty, to be sent as data by
+// the next walk (only the first walk of a resync compares: what it leaves
+// dirty is what differs, as nothing dirties a region during a resync). A region found the
+// same is cleared like a region sent. So a sparse image costs no data, and
+// a checksum resync sends only the regions that differ.
+//
 // The regions are read with PrimaryRvg::ReadForResync, so they carry only
 // data that is durable in the primary's SRL, and they hold everything
 // written up to the resync seq R: the ordered stream resumes at R + 1 only
@@ -33,8 +44,9 @@ class RegionStreamer {
   RegionStreamer(PrimaryRvg* engine, DcmTracker* dcm, size_t rlink, std::string rlink_name,
                  uint64_t window_bytes);
 
-  // A resync to seq `resync_seq` starts in session `session_id`.
-  void Begin(uint64_t session_id, uint64_t resync_seq);
+  // A resync to seq `resync_seq` starts in session `session_id`;
+  // `checksum`: compare every region before sending it.
+  void Begin(uint64_t session_id, uint64_t resync_seq, bool checksum);
   // The resync ended; numbers go on increasing within the session (the
   // secondary's regions_done only grows in a session).
   void Finish();
@@ -50,6 +62,17 @@ class RegionStreamer {
   // The secondary has every region numbered <= `regions_done` on its
   // synced images.
   void Acked(uint64_t regions_done);
+  // The secondary's COMPARED for a resync check numbered `number`.
+  void Compared(uint64_t number, bool same);
+
+  // Since this rvgd started (for status): data bytes sent in REGIONs, and
+  // pieces found the same without sending data (all-zero ones apart).
+  struct Counters {
+    uint64_t bytes_sent = 0;
+    uint64_t regions_identical = 0;
+    uint64_t regions_zero = 0;
+  };
+  Counters counters() const { return counters_; }
 
   bool active() const { return active_; }
   uint64_t resync_seq() const { return resync_seq_; }
@@ -62,11 +85,20 @@ class RegionStreamer {
 
  private:
   struct InFlight {
-    uint64_t number;   // the REGION message's number
+    uint64_t number;   // the REGION or COMPARE message's number
     RegionRef region;  // cleared when this piece is acknowledged...
-    bool last_piece;   // ... if it is the region's last
-    uint64_t bytes;
+    bool last_piece;   // ... if it is the region's last (and none differed)
+    uint64_t bytes;    // of the volume this piece covers
+    bool compared = false;  // a COMPARE, not data
+    bool zero = false;      // ... of an all-zero piece
+    bool same = false;      // the secondary said so (COMPARED)
   };
+
+  // Sends one piece of `extent` from piece_offset_ as REGION or COMPARE.
+  // False when the socket refused it.
+  Result<bool> SendPiece(zmq::socket_t& socket, const std::string& rvg_uuid,
+                         const std::string& generation, const RegionRef& region,
+                         const VolumeExtent& extent, const std::function<void(uint64_t)>& charge);
 
   PrimaryRvg* const engine_;
   DcmTracker* const dcm_;
@@ -75,6 +107,10 @@ class RegionStreamer {
   const uint64_t window_bytes_;
 
   bool active_ = false;
+  bool checksum_ = false;
+  bool first_walk_ = true;
+  bool region_differs_ = false;  // a piece of the region being acked differed
+  Counters counters_;
   uint64_t session_id_ = 0;
   uint64_t resync_seq_ = 0;
   uint64_t mark_generation_ = 0;  // the DCM's, when this resync began

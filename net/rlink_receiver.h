@@ -49,6 +49,7 @@
 
 #include <zmq.hpp>
 
+#include "core/range_check.h"
 #include "core/secondary_applier.h"
 #include "core/volume.h"
 #include "net/handshake_watch.h"
@@ -123,6 +124,10 @@ class RlinkReceiver {
   Session CurrentSession() const;
   void CheckApplier();
   void OnResync(const PeerId& peer, const ResyncMsg& m);
+  // COMPARE: a resync's in its place among the regions, a verify's queued
+  // until the applied seq reaches its after_seq (core/range_check.h).
+  void OnCompare(const PeerId& peer, const CompareMsg& m);
+  void SendCheckResults(const Session& s, const std::vector<RangeCheckResult>& results);
   void ResyncViolation(const PeerId& peer, uint64_t session_id, const std::string& why);
   void SendAck();
   void MaybeNack();

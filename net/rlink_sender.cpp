@@ -30,6 +30,9 @@ RlinkSender::RlinkSender(RlinkSenderConfig config, PrimaryRvg* engine,
     streamer_ = std::make_unique<RegionStreamer>(engine_, dcm, index_, config_.rlink_name,
                                                  16ull << 20);
   }
+  verifier_ = std::make_unique<RangeVerifier>(engine_, dcm, index_, config_.rlink_name,
+                                              config_.volumes,
+                                              dcm != nullptr ? dcm->region_size() : kMaxWriteBytes);
   std::weak_ptr<Wakeup> weak = wakeup_;
   engine_->AddSyncListener([weak] {
     if (auto w = weak.lock()) w->Signal();
@@ -143,6 +146,7 @@ void RlinkSender::CloseSession(const std::string& why) {
   // written since the resync's seq) before the session counts as down.
   if (rlinks_->ResyncSeq(index_)) engine_->InterruptResync(index_);
   if (streamer_) streamer_->Reset();
+  verifier_->Abort("the session with the secondary ended (" + why + "); run verify again");
   resync_end_sent_ = false;
   resync_end_number_ = 0;
   {
@@ -248,9 +252,14 @@ void RlinkSender::Run() {
         continue;
       }
       if (streamer_ && (streamer_->active() || rlinks_->Tracking(index_))) {
+        verifier_->Abort("a resync began: the secondary is not a copy to verify until it ends");
         PumpResync();
       } else {
         SendRecords();
+        if (connected_ && !blocked_ && verifier_->running() &&
+            !verifier_->Pump(*socket_, session_id_)) {
+          blocked_ = true;
+        }
       }
       if (connected_ && !blocked_ && now - last_sent_ >= config_.heartbeat) {
         PingMsg p{session_id_, engine_->synced_seq()};
@@ -286,6 +295,18 @@ void RlinkSender::HandleMessage(std::vector<zmq::message_t>& frames) {
       streamer_->Acked(a->regions_done);
       // Only the secondary's word that the end itself is durable ends it.
       if (resync_end_sent_ && a->regions_done >= resync_end_number_) EndResync();
+    }
+  } else if (auto* c = std::get_if<ComparedMsg>(&msg)) {
+    if (c->session_id != session_id_ || !connected_) return;
+    last_heard_ = Clock::now();
+    for (const bool same : {true, false}) {
+      for (uint64_t number : same ? c->same : c->differ) {
+        if (c->kind == CompareKind::kVerify) {
+          verifier_->Compared(number, same, c->seq);
+        } else if (streamer_ && streamer_->active()) {
+          streamer_->Compared(number, same);
+        }
+      }
     }
   } else if (auto* n = std::get_if<NackMsg>(&msg)) {
     if (n->session_id != session_id_ || !connected_) return;
@@ -428,6 +449,11 @@ void RlinkSender::SendRecords() {
 
 namespace rvg {
 
+RegionStreamer::Counters RlinkSender::resync_counters() const {
+  std::lock_guard<std::mutex> lock(error_mu_);
+  return resync_counters_;
+}
+
 std::optional<std::pair<uint64_t, uint64_t>> RlinkSender::resync_progress() const {
   std::lock_guard<std::mutex> lock(error_mu_);
   return resync_progress_;
@@ -448,7 +474,7 @@ void RlinkSender::PumpResync() {
       CloseSession("the socket refused RESYNC begin");
       return;
     }
-    streamer_->Begin(session_id_, *seq);
+    streamer_->Begin(session_id_, *seq, checksum_resync_.load());
   }
   // The engine ended this resync (the SRL overflowed again and the RLINK
   // went back to its bitmap, or stoprep): never send its end. A new
@@ -494,6 +520,7 @@ void RlinkSender::PumpResync() {
   }
   std::lock_guard<std::mutex> lock(error_mu_);
   resync_progress_ = std::make_pair(streamer_->bytes_done(), streamer_->bytes_total());
+  resync_counters_ = streamer_->counters();
 }
 
 // The secondary applied RESYNC end: it holds the history up to the resync
@@ -503,6 +530,7 @@ void RlinkSender::EndResync() {
   progress_.sent_seq = seq;
   next_send_ = seq + 1;
   rlinks_->ResyncDone(index_, seq);
+  checksum_resync_ = false;
   spdlog::info("rlink {}: bitmap resync complete ({} bytes); replicating from seq {}",
                config_.rlink_name, streamer_->bytes_done(), seq + 1);
   streamer_->Finish();
@@ -510,6 +538,7 @@ void RlinkSender::EndResync() {
   resync_end_number_ = 0;
   std::lock_guard<std::mutex> lock(error_mu_);
   resync_progress_.reset();
+  resync_counters_ = streamer_->counters();
 }
 
 }  // namespace rvg

@@ -51,6 +51,7 @@
 #include "core/volume.h"
 #include "net/handshake_watch.h"
 #include "net/messages.h"
+#include "net/range_verifier.h"
 #include "net/region_streamer.h"
 #include "net/wakeup.h"
 
@@ -112,6 +113,13 @@ class RlinkSender {
   void ChargeTraffic(uint64_t bytes);
   // A bitmap resync under way: {bytes done, bytes total}.
   std::optional<std::pair<uint64_t, uint64_t>> resync_progress() const;
+  RegionStreamer::Counters resync_counters() const;
+  // The next resync of this RLINK compares region hashes before sending
+  // (startrep --checksum); until it completes.
+  void CompareNextResync() { checksum_resync_ = true; }
+  // Online verify (rvgadm verify); Start() on it wakes nothing: call Wake().
+  RangeVerifier& verifier() { return *verifier_; }
+  void Wake() { wakeup_->Signal(); }
 
  private:
   void Run();
@@ -147,6 +155,8 @@ class RlinkSender {
   std::unique_ptr<zmq::socket_t> socket_;
   std::unique_ptr<HandshakeWatch> watch_;  // of socket_, destroyed before it
   std::unique_ptr<RegionStreamer> streamer_;  // null without a DCM
+  std::unique_ptr<RangeVerifier> verifier_;
+  std::atomic<bool> checksum_resync_{false};
   bool resync_end_sent_ = false;
   uint64_t resync_end_number_ = 0;  // the RESYNC end's number, once sent
   uint64_t session_id_ = 0;
@@ -169,6 +179,7 @@ class RlinkSender {
   mutable std::mutex error_mu_;
   std::string last_error_;
   std::optional<std::pair<uint64_t, uint64_t>> resync_progress_;  // under error_mu_
+  RegionStreamer::Counters resync_counters_;                       // under error_mu_
 };
 
 }  // namespace rvg

@@ -94,8 +94,13 @@ int RunStoprep(const Context& context, const ParsedArgs& args) {
 int RunStartrep(const Context& context, const ParsedArgs& args) {
   const std::string& rvg = args.positional()[0];
   const std::string& sec = args.positional()[1];
+  if (args.Has("--checksum") && args.Has("--full")) {
+    return ReportUsage(context.spec, "startrep: give --full or --checksum, not both");
+  }
   if (args.Has("--checksum")) {
-    return ReportError("startrep --checksum is not available yet; use --full");
+    return AskRunning(context, rvg, sec, "startrep_checksum",
+                      "checksum sync started (regions are compared by hash; only those that "
+                      "differ are sent)");
   }
   if (!args.Has("--full")) {
     return ReportUsage(context.spec, "startrep: give --full (the whole volumes are copied while "

@@ -56,6 +56,7 @@ int RunPauserep(const Context& context, const ParsedArgs& args);
 int RunResumerep(const Context& context, const ParsedArgs& args);
 int RunStoprep(const Context& context, const ParsedArgs& args);
 int RunStartrep(const Context& context, const ParsedArgs& args);
+int RunVerify(const Context& context, const ParsedArgs& args);
 
 // Asks the running rvgd to act on RLINK `sec`: "pause", "resume", or
 // "reload" (its attributes changed in state.db).

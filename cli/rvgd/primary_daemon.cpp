@@ -227,6 +227,29 @@ Status PrimaryDaemon::PersistRlinkProgress(const std::vector<RlinkSnapshot>& rli
   });
 }
 
+// The last verify of an RLINK, for status --json (null when none ran).
+nlohmann::json VerifyJson(const VerifyReport& r, const std::vector<VolumeSpec>& volumes) {
+  static const char* const kStates[] = {"none", "running", "done", "failed"};
+  if (r.state == VerifyReport::State::kNone) return nullptr;
+  nlohmann::json differences = nlohmann::json::array();
+  for (const VolumeExtent& d : r.differences) {
+    std::string name = std::to_string(d.volume);
+    for (const VolumeSpec& v : volumes) {
+      if (v.id == d.volume) name = v.name;
+    }
+    differences.push_back({{"volume", name}, {"offset", d.offset}, {"length", d.length}});
+  }
+  return {{"run", r.run},
+          {"state", kStates[static_cast<int>(r.state)]},
+          {"done", r.bytes_done},
+          {"total", r.bytes_total},
+          {"rechecks", r.rechecks},
+          {"unverified_bytes", r.unverified_bytes},
+          {"differing_bytes", r.differing_bytes},
+          {"differences", differences},
+          {"error", r.error}};
+}
+
 nlohmann::json PrimaryDaemon::StatusJson() {
   RvgLive live;
   live.config = ctx_.config;
@@ -269,6 +292,11 @@ nlohmann::json PrimaryDaemon::StatusJson() {
   nlohmann::json j = rvg::StatusJson(live);
   for (size_t i = 0; i < senders_.size() && i < j["rlinks"].size(); ++i) {
     j["rlinks"][i]["last_error"] = senders_[i]->last_error();
+    const RegionStreamer::Counters c = senders_[i]->resync_counters();
+    j["rlinks"][i]["resync_bytes_sent"] = c.bytes_sent;
+    j["rlinks"][i]["regions_identical"] = c.regions_identical;
+    j["rlinks"][i]["regions_zero"] = c.regions_zero;
+    j["rlinks"][i]["verify"] = VerifyJson(senders_[i]->verifier().report(), ctx_.config.volumes);
   }
   Status health = engine_->health();
   j["health"] = health.ok() ? "ok" : health.message();
@@ -321,8 +349,20 @@ Status PrimaryDaemon::ControlRlink(const std::string& rlink, const std::string& 
     // full sync brings it back. Its bitmap is of no use any more.
     rlinks_->MarkStale(*i, "rvgadm stoprep");
     st = dcm_->ClearAll(*i);
-  } else if (action == "startrep_full") {
+  } else if (action == "startrep_full" || action == "startrep_checksum") {
+    if (action == "startrep_checksum") senders_[*i]->CompareNextResync();
     st = engine_->StartFullSync(*i);
+  } else if (action == "verify") {
+    // Only a connected secondary that is a copy can be compared.
+    const RlinkState state = rlinks_->state(*i);
+    if (state != RlinkState::kConnected) {
+      return Status::Error("RLINK " + rlink + " is " + RlinkStateName(state) +
+                           ": verify needs it connected and not resyncing");
+    }
+    std::string why;
+    if (senders_[*i]->verifier().Start(&why) == 0) return Status::Error(why);
+    senders_[*i]->Wake();
+    return Status::Ok();
   } else if (action == "reload") {
     Result<RlinkConfig> config =
         ctx_.db->Run([&](StateDb& db) { return db.GetRlink(ctx_.config.name, rlink); });

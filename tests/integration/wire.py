@@ -7,7 +7,7 @@ import msgpack
 import rvgdata
 
 HELLO, WELCOME, REJECT, WRITE, ACK, NACK, PING = 1, 2, 3, 4, 5, 6, 7
-VERSION = 2   # net/messages.h kProtocolVersion
+VERSION = 3   # net/messages.h kProtocolVersion
 
 
 def volumes_of(host):

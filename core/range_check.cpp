@@ -1,0 +1,17 @@
+#include "core/range_check.h"
+
+namespace rvg {
+
+Result<bool> CheckRangeOnImage(const VolumeSet& volumes, const RangeCheck& check,
+                               std::vector<uint8_t>* scratch) {
+  if (scratch->size() < check.length) scratch->resize(check.length);
+  Status st = volumes.Read(check.volume, check.offset, scratch->data(), check.length);
+  if (!st.ok()) {
+    return st.Annotate("comparing " + std::to_string(check.length) + " bytes at offset " +
+                       std::to_string(check.offset) + " of volume " +
+                       std::to_string(check.volume));
+  }
+  return HashRegion(scratch->data(), check.length) == check.hash;
+}
+
+}  // namespace rvg

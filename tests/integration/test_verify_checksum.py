@@ -1,0 +1,171 @@
+#!/usr/bin/python3
+"""Online verify and checksum sync (issue 9).
+
+1. A pair replicates 64 MiB of random data; `verify` exits 0.
+2. Bytes are flipped in three places of the stopped secondary's image;
+   `verify` exits 1 and names the three regions (and nothing else).
+3. stoprep, then `startrep --checksum`: the regions are compared by hash
+   and only the differing ones travel — fewer than 2 % of the volume's
+   bytes, by the primary's counters — and the images end byte-identical;
+   `verify` exits 0 again.
+4. `verify` while a writer keeps writing all over the volume: exit 0, no
+   false differences (pieces written meanwhile are checked again).
+5. A full sync (`startrep --full`) of a mostly zero volume onto a blank
+   secondary sends no data for the zero regions.
+"""
+
+import os
+import random
+import threading
+
+import rvgtest
+from rvgtest import check, log, wait_until
+
+MIB = 1 << 20
+REGION = 64 * 1024          # the default region size
+SIZE = 64 * MIB
+VOLUMES = [('a', '64M')]
+FLIPS = [3 * MIB + 100, 17 * MIB + REGION - 1, 40 * MIB + 5 * REGION + 7]
+
+
+def rlink(p):
+    return p.status()['rlinks'][0]
+
+
+def same_images(p, s):
+    with open(p.image('a'), 'rb') as a, open(s.image('a'), 'rb') as b:
+        return a.read() == b.read()
+
+
+def fill(path, seed, size, chunk=MIB):
+    rng = random.Random(seed)
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        for off in range(0, size, chunk):
+            os.pwrite(fd, rng.randbytes(chunk), off)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def verify(p, expect_rc):
+    cp = p.rvgadm('verify', p.rvg, 's', check=False, timeout=300)
+    log('verify said: ' + cp.stdout.strip().replace('\n', ' | '))
+    check(cp.returncode == expect_rc, f'verify exited {cp.returncode}, expected {expect_rc}: '
+          f'{cp.stdout} {cp.stderr}')
+    return cp.stdout
+
+
+def wait_synced(p, s):
+    wait_until(lambda: rlink(p)['state'] == 'connected', 120,
+               'the RLINK is connected again after the sync')
+    p.drain(timeout=120)
+    if not same_images(p, s):
+        with open(p.image("a"), "rb") as a, open(s.image("a"), "rb") as b:
+            x, y = a.read(), b.read()
+        bad = [o for o in range(0, len(x), REGION) if x[o:o + REGION] != y[o:o + REGION]]
+        check(False, f"images differ after the sync and a drain: {len(bad)} regions, first {bad[:5]}, zero on p: {[x[o:o+REGION] == bytes(REGION) for o in bad[:5]]}")
+
+
+def main(env):
+    p, s = env.pair(VOLUMES, srl='128M')
+    fill(p.mounted('a'), 1, SIZE)
+    p.drain(timeout=120)
+    out = verify(p, 0)
+    check('identical' in out, f'verify of equal images does not say identical: {out}')
+
+    # 2. Damage the secondary behind rvg's back.
+    s.stop()
+    with open(s.image('a'), 'r+b') as f:
+        for off in FLIPS:
+            f.seek(off)
+            b = f.read(1)
+            f.seek(off)
+            f.write(bytes([b[0] ^ 0xFF]))
+    s.start()
+    p.wait_connected()
+    out = verify(p, 1)
+    expected = sorted(off // REGION * REGION for off in FLIPS)
+    found = sorted(int(line.split()[4]) for line in out.splitlines()
+                   if line.startswith('differs:'))
+    check(found == expected, f'verify reports regions at {found}, the flips are in {expected}')
+    for line in out.splitlines():
+        if line.startswith('differs:'):
+            check(line.split()[6] == str(REGION), f'a difference of one region reads {line!r}')
+
+    # 3. Checksum sync sends only what differs.
+    p.rvgadm('stoprep', p.rvg, 's')
+    wait_until(lambda: rlink(p)['state'] == 'stale', 60, 'stoprep makes the RLINK stale')
+    sent_before = rlink(p)['resync_bytes_sent']
+    p.rvgadm('startrep', p.rvg, 's', '--checksum')
+    wait_synced(p, s)
+    r = rlink(p)
+    sent = r['resync_bytes_sent'] - sent_before
+    log(f"checksum sync sent {sent} bytes; {r['regions_identical']} regions identical, "
+        f"{r['regions_zero']} zero")
+    check(sent < SIZE // 50, f'checksum sync of a secondary that differs in 3 regions sent {sent} '
+          f'bytes, 2 % of the volume is {SIZE // 50}')
+    check(sent >= len(FLIPS) * REGION, f'checksum sync sent {sent} bytes, less than the '
+          f'{len(FLIPS)} differing regions')
+    check(r['regions_identical'] >= SIZE // REGION - len(FLIPS),
+          f"only {r['regions_identical']} regions counted identical")
+    verify(p, 0)
+
+    # 4. Verify under a writer: no false differences.
+    stop = threading.Event()
+    writes = [0]
+
+    def writer():
+        rng = random.Random(7)
+        fd = os.open(p.mounted('a'), os.O_WRONLY)
+        try:
+            while not stop.is_set():
+                os.pwrite(fd, rng.randbytes(4096), rng.randrange(SIZE // 4096) * 4096)
+                writes[0] += 1
+                if writes[0] % 16 == 0:
+                    os.fsync(fd)
+        finally:
+            os.close(fd)
+    t = threading.Thread(target=writer, daemon=True)
+    t.start()
+    env.on_cleanup('writer thread', lambda: (stop.set(), t.join(30)))
+    wait_until(lambda: writes[0] > 100, 60, 'the writer is under way')
+    before = writes[0]
+    out = verify(p, 0)
+    during = writes[0] - before
+    stop.set()
+    t.join(30)
+    check(during > 100, f'only {during} writes ran during the verify: it did not run under load')
+    log(f'{during} writes during the verify, which found no difference')
+    wait_synced(p, s)
+
+    # 5. A full sync of zeros onto a blank (sparse) secondary sends no data
+    # for them.
+    p.rvgadm('stoprep', p.rvg, 's')
+    wait_until(lambda: rlink(p)['state'] == 'stale', 60, 'stoprep makes the RLINK stale')
+    s.stop()
+    os.truncate(s.image('a'), 0)
+    os.truncate(s.image('a'), SIZE)
+    s.start()
+    fd = os.open(p.mounted('a'), os.O_WRONLY)
+    try:
+        os.pwrite(fd, bytes(SIZE - MIB), MIB)   # all but the first MiB zero
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    sent_before = rlink(p)['resync_bytes_sent']
+    zero_before = rlink(p)['regions_zero']
+    p.rvgadm('startrep', p.rvg, 's', '--full')
+    wait_synced(p, s)
+    r = rlink(p)
+    sent = r['resync_bytes_sent'] - sent_before
+    zeros = r['regions_zero'] - zero_before
+    log(f'full sync of a mostly zero volume sent {sent} bytes; {zeros} zero regions')
+    check(sent <= 2 * MIB, f'full sync of a volume with 1 MiB of data sent {sent} bytes')
+    check(zeros >= (SIZE - MIB) // REGION - 1, f'only {zeros} zero regions skipped')
+    p.stop()
+    s.stop()
+
+
+if __name__ == '__main__':
+    rvgtest.run(main)
