@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace rvg {
@@ -28,6 +29,27 @@ struct RlinkProgress {
     while (cur < value && !field.compare_exchange_weak(cur, value)) {
     }
   }
+};
+
+// A bitmap resync under way on one RLINK, for status: bytes the secondary
+// acknowledged out of what the bitmap owed when the resync began, and the
+// rate over the last few seconds (RateMeter) with the ETA it gives.
+struct ResyncProgress {
+  uint64_t done = 0;
+  uint64_t total = 0;
+  std::optional<double> rate;   // bytes/s; nullopt while unknown
+  std::optional<double> eta_s;  // seconds; nullopt while unknown (or stalled)
+};
+
+// What one RLINK's resyncs and verifies did since rvgd started (kept in
+// memory only; status shows them). Only resync_bytes_sent is counted so
+// far; the others are there for checksum comparison and verify, and stay
+// 0 until those count them.
+struct ResyncCounters {
+  uint64_t resync_bytes_sent = 0;   // data bytes of REGION messages sent
+  uint64_t regions_identical = 0;   // regions found identical by checksum, not sent
+  uint64_t regions_zero = 0;        // all-zero regions, sent without their data
+  uint64_t verify_bytes_sent = 0;   // bytes a verify sent
 };
 
 }  // namespace rvg

@@ -90,6 +90,7 @@ RegionStreamer::Step RegionStreamer::Pump(zmq::socket_t& socket, const std::stri
     m.data_crc = Crc32c(buffer->data(), length);
     if (!SendMessage(socket, {}, Encode(m), buffer)) return Step::kBlocked;
     charge(length);
+    counters_.resync_bytes_sent += length;
     const bool last = piece_offset_ + length == extent.length;
     in_flight_.push_back({next_number_, region, last, length});
     in_flight_bytes_ += length;

@@ -25,6 +25,7 @@
 
 #include "core/dcm_tracker.h"
 #include "core/primary_rvg.h"
+#include "core/rlink_progress.h"
 
 namespace rvg {
 
@@ -59,6 +60,8 @@ class RegionStreamer {
   uint64_t bytes_done() const { return bytes_done_; }
   uint64_t bytes_total() const { return bytes_total_; }
   const std::string& error() const { return error_; }
+  // Since the streamer was made (rvgd's start): never reset.
+  const ResyncCounters& counters() const { return counters_; }
 
  private:
   struct InFlight {
@@ -87,6 +90,7 @@ class RegionStreamer {
   uint64_t bytes_done_ = 0;
   uint64_t bytes_total_ = 0;
   std::string error_;
+  ResyncCounters counters_;
 };
 
 }  // namespace rvg

@@ -46,6 +46,8 @@
 #include <zmq.hpp>
 
 #include "core/primary_rvg.h"
+#include "core/rate_meter.h"
+#include "core/rlink_progress.h"
 #include "core/rlink_set.h"
 #include "core/token_bucket.h"
 #include "core/volume.h"
@@ -110,8 +112,11 @@ class RlinkSender {
   // data bytes of a message it sent. Thread-safe.
   std::chrono::steady_clock::duration TrafficDelay();
   void ChargeTraffic(uint64_t bytes);
-  // A bitmap resync under way: {bytes done, bytes total}.
-  std::optional<std::pair<uint64_t, uint64_t>> resync_progress() const;
+  // A bitmap resync under way: bytes done and total, rate and ETA over
+  // the last RateMeter window, as of `now`. Thread-safe.
+  std::optional<ResyncProgress> resync_progress(std::chrono::steady_clock::time_point now) const;
+  // This RLINK's resync counters since rvgd started. Thread-safe.
+  ResyncCounters resync_counters() const;
 
  private:
   void Run();
@@ -129,6 +134,8 @@ class RlinkSender {
   std::chrono::milliseconds PollTimeout() const;
   void PumpResync();
   void EndResync();
+  // Copies the streamer's figures where status reads them.
+  void PublishResync();
   void SetError(const std::string& error);
   void Fail(const std::string& error);
 
@@ -168,7 +175,11 @@ class RlinkSender {
 
   mutable std::mutex error_mu_;
   std::string last_error_;
-  std::optional<std::pair<uint64_t, uint64_t>> resync_progress_;  // under error_mu_
+  // Under error_mu_: the resync's figures as the sender thread last saw
+  // them (bytes done is sampled into the meter), and the counters.
+  std::optional<std::pair<uint64_t, uint64_t>> resync_progress_;
+  RateMeter resync_rate_;
+  ResyncCounters resync_counters_;
 };
 
 }  // namespace rvg

@@ -255,7 +255,10 @@ nlohmann::json PrimaryDaemon::StatusJson() {
     r.srl_protection = p.state == RlinkState::kDcm || p.state == RlinkState::kResyncing ||
                        (engine_->srl_full() && p.policy.srlprot == SrlProt::kDcm &&
                         (p.state == RlinkState::kConnected || p.state == RlinkState::kPaused));
-    if (i < senders_.size()) r.resync = senders_[i]->resync_progress();
+    if (i < senders_.size()) {
+      r.resync = senders_[i]->resync_progress(now);
+      r.counters = senders_[i]->resync_counters();
+    }
     r.dcm_dirty_bytes = dcm_->dirty_bytes(i);
     const uint64_t acked = std::min(r.config.data_acked_seq, live.last_seq);
     const PrimaryRvg::Backlog backlog = engine_->BacklogAfter(acked, now);
