@@ -31,7 +31,7 @@ class PrimaryDaemon : public Daemon, public CheckpointListener, public BitmapSto
   Status Stop() override;
   nlohmann::json StatusJson() override;
   Status Drain(const std::string& rlink, double timeout_s) override;
-  Status ControlRlink(const std::string& rlink, const std::string& action) override;
+  Result<std::string> ControlRlink(const std::string& rlink, const std::string& action) override;
 
   Status PersistRlinkProgress(const std::vector<RlinkSnapshot>& rlinks) override;
 
@@ -311,10 +311,12 @@ Status PrimaryDaemon::Drain(const std::string& rlink, double timeout_s) {
 // source of truth); "reload" reads them back and hands them to the state
 // machine, so a change applies without a restart. Pause and resume change
 // the state machine, and the next checkpoint persists them.
-Status PrimaryDaemon::ControlRlink(const std::string& rlink, const std::string& action) {
+Result<std::string> PrimaryDaemon::ControlRlink(const std::string& rlink,
+                                                const std::string& action) {
   std::optional<size_t> i = rlinks_->Find(rlink);
   if (!i) return Status::Error("no secondary named " + rlink + " in RVG " + ctx_.config.name);
   Status st;
+  std::string note;
   if (action == "pause") {
     st = rlinks_->Pause(*i);
   } else if (action == "resume") {
@@ -326,6 +328,15 @@ Status PrimaryDaemon::ControlRlink(const std::string& rlink, const std::string& 
     st = dcm_->ClearAll(*i);
   } else if (action == "startrep_full") {
     st = engine_->StartFullSync(*i);
+  } else if (action == "resync_full") {
+    st = engine_->ResyncFull(*i);
+  } else if (action == "resync") {
+    Result<bool> owed = engine_->ResyncDirty(*i);
+    st = owed.status();
+    if (owed.ok() && !*owed) {
+      note = "nothing to resync: the bitmap of RLINK " + rlink +
+             " is clean (rvgadm resync --full copies every region; rvgadm verify compares them)";
+    }
   } else if (action == "reload") {
     Result<RlinkConfig> config =
         ctx_.db->Run([&](StateDb& db) { return db.GetRlink(ctx_.config.name, rlink); });
@@ -349,13 +360,15 @@ Status PrimaryDaemon::ControlRlink(const std::string& rlink, const std::string& 
                  rlink, config->synchronous, config->sync_ack, config->ack_timeout,
                  config->latencyprot, config->latency_low_mark, config->latency_high_mark,
                  config->srlprot, config->bandwidth_limit);
-    return Status::Ok();
+    return std::string();
   } else {
     return Status::Error("unknown RLINK action \"" + action + "\"");
   }
   if (!st.ok()) return st;
   // Persist now: a pause must survive a crash right after rvgadm returns.
-  return PersistRlinkProgress(rlinks_->Snapshot());
+  st = PersistRlinkProgress(rlinks_->Snapshot());
+  if (!st.ok()) return st;
+  return note;
 }
 
 }  // namespace
