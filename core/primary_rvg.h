@@ -180,6 +180,13 @@ class PrimaryRvg : public VolumeIo {
   void InterruptResync(size_t rlink);
   // `startrep --full` on a stale RLINK: every region dirty, then tracking.
   Status StartFullSync(size_t rlink);
+  // `resync --full` on an RLINK that is neither stale nor paused: the
+  // same, cutting short a resync under way.
+  Status ResyncFull(size_t rlink);
+  // `resync`: the RLINK resyncs what its bitmap holds. True when a resync
+  // is owed (it was in dcm already, or enters it now); false when the
+  // bitmap is clean: nothing to do. Refuses stale and paused RLINKs.
+  Result<bool> ResyncDirty(size_t rlink);
   // Reads a region for a resync: only data whose records are durable in
   // the SRL (no secondary may hold a write the primary could lose).
   Status ReadForResync(uint32_t volume, uint64_t offset, void* buf, size_t length);
@@ -260,6 +267,8 @@ class PrimaryRvg : public VolumeIo {
   Status OnSrlFullLocked(bool* dcm_stall);
   void RunDcmScans();
   bool ScanPendingLocked(size_t rlink) const;
+  Status MarkAllAndTrack(size_t rlink);
+  Status CheckResyncable(size_t rlink) const;
 
   std::unique_ptr<VolumeSet> volumes_;
   std::unique_ptr<Srl> srl_;

@@ -178,16 +178,64 @@ Status PrimaryRvg::StartFullSync(size_t rlink) {
   if (rlinks_->state(rlink) != RlinkState::kStale) {
     return Status::Error("RLINK " + rlinks_->name(rlink) + " is " +
                          RlinkStateName(rlinks_->state(rlink)) +
-                         "; a full sync starts from a stale or stopped RLINK (rvgadm stoprep first)");
+                         "; startrep --full starts a stale or stopped RLINK (to copy a replicating "
+                         "one again: rvgadm resync --full)");
   }
-  // Every region dirty first, then tracking: a write in between is covered.
+  return MarkAllAndTrack(rlink);
+}
+
+// Every region dirty first, then tracking: a write in between is covered.
+Status PrimaryRvg::MarkAllAndTrack(size_t rlink) {
   Status st = options_.dcm->MarkAll(rlink);
   if (!st.ok()) return st;
   std::lock_guard<std::mutex> lock(mu_);
   if (!rlinks_->StartFullSync(rlink)) {
-    return Status::Error("RLINK " + rlinks_->name(rlink) + " changed state; try again");
+    return Status::Error("RLINK " + rlinks_->name(rlink) + " changed state (it is " +
+                         RlinkStateName(rlinks_->state(rlink)) + " now); try again");
   }
   return Status::Ok();
+}
+
+// What `resync` refuses, whether --full or not: a stale RLINK has no
+// bitmap to trust (its data ack is behind the SRL and nothing tracked
+// since), and a paused one must not start sending behind the
+// administrator's back.
+Status PrimaryRvg::CheckResyncable(size_t rlink) const {
+  if (options_.dcm == nullptr) return Status::Error("no DCM to resync from");
+  const RlinkState state = rlinks_->state(rlink);
+  const std::string& name = rlinks_->name(rlink);
+  if (state == RlinkState::kStale) {
+    return Status::Error("RLINK " + name + " is stale: use rvgadm startrep --full");
+  }
+  if (state == RlinkState::kPaused) {
+    return Status::Error("RLINK " + name + " is paused: rvgadm resumerep it first");
+  }
+  return Status::Ok();
+}
+
+Status PrimaryRvg::ResyncFull(size_t rlink) {
+  Status st = CheckResyncable(rlink);
+  if (!st.ok()) return st;
+  return MarkAllAndTrack(rlink);
+}
+
+Result<bool> PrimaryRvg::ResyncDirty(size_t rlink) {
+  Status st = CheckResyncable(rlink);
+  if (!st.ok()) return st;
+  std::lock_guard<std::mutex> lock(mu_);
+  const RlinkState state = rlinks_->state(rlink);
+  // Already owed regions: its sender resyncs them as soon as it can.
+  if (state == RlinkState::kDcm || state == RlinkState::kResyncing) return true;
+  if (options_.dcm->dirty_regions(rlink) == 0) return false;
+  // Regions left dirty outside DCM (a resync whose last clears were not
+  // persisted, say): the ordinary way into DCM, which also marks the
+  // records the RLINK still needs from the SRL.
+  EnterDcmLocked(rlink, "rvgadm resync");
+  if (!rlinks_->Tracking(rlink)) {
+    return Status::Error("RLINK " + rlinks_->name(rlink) + " is " +
+                         RlinkStateName(rlinks_->state(rlink)) + "; it cannot resync now");
+  }
+  return true;
 }
 
 Status PrimaryRvg::ReadForResync(uint32_t volume, uint64_t offset, void* buf, size_t length) {

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace rvg {
@@ -28,6 +29,25 @@ struct RlinkProgress {
     while (cur < value && !field.compare_exchange_weak(cur, value)) {
     }
   }
+};
+
+// A bitmap resync under way on one RLINK, for status: bytes the secondary
+// acknowledged out of what the bitmap owed when the resync began, and the
+// rate over the last few seconds (RateMeter) with the ETA it gives.
+struct ResyncProgress {
+  uint64_t done = 0;
+  uint64_t total = 0;
+  std::optional<double> rate;   // bytes/s; nullopt while unknown
+  std::optional<double> eta_s;  // seconds; nullopt while unknown (or stalled)
+};
+
+// What one RLINK's resyncs and verifies did since rvgd started (kept in
+// memory only; status shows them).
+struct ResyncCounters {
+  uint64_t resync_bytes_sent = 0;   // data bytes of REGION messages sent
+  uint64_t regions_identical = 0;   // regions found identical by hash, not sent
+  uint64_t regions_zero = 0;        // all-zero on both hosts, not sent
+  uint64_t verify_bytes_sent = 0;   // COMPARE messages of verifies (no data travels)
 };
 
 }  // namespace rvg

@@ -341,7 +341,7 @@ bool RlinkSet::EnterDcm(size_t i, const char* why) {
 bool RlinkSet::StartFullSync(size_t i) {
   std::lock_guard<std::mutex> lock(mu_);
   bool done = false;
-  ChangeLocked(entries_[i], "rvgadm startrep --full",
+  ChangeLocked(entries_[i], "full sync (rvgadm startrep/resync --full)",
                [&](RlinkStateMachine& m) { done = m.StartFullSync(); });
   return done;
 }

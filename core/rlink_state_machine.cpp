@@ -142,9 +142,17 @@ bool RlinkStateMachine::EnterDcm() {
 }
 
 bool RlinkStateMachine::StartFullSync() {
-  if (condition_ != Condition::kStale) return false;
+  // A paused RLINK stays paused: a full sync would start behind the
+  // administrator's back at resumerep. A stale one paused before it went
+  // stale is started: `startrep` is the administrator's word to replicate.
+  if (paused_ && condition_ != Condition::kStale) return false;
+  if (condition_ == Condition::kStale) paused_ = false;
   condition_ = Condition::kDcm;
+  // A resync under way is cut short: its sender sees no resync seq any
+  // more and starts over from the (now full) bitmap.
   resyncing_ = false;
+  sync_ = false;
+  latency_active_ = false;
   return true;
 }
 

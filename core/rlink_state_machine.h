@@ -33,7 +33,7 @@
 //   MarkFailed       failed        failed        failed          —             —
 //   MarkStale        stale         stale         stale           stale         —
 //   EnterDcm         dcm           dcm           paused*         dcm           — (error)
-//   StartFullSync    — (error)     — (error)     — (error)       — (error)     dcm
+//   StartFullSync    dcm           dcm           — (error)       dcm           dcm
 //   (* the session flag changes underneath; a paused RLINK keeps its
 //    session alive with heartbeats but sends no writes.)
 //
@@ -47,6 +47,8 @@
 //   MarkFailed       —  (keeps tracking)       — (session down)
 //   EnterDcm         —                         dcm (tracking again)
 //   MarkStale        stale                     stale
+//   StartFullSync    dcm (the bitmap is all    dcm (the resync is cut short;
+//                    dirty now)                the sender starts over)
 //   Pause/Resume     as in the first table; a paused dcm RLINK keeps tracking
 //
 // Stale survives restarts (the SRL no longer holds what the secondary
@@ -121,7 +123,12 @@ class RlinkStateMachine {
   // SRL overflow protection moves the RLINK to DCM tracking. False from
   // stale (it needs a full sync, not a bitmap).
   bool EnterDcm();
-  // `startrep --full`: a stale RLINK, its bitmap all dirty, tracks again.
+  // A full sync: the RLINK's bitmap was made all dirty, and it tracks
+  // from now on (dcm); the sender then resyncs the whole bitmap. From any
+  // state but paused: `startrep --full` takes a stale RLINK back (a pause
+  // from before it went stale is dropped), `resync --full` any other
+  // (PrimaryRvg says which command may start from where). False (no
+  // change) when paused.
   bool StartFullSync();
   // The sender begins a bitmap resync at seq `seq` (false unless dcm,
   // session up and not paused), or finished it.

@@ -51,6 +51,11 @@ VerifyReport RangeVerifier::report() const {
   return report_;
 }
 
+uint64_t RangeVerifier::bytes_sent() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return bytes_sent_;
+}
+
 bool RangeVerifier::running() const {
   std::lock_guard<std::mutex> lock(mu_);
   return start_wanted_ || report_.state == VerifyReport::State::kRunning;
@@ -111,11 +116,13 @@ bool RangeVerifier::Pump(zmq::socket_t& socket, uint64_t session_id) {
     const RegionHash hash = HashRegion(buffer_.data(), piece.length);
     CompareMsg m{session_id_,  CompareKind::kVerify, next_number_, piece.volume, piece.offset,
                  piece.length, hash.high,            hash.low,     *seq};
-    if (!SendMessage(socket, {}, Encode(m), nullptr)) {
+    const std::string header = Encode(m);
+    if (!SendMessage(socket, {}, header, nullptr)) {
       engine_->EndWatch(watch);
       rechecks_.push_front(piece);  // not tried: no attempt counted
       return false;
     }
+    bytes_sent_ += header.size();
     pending_.push_back({next_number_++, piece, watch});
   }
   FinishIfDone();

@@ -66,6 +66,9 @@ class RangeVerifier {
   // number, or 0 with `*why` when one is already running.
   uint64_t Start(std::string* why);
   VerifyReport report() const;
+  // Bytes of COMPARE messages verifies sent since rvgd started (no data
+  // travels: this is what a verify costs the link).
+  uint64_t bytes_sent() const;
 
   // Sender thread. Sends checks while the window allows; false when the
   // socket refused one (try again when it is writable).
@@ -106,6 +109,7 @@ class RangeVerifier {
   VerifyReport report_;
   bool start_wanted_ = false;
   uint64_t next_run_ = 1;
+  uint64_t bytes_sent_ = 0;
   size_t volume_index_ = 0;  // the walk: next piece
   uint64_t offset_ = 0;
   std::deque<Piece> rechecks_;

@@ -134,7 +134,7 @@ Result<bool> RegionStreamer::SendPiece(zmq::socket_t& socket, const std::string&
     m.data_crc = Crc32c(buffer->data(), length);
     if (!SendMessage(socket, {}, Encode(m), buffer)) return false;
     charge(length);
-    counters_.bytes_sent += length;
+    counters_.resync_bytes_sent += length;
     in_flight_bytes_ += length;
   }
   in_flight_.push_back(f);

@@ -36,6 +36,7 @@
 
 #include "core/dcm_tracker.h"
 #include "core/primary_rvg.h"
+#include "core/rlink_progress.h"
 
 namespace rvg {
 
@@ -65,15 +66,6 @@ class RegionStreamer {
   // The secondary's COMPARED for a resync check numbered `number`.
   void Compared(uint64_t number, bool same);
 
-  // Since this rvgd started (for status): data bytes sent in REGIONs, and
-  // pieces found the same without sending data (all-zero ones apart).
-  struct Counters {
-    uint64_t bytes_sent = 0;
-    uint64_t regions_identical = 0;
-    uint64_t regions_zero = 0;
-  };
-  Counters counters() const { return counters_; }
-
   bool active() const { return active_; }
   uint64_t resync_seq() const { return resync_seq_; }
   // Numbers the RESYNC end, after the last REGION (the next resync of the
@@ -82,6 +74,10 @@ class RegionStreamer {
   uint64_t bytes_done() const { return bytes_done_; }
   uint64_t bytes_total() const { return bytes_total_; }
   const std::string& error() const { return error_; }
+  // Since the streamer was made (rvgd's start): never reset. Pieces found
+  // the same by a COMPARE count as regions (one piece per region up to
+  // 1 MiB regions).
+  const ResyncCounters& counters() const { return counters_; }
 
  private:
   struct InFlight {
@@ -110,7 +106,6 @@ class RegionStreamer {
   bool checksum_ = false;
   bool first_walk_ = true;
   bool region_differs_ = false;  // a piece of the region being acked differed
-  Counters counters_;
   uint64_t session_id_ = 0;
   uint64_t resync_seq_ = 0;
   uint64_t mark_generation_ = 0;  // the DCM's, when this resync began
@@ -123,6 +118,7 @@ class RegionStreamer {
   uint64_t bytes_done_ = 0;
   uint64_t bytes_total_ = 0;
   std::string error_;
+  ResyncCounters counters_;
 };
 
 }  // namespace rvg

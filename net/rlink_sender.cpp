@@ -145,14 +145,13 @@ void RlinkSender::CloseSession(const std::string& why) {
   // A resync cut short: the RLINK tracks again (the engine marks what was
   // written since the resync's seq) before the session counts as down.
   if (rlinks_->ResyncSeq(index_)) engine_->InterruptResync(index_);
-  if (streamer_) streamer_->Reset();
+  if (streamer_) {
+    streamer_->Reset();
+    PublishResync();
+  }
   verifier_->Abort("the session with the secondary ended (" + why + "); run verify again");
   resync_end_sent_ = false;
   resync_end_number_ = 0;
-  {
-    std::lock_guard<std::mutex> lock(error_mu_);
-    resync_progress_.reset();
-  }
   if (connected_) rlinks_->SessionDown(index_);
   connected_ = false;
   watch_.reset();
@@ -449,14 +448,41 @@ void RlinkSender::SendRecords() {
 
 namespace rvg {
 
-RegionStreamer::Counters RlinkSender::resync_counters() const {
+std::optional<ResyncProgress> RlinkSender::resync_progress(Clock::time_point now) const {
   std::lock_guard<std::mutex> lock(error_mu_);
-  return resync_counters_;
+  if (!resync_progress_) return std::nullopt;
+  ResyncProgress p;
+  p.done = resync_progress_->first;
+  p.total = resync_progress_->second;
+  p.rate = resync_rate_.Rate(now);
+  p.eta_s = RateMeter::Eta(p.total - std::min(p.done, p.total), p.rate);
+  return p;
 }
 
-std::optional<std::pair<uint64_t, uint64_t>> RlinkSender::resync_progress() const {
+ResyncCounters RlinkSender::resync_counters() const {
+  ResyncCounters c;
+  {
+    std::lock_guard<std::mutex> lock(error_mu_);
+    c = resync_counters_;
+  }
+  c.verify_bytes_sent = verifier_->bytes_sent();
+  return c;
+}
+
+// The meter samples the bytes acknowledged at every turn of the loop
+// (RateMeter keeps that bounded); a new resync starts it over.
+void RlinkSender::PublishResync() {
   std::lock_guard<std::mutex> lock(error_mu_);
-  return resync_progress_;
+  resync_counters_ = streamer_->counters();
+  if (!streamer_->active()) {
+    resync_progress_.reset();
+    resync_rate_.Reset();
+    return;
+  }
+  const std::pair<uint64_t, uint64_t> now_at{streamer_->bytes_done(), streamer_->bytes_total()};
+  if (!resync_progress_ || now_at.second != resync_progress_->second) resync_rate_.Reset();
+  resync_progress_ = now_at;
+  resync_rate_.Record(now_at.first, Clock::now());
 }
 
 // The RLINK is owed regions: begin a resync once nothing holds it back
@@ -481,7 +507,7 @@ void RlinkSender::PumpResync() {
   // session starts a new resync from what is still dirty.
   const std::optional<uint64_t> resyncing = rlinks_->ResyncSeq(index_);
   if (!resyncing || *resyncing != streamer_->resync_seq()) {
-    SetError("the resync was overtaken (SRL overflow or stoprep); starting over");
+    SetError("the resync was overtaken (SRL overflow, stoprep or resync --full); starting over");
     CloseSession("resync overtaken");
     return;
   }
@@ -518,9 +544,7 @@ void RlinkSender::PumpResync() {
         break;
     }
   }
-  std::lock_guard<std::mutex> lock(error_mu_);
-  resync_progress_ = std::make_pair(streamer_->bytes_done(), streamer_->bytes_total());
-  resync_counters_ = streamer_->counters();
+  PublishResync();
 }
 
 // The secondary applied RESYNC end: it holds the history up to the resync
@@ -536,9 +560,7 @@ void RlinkSender::EndResync() {
   streamer_->Finish();
   resync_end_sent_ = false;
   resync_end_number_ = 0;
-  std::lock_guard<std::mutex> lock(error_mu_);
-  resync_progress_.reset();
-  resync_counters_ = streamer_->counters();
+  PublishResync();
 }
 
 }  // namespace rvg

@@ -46,6 +46,8 @@
 #include <zmq.hpp>
 
 #include "core/primary_rvg.h"
+#include "core/rate_meter.h"
+#include "core/rlink_progress.h"
 #include "core/rlink_set.h"
 #include "core/token_bucket.h"
 #include "core/volume.h"
@@ -111,9 +113,11 @@ class RlinkSender {
   // data bytes of a message it sent. Thread-safe.
   std::chrono::steady_clock::duration TrafficDelay();
   void ChargeTraffic(uint64_t bytes);
-  // A bitmap resync under way: {bytes done, bytes total}.
-  std::optional<std::pair<uint64_t, uint64_t>> resync_progress() const;
-  RegionStreamer::Counters resync_counters() const;
+  // A bitmap resync under way: bytes done and total, rate and ETA over
+  // the last RateMeter window, as of `now`. Thread-safe.
+  std::optional<ResyncProgress> resync_progress(std::chrono::steady_clock::time_point now) const;
+  // This RLINK's resync counters since rvgd started. Thread-safe.
+  ResyncCounters resync_counters() const;
   // The next resync of this RLINK compares region hashes before sending
   // (startrep --checksum); until it completes.
   void CompareNextResync() { checksum_resync_ = true; }
@@ -137,6 +141,8 @@ class RlinkSender {
   std::chrono::milliseconds PollTimeout() const;
   void PumpResync();
   void EndResync();
+  // Copies the streamer's figures where status reads them.
+  void PublishResync();
   void SetError(const std::string& error);
   void Fail(const std::string& error);
 
@@ -178,8 +184,11 @@ class RlinkSender {
 
   mutable std::mutex error_mu_;
   std::string last_error_;
-  std::optional<std::pair<uint64_t, uint64_t>> resync_progress_;  // under error_mu_
-  RegionStreamer::Counters resync_counters_;                       // under error_mu_
+  // Under error_mu_: the resync's figures as the sender thread last saw
+  // them (bytes done is sampled into the meter), and the counters.
+  std::optional<std::pair<uint64_t, uint64_t>> resync_progress_;
+  RateMeter resync_rate_;
+  ResyncCounters resync_counters_;
 };
 
 }  // namespace rvg

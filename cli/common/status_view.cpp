@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "cli/common/progress_bar.h"
 #include "core/size_parse.h"
 
 namespace rvg {
@@ -47,7 +48,21 @@ std::string LinkSecurity(const std::string& peer_key, bool insecure) {
 json RlinkJson(const RlinkLive& live) {
   const RlinkConfig& rlink = live.config;
   json resync = nullptr;
-  if (live.resync) resync = {{"done", live.resync->first}, {"total", live.resync->second}};
+  if (live.resync) {
+    json rate = nullptr;
+    if (live.resync->rate) rate = static_cast<uint64_t>(std::llround(std::max(0.0, *live.resync->rate)));
+    resync = {{"done", live.resync->done},
+              {"total", live.resync->total},
+              {"rate", rate},
+              {"eta_s", Rounded(live.resync->eta_s, 10)}};
+  }
+  json counters = nullptr;
+  if (live.counters) {
+    counters = {{"resync_bytes_sent", live.counters->resync_bytes_sent},
+                {"regions_identical", live.counters->regions_identical},
+                {"regions_zero", live.counters->regions_zero},
+                {"verify_bytes_sent", live.counters->verify_bytes_sent}};
+  }
   json sync_now = nullptr;
   if (live.sync_effective) sync_now = *live.sync_effective ? "sync" : "async";
   json protection = nullptr;
@@ -76,6 +91,7 @@ json RlinkJson(const RlinkLive& live) {
           {"srl_used_bytes", ValueOrNull(live.srl_used_bytes)},
           {"sending_from", StringOrNull(live.sending_from)},
           {"resync", resync},
+          {"counters", counters},
           {"dcm_dirty_bytes", live.dcm_dirty_bytes ? json(*live.dcm_dirty_bytes) : json(nullptr)},
           {"security", LinkSecurity(rlink.peer_key, rlink.insecure)},
           {"peer_key", StringOrNull(rlink.peer_key)}};
@@ -209,6 +225,20 @@ std::string BehindText(const json& rlink) {
   return text + ")";
 }
 
+// The resync counters, once there is something to say.
+std::string CountersLine(const json& rlink) {
+  auto counters = rlink.find("counters");
+  if (counters == rlink.end() || !counters->is_object()) return "";
+  const uint64_t sent = Number(*counters, "resync_bytes_sent");
+  const uint64_t identical = Number(*counters, "regions_identical");
+  const uint64_t zero = Number(*counters, "regions_zero");
+  const uint64_t verify = Number(*counters, "verify_bytes_sent");
+  if (sent == 0 && identical == 0 && zero == 0 && verify == 0) return "";
+  return "  COUNTERS " + Text(rlink, "name") + "  resync sent " + FormatSize(sent) +
+         ", regions identical " + std::to_string(identical) + ", zero " + std::to_string(zero) +
+         ", verify sent " + FormatSize(verify) + " (since rvgd started)\n";
+}
+
 std::string RlinkTable(const json& status) {
   auto rlinks = status.find("rlinks");
   bool none = rlinks == status.end() || !rlinks->is_array() || rlinks->empty();
@@ -232,13 +262,11 @@ std::string RlinkTable(const json& status) {
                     Text(rlink, "data_acked_seq"), Text(rlink, "sending_from"),
                     BehindText(rlink)});
     auto resync = rlink.find("resync");
-    if (resync != rlink.end() && resync->is_object()) {
-      uint64_t done = Number(*resync, "done");
-      uint64_t total = Number(*resync, "total");
-      uint64_t percent = total == 0 ? 100 : done * 100 / total;
-      resync_lines += "  RESYNC " + Text(rlink, "name") + "  " + FormatSize(done) + " of " +
-                      FormatSize(total) + " (" + std::to_string(percent) + "%)\n";
+    if (resync != rlink.end()) {
+      std::optional<ProgressFigures> figures = ProgressFromJson(*resync);
+      if (figures) resync_lines += "  RESYNC " + Text(rlink, "name") + "  " + ProgressText(*figures) + "\n";
     }
+    resync_lines += CountersLine(rlink);
     auto protection = rlink.find("protection");
     if (protection != rlink.end() && protection->is_object() &&
         protection->value("latency", false)) {

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/rlink_progress.h"
 #include "state/state_db.h"
 
 namespace rvg {
@@ -19,7 +20,8 @@ struct RlinkLive {
   RlinkConfig config;            // attributes, state and seqs (live ones on rvgd)
   uint64_t writes_behind = 0;    // last_seq - data_acked_seq
   uint64_t bytes_behind = 0;     // SRL bytes of those writes
-  std::optional<std::pair<uint64_t, uint64_t>> resync;  // {done, total} bytes
+  std::optional<ResyncProgress> resync;    // a bitmap resync under way
+  std::optional<ResyncCounters> counters;  // since rvgd started; nullopt while stopped
   // Live figures, known only while rvgd runs.
   std::optional<bool> sync_effective;      // replicating synchronously now
   std::optional<bool> latency_protection;  // latencyprot holds writes back or fails them
@@ -74,8 +76,13 @@ struct RvgLive {
 // stopped), sending_from ("memory" |
 // "srl": whether the last record sent came from the in-memory buffer or
 // was read back from the SRL; null before the first record since rvgd
-// started, and while stopped), resync{done,total}|null (a bitmap resync
-// under way, bytes), dcm_dirty_bytes (bytes of regions its DCM owes it;
+// started, and while stopped), resync{done, total (bytes acknowledged by
+// the secondary, of what the bitmap owed when the resync began), rate
+// (bytes/s over the last 10 s, null while unknown), eta_s (seconds left at
+// that rate, null while unknown or stalled)}|null (null: no bitmap resync
+// under way), counters{resync_bytes_sent, regions_identical, regions_zero,
+// verify_bytes_sent} (since rvgd started, in memory; null while stopped),
+// dcm_dirty_bytes (bytes of regions its DCM owes it;
 // null while stopped), security, peer_key}]. A running primary adds
 // health, srl.full and each RLINK's last_error; a running secondary adds health, rejected_messages and
 // rejected_connections. README.md ("status --json") has the table.

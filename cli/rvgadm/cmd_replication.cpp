@@ -1,11 +1,14 @@
 // rvgadm pauserep and resumerep: hold replication to one secondary and let
-// it go again. With rvgd running the request goes to its RLINK state
+// it go again; stoprep, startrep and resync (with --wait, followed to the
+// end: transfer_wait.h). With rvgd running the request goes to its RLINK state
 // machine (which persists the change before answering); with rvgd stopped
 // the state is edited in state.db, and rvgd starts the RLINK that way.
+#include "cli/rvgadm/arg_values.h"
 #include "cli/rvgadm/command.h"
 #include "cli/rvgadm/daemon_client.h"
 #include "cli/rvgadm/output.h"
 #include "cli/rvgadm/state_access.h"
+#include "cli/rvgadm/transfer_wait.h"
 
 namespace rvg {
 
@@ -68,10 +71,18 @@ int AskRunning(const Context& context, const std::string& rvg, const std::string
 
 }  // namespace
 
+Result<std::string> RlinkAction(const Home& home, const std::string& rvg, const std::string& sec,
+                                const std::string& action) {
+  nlohmann::json request = {{"cmd", "rlink"}, {"rlink", sec}, {"action", action}};
+  Result<nlohmann::json> reply = AskDaemon(home, rvg, request, kRlinkRequestTimeoutMs);
+  if (!reply.ok()) return reply.status();
+  auto note = reply->find("note");
+  return note != reply->end() && note->is_string() ? note->get<std::string>() : std::string();
+}
+
 Status RlinkRequest(const Home& home, const std::string& rvg, const std::string& sec,
                     const std::string& action) {
-  nlohmann::json request = {{"cmd", "rlink"}, {"rlink", sec}, {"action", action}};
-  return AskDaemon(home, rvg, request, kRlinkRequestTimeoutMs).status();
+  return RlinkAction(home, rvg, sec, action).status();
 }
 
 int RunPauserep(const Context& context, const ParsedArgs& args) {
@@ -86,29 +97,71 @@ int RunResumerep(const Context& context, const ParsedArgs& args) {
 
 namespace rvg {
 
+namespace {
+
+// Starts a full sync or a resync (`action`) and, with --wait, follows it
+// to the end. A note from rvgd means there was nothing to do.
+int StartTransfer(const Context& context, const ParsedArgs& args, const std::string& action,
+                  const std::string& started, const std::string& label) {
+  const std::string& rvg = args.positional()[0];
+  const std::string& sec = args.positional()[1];
+  Status status = CheckName("RVG", rvg);
+  if (status.ok()) status = CheckName("secondary", sec);
+  if (!status.ok()) return ReportUsage(context.spec, status.message());
+  status = RequireRunning(context.home, rvg);
+  if (!status.ok()) return ReportError(status.Annotate("RLINK " + sec + " of RVG " + rvg));
+  Result<std::string> note = RlinkAction(context.home, rvg, sec, action);
+  if (!note.ok()) return ReportError(note.status().Annotate("RLINK " + sec + " of RVG " + rvg));
+  if (!note->empty()) {
+    PrintLine(*note);
+    return kExitOk;
+  }
+  PrintLine("RLINK " + sec + " of RVG " + rvg + ": " + started);
+  if (!args.Has("--wait")) return kExitOk;
+  status = WaitForTransfer(context.home, rvg, sec, label, JudgeResync);
+  if (!status.ok()) return ReportError(status);
+  PrintLine("RLINK " + sec + " of RVG " + rvg + ": " + label +
+            " complete; the secondary is consistent");
+  return kExitOk;
+}
+
+}  // namespace
+
 int RunStoprep(const Context& context, const ParsedArgs& args) {
   return AskRunning(context, args.positional()[0], args.positional()[1], "stoprep",
                     "replication stopped (stale); rvgadm startrep --full brings it back");
 }
 
 int RunStartrep(const Context& context, const ParsedArgs& args) {
-  const std::string& rvg = args.positional()[0];
-  const std::string& sec = args.positional()[1];
   if (args.Has("--checksum") && args.Has("--full")) {
     return ReportUsage(context.spec, "startrep: give --full or --checksum, not both");
   }
   if (args.Has("--checksum")) {
-    return AskRunning(context, rvg, sec, "startrep_checksum",
-                      "checksum sync started (regions are compared by hash; only those that "
-                      "differ are sent)");
+    return StartTransfer(context, args, "startrep_checksum",
+                         "checksum sync started (regions are compared by hash; only those that "
+                         "differ are sent)",
+                         "checksum sync");
   }
   if (!args.Has("--full")) {
     return ReportUsage(context.spec, "startrep: give --full (the whole volumes are copied while "
-                                     "writes go on)");
+                                     "writes go on) or --checksum (only regions that differ)");
   }
-  return AskRunning(context, rvg, sec, "startrep_full",
-                    "full sync started (state resyncing once connected; the secondary is "
-                    "inconsistent until it completes)");
+  return StartTransfer(context, args, "startrep_full",
+                       "full sync started (state resyncing once connected; the secondary is "
+                       "inconsistent until it completes)",
+                       "full sync");
+}
+
+// `resync`: what the RLINK's bitmap holds, or with --full every region
+// (an RLINK that replicates but whose secondary is suspect: restored from
+// a backup, written by hand). Stale and paused RLINKs are refused by rvgd.
+int RunResync(const Context& context, const ParsedArgs& args) {
+  const bool full = args.Has("--full");
+  return StartTransfer(context, args, full ? "resync_full" : "resync",
+                       std::string(full ? "full resync started: every region is sent again"
+                                        : "resync of the dirty regions started") +
+                           " (the secondary is inconsistent until it completes)",
+                       full ? "full resync" : "resync");
 }
 
 }  // namespace rvg

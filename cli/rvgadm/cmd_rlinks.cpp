@@ -7,6 +7,7 @@
 #include "cli/rvgadm/daemon_client.h"
 #include "cli/rvgadm/output.h"
 #include "cli/rvgadm/peer_options.h"
+#include "cli/rvgadm/primary_history.h"
 #include "cli/rvgadm/rlink_attributes.h"
 #include "cli/rvgadm/state_access.h"
 
@@ -118,6 +119,16 @@ int RunAddsec(const Context& context, const ParsedArgs& args) {
   Result<std::unique_ptr<StateDb>> db = OpenPrimary(context.home, rlink.rvg);
   if (!db.ok()) return ReportError(db.status());
   status = RequireStopped(context.home, rlink.rvg);
+  std::string full_sync_reason;
+  if (status.ok()) {
+    Result<RvgConfig> config = LoadRvg(**db, context.home, rlink.rvg);
+    Result<std::string> reason =
+        config.ok() ? NewRlinkNeedsFullSync(*config) : Result<std::string>(config.status());
+    status = reason.status();
+    if (reason.ok()) full_sync_reason = *reason;
+  }
+  // Stale from the start: it cannot catch up from the SRL (primary_history.h).
+  if (!full_sync_reason.empty()) rlink.state = "stale";
   if (status.ok()) status = AddRlinkWithAttributes(**db, rlink, *attributes);
   if (!status.ok()) {
     return ReportError(status.Annotate("adding secondary " + rlink.name + " to RVG " + rlink.rvg));
@@ -130,6 +141,11 @@ int RunAddsec(const Context& context, const ParsedArgs& args) {
   if (rlink.peer_key.empty() && !rlink.insecure) {
     PrintLine("next: rvgadm trust " + rlink.rvg + " " + rlink.name +
               " KEY (the secondary's rvgadm pubkey); rvgd will not start this RVG before");
+  }
+  if (!full_sync_reason.empty()) {
+    PrintLine("RLINK " + rlink.name + " needs a full sync (" + full_sync_reason +
+              "): it is stale until rvgadm startrep " + rlink.rvg + " " + rlink.name +
+              " --full [--wait], with rvgd running");
   }
   return kExitOk;
 }

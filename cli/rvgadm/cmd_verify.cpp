@@ -1,13 +1,16 @@
-// rvgadm verify RVG SEC: asks the running primary to compare every region
-// with the secondary (net/range_verifier.h), follows the run through
-// status, and prints the ranges that differ. Exit 0 when the secondary
+// rvgadm verify RVG SEC [--wait]: asks the running primary to compare
+// every region with the secondary (net/range_verifier.h), follows the run
+// through status with a progress bar (always: the outcome is the point;
+// --wait is accepted for symmetry with startrep and resync), and prints
+// the ranges that differ. Exit 0 when the secondary
 // holds the same bytes, 1 when it does not or the verify failed.
+#include <algorithm>
 #include <chrono>
-#include <thread>
 
 #include "cli/rvgadm/command.h"
 #include "cli/rvgadm/daemon_client.h"
 #include "cli/rvgadm/output.h"
+#include "cli/rvgadm/transfer_wait.h"
 
 namespace rvg {
 
@@ -78,27 +81,41 @@ int RunVerify(const Context& context, const ParsedArgs& args) {
   const uint64_t previous = RunNumber(*before);
   st = RlinkRequest(context.home, rvg, sec, "verify");
   if (!st.ok()) return ReportError(st.Annotate("cannot verify " + sec));
+  // Followed like a resync (transfer_wait.h); the judge keeps the
+  // finished run's report.
   const auto started = std::chrono::steady_clock::now();
   nlohmann::json result;
-  {
-    WaitIndicator indicator("verifying " + sec + "...");
-    for (;;) {
-      Result<nlohmann::json> now = RlinkStatus(context.home, rvg, sec);
-      if (!now.ok()) return ReportError(now.status().Annotate("verify of " + sec));
-      const auto elapsed = std::chrono::steady_clock::now() - started;
-      if (RunNumber(*now) > previous) {
-        const nlohmann::json& v = (*now)["verify"];
-        if (v.value("state", "") != "running") {
-          result = v;
-          break;
-        }
-      } else if (elapsed > kStartDeadline) {
-        return ReportError("rvgd did not start the verify of " + sec + " within 30 s");
+  auto judge = [&](const nlohmann::json& rlink) {
+    TransferVerdict verdict;
+    const auto elapsed = std::chrono::steady_clock::now() - started;
+    if (RunNumber(rlink) <= previous) {
+      verdict.state = "starting";
+      if (elapsed > kStartDeadline) {
+        verdict.kind = TransferVerdict::Kind::kFailed;
+        verdict.error = "rvgd did not start the verify of " + sec + " within 30 s";
       }
-      indicator.Tick(std::chrono::duration<double>(elapsed).count());
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      return verdict;
     }
-  }
+    const nlohmann::json& v = rlink["verify"];
+    if (v.value("state", "") != "running") {
+      result = v;
+      verdict.kind = TransferVerdict::Kind::kDone;
+      return verdict;
+    }
+    ProgressFigures f;
+    f.done = v.value("done", uint64_t{0});
+    f.total = v.value("total", uint64_t{0});
+    const double seconds = std::chrono::duration<double>(elapsed).count();
+    if (seconds >= 1 && f.done > 0) {
+      f.rate = static_cast<double>(f.done) / seconds;
+      f.eta_s = static_cast<double>(f.total - std::min(f.done, f.total)) / *f.rate;
+    }
+    verdict.figures = f;
+    verdict.state = "comparing";
+    return verdict;
+  };
+  st = WaitForTransfer(context.home, rvg, sec, "verify", judge);
+  if (!st.ok()) return ReportError(st.Annotate("verify of " + sec));
   return Report(rvg, sec, result);
 }
 

@@ -57,10 +57,15 @@ int RunResumerep(const Context& context, const ParsedArgs& args);
 int RunStoprep(const Context& context, const ParsedArgs& args);
 int RunStartrep(const Context& context, const ParsedArgs& args);
 int RunVerify(const Context& context, const ParsedArgs& args);
+int RunResync(const Context& context, const ParsedArgs& args);
 
-// Asks the running rvgd to act on RLINK `sec`: "pause", "resume", or
-// "reload" (its attributes changed in state.db).
+// Asks the running rvgd to act on RLINK `sec` (an action of
+// Daemon::ControlRlink: "pause", "resume", "reload", "resync", ...).
+// RlinkAction returns rvgd's note ("" when none: the request did
+// something; else why there was nothing to do).
 Status RlinkRequest(const Home& home, const std::string& rvg, const std::string& sec,
                     const std::string& action);
+Result<std::string> RlinkAction(const Home& home, const std::string& rvg, const std::string& sec,
+                                const std::string& action);
 
 }  // namespace rvg

@@ -55,9 +55,14 @@ class Daemon {
   // caller) saying who is behind. Runs on a thread of its own, alongside
   // StatusJson() and Stop(); a stop that goes ahead ends it with an error.
   virtual Status Drain(const std::string& rlink, double timeout_s) = 0;
-  // An administrator's request about one RLINK: "pause", "resume", or
-  // "reload" (its attributes changed in state.db). Primaries only.
-  virtual Status ControlRlink(const std::string& rlink, const std::string& /*action*/) {
+  // An administrator's request about one RLINK: "pause", "resume",
+  // "stoprep", "startrep_full", "resync" (what its bitmap holds),
+  // "resync_full", or "reload" (its attributes changed in state.db).
+  // Primaries only. The string is a note for the administrator when the
+  // request was fine but there was nothing to do ("" otherwise): rvgadm
+  // prints it and exits 0.
+  virtual Result<std::string> ControlRlink(const std::string& rlink,
+                                           const std::string& /*action*/) {
     return Status::Error("this host is not the primary; RLINK " + rlink +
                          " is controlled on the primary");
   }

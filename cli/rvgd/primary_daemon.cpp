@@ -31,7 +31,7 @@ class PrimaryDaemon : public Daemon, public CheckpointListener, public BitmapSto
   Status Stop() override;
   nlohmann::json StatusJson() override;
   Status Drain(const std::string& rlink, double timeout_s) override;
-  Status ControlRlink(const std::string& rlink, const std::string& action) override;
+  Result<std::string> ControlRlink(const std::string& rlink, const std::string& action) override;
 
   Status PersistRlinkProgress(const std::vector<RlinkSnapshot>& rlinks) override;
 
@@ -278,7 +278,10 @@ nlohmann::json PrimaryDaemon::StatusJson() {
     r.srl_protection = p.state == RlinkState::kDcm || p.state == RlinkState::kResyncing ||
                        (engine_->srl_full() && p.policy.srlprot == SrlProt::kDcm &&
                         (p.state == RlinkState::kConnected || p.state == RlinkState::kPaused));
-    if (i < senders_.size()) r.resync = senders_[i]->resync_progress();
+    if (i < senders_.size()) {
+      r.resync = senders_[i]->resync_progress(now);
+      r.counters = senders_[i]->resync_counters();
+    }
     r.dcm_dirty_bytes = dcm_->dirty_bytes(i);
     const uint64_t acked = std::min(r.config.data_acked_seq, live.last_seq);
     const PrimaryRvg::Backlog backlog = engine_->BacklogAfter(acked, now);
@@ -292,10 +295,6 @@ nlohmann::json PrimaryDaemon::StatusJson() {
   nlohmann::json j = rvg::StatusJson(live);
   for (size_t i = 0; i < senders_.size() && i < j["rlinks"].size(); ++i) {
     j["rlinks"][i]["last_error"] = senders_[i]->last_error();
-    const RegionStreamer::Counters c = senders_[i]->resync_counters();
-    j["rlinks"][i]["resync_bytes_sent"] = c.bytes_sent;
-    j["rlinks"][i]["regions_identical"] = c.regions_identical;
-    j["rlinks"][i]["regions_zero"] = c.regions_zero;
     j["rlinks"][i]["verify"] = VerifyJson(senders_[i]->verifier().report(), ctx_.config.volumes);
   }
   Status health = engine_->health();
@@ -336,10 +335,12 @@ Status PrimaryDaemon::Drain(const std::string& rlink, double timeout_s) {
 // source of truth); "reload" reads them back and hands them to the state
 // machine, so a change applies without a restart. Pause and resume change
 // the state machine, and the next checkpoint persists them.
-Status PrimaryDaemon::ControlRlink(const std::string& rlink, const std::string& action) {
+Result<std::string> PrimaryDaemon::ControlRlink(const std::string& rlink,
+                                                const std::string& action) {
   std::optional<size_t> i = rlinks_->Find(rlink);
   if (!i) return Status::Error("no secondary named " + rlink + " in RVG " + ctx_.config.name);
   Status st;
+  std::string note;
   if (action == "pause") {
     st = rlinks_->Pause(*i);
   } else if (action == "resume") {
@@ -362,7 +363,16 @@ Status PrimaryDaemon::ControlRlink(const std::string& rlink, const std::string& 
     std::string why;
     if (senders_[*i]->verifier().Start(&why) == 0) return Status::Error(why);
     senders_[*i]->Wake();
-    return Status::Ok();
+    return std::string();
+  } else if (action == "resync_full") {
+    st = engine_->ResyncFull(*i);
+  } else if (action == "resync") {
+    Result<bool> owed = engine_->ResyncDirty(*i);
+    st = owed.status();
+    if (owed.ok() && !*owed) {
+      note = "nothing to resync: the bitmap of RLINK " + rlink +
+             " is clean (rvgadm resync --full copies every region; rvgadm verify compares them)";
+    }
   } else if (action == "reload") {
     Result<RlinkConfig> config =
         ctx_.db->Run([&](StateDb& db) { return db.GetRlink(ctx_.config.name, rlink); });
@@ -386,13 +396,15 @@ Status PrimaryDaemon::ControlRlink(const std::string& rlink, const std::string& 
                  rlink, config->synchronous, config->sync_ack, config->ack_timeout,
                  config->latencyprot, config->latency_low_mark, config->latency_high_mark,
                  config->srlprot, config->bandwidth_limit);
-    return Status::Ok();
+    return std::string();
   } else {
     return Status::Error("unknown RLINK action \"" + action + "\"");
   }
   if (!st.ok()) return st;
   // Persist now: a pause must survive a crash right after rvgadm returns.
-  return PersistRlinkProgress(rlinks_->Snapshot());
+  st = PersistRlinkProgress(rlinks_->Snapshot());
+  if (!st.ok()) return st;
+  return note;
 }
 
 }  // namespace

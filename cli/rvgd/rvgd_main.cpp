@@ -138,7 +138,8 @@ Result<DrainRequest> ParseDrainRequest(const nlohmann::json& req) {
   return d;
 }
 
-// "rlink" requests: {"rlink": NAME, "action": "pause"|"resume"|"reload"}.
+// "rlink" requests: {"rlink": NAME, "action": ACTION} (Daemon::ControlRlink);
+// the reply may carry a "note": the request had nothing to do.
 Result<std::pair<std::string, std::string>> ParseRlinkRequest(const nlohmann::json& req) {
   auto rlink = req.find("rlink");
   auto action = req.find("action");
@@ -229,8 +230,11 @@ int Run(const Args& args) {
       if (cmd == "rlink") {
         Result<std::pair<std::string, std::string>> r = ParseRlinkRequest(req);
         if (!r.ok()) return ErrorReply(r.status());
-        Status s = daemon->ControlRlink(r->first, r->second);
-        return s.ok() ? nlohmann::json{{"ok", true}} : ErrorReply(s);
+        Result<std::string> note = daemon->ControlRlink(r->first, r->second);
+        if (!note.ok()) return ErrorReply(note.status());
+        nlohmann::json reply = {{"ok", true}};
+        if (!note->empty()) reply["note"] = *note;
+        return reply;
       }
       if (cmd == "stop") {
         Status s = daemon->Stop();

@@ -19,14 +19,6 @@ from rvgtest import check, log
 VOLUMES = [('disk', '128M')]
 
 
-def fsync_volume(p):
-    fd = os.open(p.mounted('disk'), os.O_RDWR)
-    try:
-        os.fsync(fd)  # the durability point for everything the loop device wrote
-    finally:
-        os.close(fd)
-
-
 def main(env):
     rvgtest.require_root('losetup, mkfs and mount need root')
     files, total = ext4.pick_files()
@@ -39,9 +31,7 @@ def main(env):
     s.kill9()
     log(f'secondary down; copying {len(files)} files ({total} bytes) into ext4 on {dev}')
     ext4.copy_in(files, fs)
-    env.unmount_fs(fs)
-    env.detach_loop(dev)
-    fsync_volume(p)
+    ext4.release_fs(env, p, fs, dev)
     r = rlinkctl.rlink(p)
     check(r['state'] == 'dcm', f'after {total} bytes through an 8 MiB SRL the RLINK is '
           f'{r["state"]}, not dcm')

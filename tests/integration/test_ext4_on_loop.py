@@ -56,6 +56,42 @@ def copy_in(files, target):
     return sums
 
 
+def fsync_volume(host, volume='disk'):
+    """fsync of a volume of `host`'s mount: the durability point for
+    everything a loop device on it wrote."""
+    fd = os.open(host.mounted(volume), os.O_RDWR)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def release_fs(env, host, fs, dev):
+    """Unmounts the filesystem at `fs` (on loop device `dev`, on `host`'s
+    mounted volume 'disk'), detaches the loop device and fsyncs the volume."""
+    env.unmount_fs(fs)
+    env.detach_loop(dev)
+    fsync_volume(host)
+
+
+def check_secondary_files(env, s, sums, after):
+    """With `s` stopped: its image of 'disk' passes fsck.ext4 -fn and,
+    mounted read-only, holds every file of `sums` (path relative to the
+    filesystem's root: sha256) with that content. `after`: what happened
+    before, for the messages."""
+    fsck = rvgtest.run_cmd(['fsck.ext4', '-fn', s.image('disk')], check_rc=False, timeout=300)
+    check(fsck.returncode == 0, f'fsck.ext4 -fn of the secondary image exited {fsck.returncode} '
+          f'after {after}:\n{fsck.stdout}\n{fsck.stderr}')
+    ro = os.path.join(env.root, 'ro')
+    env.mount_fs(s.image('disk'), ro, options='ro,loop')
+    bad = [rel for rel, digest in sums.items()
+           if not os.path.isfile(os.path.join(ro, rel)) or sha256(os.path.join(ro, rel)) != digest]
+    env.unmount_fs(ro)
+    check(not bad, f'{len(bad)} of {len(sums)} files differ or are missing on the secondary '
+          f'after {after}, e.g. {bad[:5]}')
+    log(f'all {len(sums)} files identical on the secondary, fsck clean')
+
+
 def main(env):
     rvgtest.require_root('losetup, mkfs and mount need root')
     files, total = pick_files()
@@ -68,28 +104,12 @@ def main(env):
     env.mount_fs(dev, fs)
     log(f'copying {len(files)} files ({total} bytes) into ext4 on {dev}')
     sums = copy_in(files, fs)
-    env.unmount_fs(fs)
-    env.detach_loop(dev)
-    fd = os.open(p.mounted('disk'), os.O_RDWR)
-    try:
-        os.fsync(fd)  # the durability point for everything the loop device wrote
-    finally:
-        os.close(fd)
+    release_fs(env, p, fs, dev)
     p.drain(timeout=300)
     rvgtest.assert_images_identical(p, s)
 
     s.stop()
-    fsck = rvgtest.run_cmd(['fsck.ext4', '-fn', s.image('disk')], check_rc=False, timeout=300)
-    check(fsck.returncode == 0, f'fsck.ext4 -fn of the secondary image exited {fsck.returncode}:\n'
-          f'{fsck.stdout}\n{fsck.stderr}')
-    ro = os.path.join(env.root, 'ro')
-    env.mount_fs(s.image('disk'), ro, options='ro,loop')
-    bad = [rel for rel, digest in sums.items()
-           if not os.path.isfile(os.path.join(ro, rel)) or sha256(os.path.join(ro, rel)) != digest]
-    env.unmount_fs(ro)
-    check(not bad, f'{len(bad)} of {len(sums)} files differ or are missing on the secondary, '
-          f'e.g. {bad[:5]}')
-    log(f'all {len(sums)} files identical on the secondary')
+    check_secondary_files(env, s, sums, 'replication')
     p.stop()
 
 

@@ -2,12 +2,13 @@
 """Online verify and checksum sync (issue 9).
 
 1. A pair replicates 64 MiB of random data; `verify` exits 0.
-2. Bytes are flipped in three places of the stopped secondary's image;
-   `verify` exits 1 and names the three regions (and nothing else).
-3. stoprep, then `startrep --checksum`: the regions are compared by hash
-   and only the differing ones travel — fewer than 2 % of the volume's
-   bytes, by the primary's counters — and the images end byte-identical;
-   `verify` exits 0 again.
+2. Bytes are flipped in 10 regions (1 %) of the stopped secondary's image;
+   `verify` exits 1 and names those regions (and nothing else); `resync`
+   sends exactly them, and `verify` exits 0 again.
+3. 10 other regions flipped; stoprep, then `startrep --checksum`: the
+   regions are compared by hash and only the differing ones travel —
+   fewer than 2 % of the volume's bytes, by the primary's counters — and
+   the images end byte-identical.
 4. `verify` while a writer keeps writing all over the volume: exit 0, no
    false differences (pieces written meanwhile are checked again).
 5. A full sync (`startrep --full`) of a mostly zero volume onto a blank
@@ -25,11 +26,19 @@ MIB = 1 << 20
 REGION = 64 * 1024          # the default region size
 SIZE = 64 * MIB
 VOLUMES = [('a', '64M')]
-FLIPS = [3 * MIB + 100, 17 * MIB + REGION - 1, 40 * MIB + 5 * REGION + 7]
+# 10 regions of 1024 each time (1 %), a byte somewhere in each.
+_RNG = random.Random(5)
+_REGIONS = _RNG.sample(range(SIZE // REGION), 20)
+FLIPS = [r * REGION + _RNG.randrange(REGION) for r in _REGIONS[:10]]
+FLIPS2 = [r * REGION + _RNG.randrange(REGION) for r in _REGIONS[10:]]
 
 
 def rlink(p):
     return p.status()['rlinks'][0]
+
+
+def counter(p, name):
+    return rlink(p)['counters'][name]
 
 
 def same_images(p, s):
@@ -56,6 +65,19 @@ def verify(p, expect_rc):
     return cp.stdout
 
 
+def flip(p, s, offsets):
+    """Inverts the byte at each offset of the stopped secondary's image."""
+    s.stop()
+    with open(s.image('a'), 'r+b') as f:
+        for off in offsets:
+            f.seek(off)
+            b = f.read(1)
+            f.seek(off)
+            f.write(bytes([b[0] ^ 0xFF]))
+    s.start()
+    p.wait_connected()
+
+
 def wait_synced(p, s):
     wait_until(lambda: rlink(p)['state'] == 'connected', 120,
                'the RLINK is connected again after the sync')
@@ -74,41 +96,43 @@ def main(env):
     out = verify(p, 0)
     check('identical' in out, f'verify of equal images does not say identical: {out}')
 
-    # 2. Damage the secondary behind rvg's back.
-    s.stop()
-    with open(s.image('a'), 'r+b') as f:
-        for off in FLIPS:
-            f.seek(off)
-            b = f.read(1)
-            f.seek(off)
-            f.write(bytes([b[0] ^ 0xFF]))
-    s.start()
-    p.wait_connected()
+    # 2. Damage the secondary behind rvg's back; verify finds it, resync
+    # repairs exactly that.
+    flip(p, s, FLIPS)
     out = verify(p, 1)
     expected = sorted(off // REGION * REGION for off in FLIPS)
-    found = sorted(int(line.split()[4]) for line in out.splitlines()
-                   if line.startswith('differs:'))
-    check(found == expected, f'verify reports regions at {found}, the flips are in {expected}')
+    found = []
     for line in out.splitlines():
-        if line.startswith('differs:'):
-            check(line.split()[6] == str(REGION), f'a difference of one region reads {line!r}')
+        if line.startswith('differs:'):   # differs: volume a offset O length L
+            off, length = int(line.split()[4]), int(line.split()[6])
+            found += range(off, off + length, REGION)
+    check(sorted(found) == expected,
+          f'verify reports regions at {sorted(found)}, the flips are in {expected}')
+    sent_before = counter(p, 'resync_bytes_sent')
+    p.rvgadm('resync', p.rvg, 's', '--wait', timeout=300)
+    wait_synced(p, s)
+    sent = counter(p, 'resync_bytes_sent') - sent_before
+    check(sent == len(FLIPS) * REGION, f'resync after verify sent {sent} bytes, the '
+          f'{len(FLIPS)} differing regions are {len(FLIPS) * REGION}')
+    verify(p, 0)
 
     # 3. Checksum sync sends only what differs.
+    flip(p, s, FLIPS2)
     p.rvgadm('stoprep', p.rvg, 's')
     wait_until(lambda: rlink(p)['state'] == 'stale', 60, 'stoprep makes the RLINK stale')
-    sent_before = rlink(p)['resync_bytes_sent']
-    p.rvgadm('startrep', p.rvg, 's', '--checksum')
+    sent_before = counter(p, 'resync_bytes_sent')
+    identical_before = counter(p, 'regions_identical')
+    p.rvgadm('startrep', p.rvg, 's', '--checksum', '--wait', timeout=300)
     wait_synced(p, s)
-    r = rlink(p)
-    sent = r['resync_bytes_sent'] - sent_before
-    log(f"checksum sync sent {sent} bytes; {r['regions_identical']} regions identical, "
-        f"{r['regions_zero']} zero")
-    check(sent < SIZE // 50, f'checksum sync of a secondary that differs in 3 regions sent {sent} '
-          f'bytes, 2 % of the volume is {SIZE // 50}')
-    check(sent >= len(FLIPS) * REGION, f'checksum sync sent {sent} bytes, less than the '
-          f'{len(FLIPS)} differing regions')
-    check(r['regions_identical'] >= SIZE // REGION - len(FLIPS),
-          f"only {r['regions_identical']} regions counted identical")
+    sent = counter(p, 'resync_bytes_sent') - sent_before
+    identical = counter(p, 'regions_identical') - identical_before
+    log(f'checksum sync sent {sent} bytes; {identical} regions identical')
+    check(sent < SIZE // 50, f'checksum sync of a secondary that differs in 1 % of its regions '
+          f'sent {sent} bytes, 2 % of the volume is {SIZE // 50}')
+    check(sent >= len(FLIPS2) * REGION, f'checksum sync sent {sent} bytes, less than the '
+          f'{len(FLIPS2)} differing regions')
+    check(identical == SIZE // REGION - len(FLIPS2),
+          f'{identical} regions counted identical, {SIZE // REGION - len(FLIPS2)} are')
     verify(p, 0)
 
     # 4. Verify under a writer: no false differences.
@@ -153,13 +177,13 @@ def main(env):
         os.fsync(fd)
     finally:
         os.close(fd)
-    sent_before = rlink(p)['resync_bytes_sent']
-    zero_before = rlink(p)['regions_zero']
+    sent_before = counter(p, 'resync_bytes_sent')
+    zero_before = counter(p, 'regions_zero')
     p.rvgadm('startrep', p.rvg, 's', '--full')
     wait_synced(p, s)
     r = rlink(p)
-    sent = r['resync_bytes_sent'] - sent_before
-    zeros = r['regions_zero'] - zero_before
+    sent = r['counters']['resync_bytes_sent'] - sent_before
+    zeros = r['counters']['regions_zero'] - zero_before
     log(f'full sync of a mostly zero volume sent {sent} bytes; {zeros} zero regions')
     check(sent <= 2 * MIB, f'full sync of a volume with 1 MiB of data sent {sent} bytes')
     check(zeros >= (SIZE - MIB) // REGION - 1, f'only {zeros} zero regions skipped')

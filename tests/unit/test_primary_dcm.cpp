@@ -261,3 +261,52 @@ TEST_CASE("with an RLINK in DCM a group commit larger than the SRL still complet
   }
   CHECK(rig.dcm->dirty_bytes(0) == 8ull << 20);
 }
+
+TEST_CASE("resync --full: a connected RLINK owes every region and tracks; stale and paused refuse") {
+  DcmRig rig(SrlProt::kAutoDcm);
+  REQUIRE(rig.rlinks->SessionUp(0, 0));
+  for (uint64_t i = 0; i < 4; ++i) REQUIRE(rig.WriteSlot(i).ok());
+  REQUIRE(rig.rlinks->state(0) == RlinkState::kConnected);
+  // startrep --full is for stale RLINKs only; resync --full for the others.
+  Status startrep = rig.engine->StartFullSync(0);
+  CHECK_FALSE(startrep.ok());
+  CHECK(startrep.message().find("resync --full") != std::string::npos);
+  REQUIRE(rig.engine->ResyncFull(0).ok());
+  CHECK(rig.rlinks->state(0) == RlinkState::kDcm);
+  CHECK(rig.rlinks->Tracking(0));
+  CHECK(rig.dcm->dirty_bytes(0) == (8ull << 20) + (4ull << 20));
+
+  REQUIRE(rig.rlinks->Pause(0).ok());
+  Status paused = rig.engine->ResyncFull(0);
+  CHECK_FALSE(paused.ok());
+  CHECK(paused.message().find("paused") != std::string::npos);
+  CHECK_FALSE(rig.engine->ResyncDirty(0).ok());
+  REQUIRE(rig.rlinks->Resume(0).ok());
+
+  rig.rlinks->MarkStale(0, "test");
+  Status stale = rig.engine->ResyncFull(0);
+  CHECK_FALSE(stale.ok());
+  CHECK(stale.message().find("startrep --full") != std::string::npos);
+  CHECK_FALSE(rig.engine->ResyncDirty(0).ok());
+}
+
+TEST_CASE("resync: nothing to do with a clean bitmap, dcm with a dirty one") {
+  DcmRig rig(SrlProt::kAutoDcm);
+  REQUIRE(rig.rlinks->SessionUp(0, 0));
+  REQUIRE(rig.WriteSlot(0).ok());
+  Result<bool> clean = rig.engine->ResyncDirty(0);
+  REQUIRE(clean.ok());
+  CHECK_FALSE(*clean);
+  CHECK(rig.rlinks->state(0) == RlinkState::kConnected);
+
+  // Regions left dirty outside DCM: the RLINK enters DCM to resync them.
+  REQUIRE(rig.dcm->Mark(0, {1, 0, kRegion}).ok());
+  Result<bool> dirty = rig.engine->ResyncDirty(0);
+  REQUIRE(dirty.ok());
+  CHECK(*dirty);
+  CHECK(rig.rlinks->state(0) == RlinkState::kDcm);
+  // Already owed regions: nothing more to start, but something to wait for.
+  Result<bool> again = rig.engine->ResyncDirty(0);
+  REQUIRE(again.ok());
+  CHECK(*again);
+}

@@ -23,6 +23,7 @@ constexpr RlinkState kC = RlinkState::kConnected;
 constexpr RlinkState kP = RlinkState::kPaused;
 constexpr RlinkState kF = RlinkState::kFailed;
 constexpr RlinkState kS = RlinkState::kStale;
+constexpr RlinkState kDcm = RlinkState::kDcm;
 
 // Small marks so that the hysteresis band (5..9) is easy to walk through.
 constexpr uint64_t kHigh = 10;
@@ -114,6 +115,8 @@ const std::vector<Row>& Table() {
        {{{kF}, {kF}, {kF}, {kF}, {kF}, {kS}}}},
       {"MarkStale", [](auto& m) { m.MarkStale(); return true; },
        {{{kS}, {kS}, {kS}, {kS}, {kS}, {kS}}}},
+      {"StartFullSync", [](auto& m) { return m.StartFullSync(); },
+       {{{kDcm}, {kDcm}, Err(kP), Err(kP), {kDcm}, {kDcm}}}},
   };
   return rows;
 }
@@ -151,6 +154,38 @@ TEST_CASE("Every cell of the transition table, from every way of reaching its st
       }
     }
   }
+}
+
+TEST_CASE("A full sync from dcm or resyncing: tracking again, the resync cut short") {
+  RlinkStateMachine dcm(Policy(), kD);
+  REQUIRE(dcm.EnterDcm());
+  CHECK(dcm.StartFullSync());
+  CHECK(dcm.state() == kDcm);
+  CHECK(dcm.tracking());
+
+  RlinkStateMachine resyncing(Policy(), kD);
+  Up(resyncing);
+  REQUIRE(resyncing.EnterDcm());
+  REQUIRE(resyncing.BeginResync(42));
+  REQUIRE(resyncing.state() == RlinkState::kResyncing);
+  CHECK(resyncing.StartFullSync());
+  CHECK(resyncing.state() == kDcm);
+  CHECK(resyncing.tracking());
+  CHECK_FALSE(resyncing.needed_seq(0).has_value());  // the SRL is not held for it
+  CHECK(resyncing.session_up());                     // the sender begins again
+
+  // A connected synchronous=override RLINK turns asynchronous while it
+  // owes regions.
+  RlinkStateMachine sync = Connected(Policy(Protection::kOverride));
+  REQUIRE(sync.sync_effective());
+  CHECK(sync.StartFullSync());
+  CHECK_FALSE(sync.sync_effective());
+  // A stale RLINK paused before it went stale is started by startrep --full.
+  RlinkStateMachine stale(Policy(), kD);
+  Pause(stale);
+  stale.MarkStale();
+  CHECK(stale.StartFullSync());
+  CHECK(stale.state() == kDcm);
 }
 
 TEST_CASE("A paused RLINK keeps its session flag underneath; only a connected one may send") {

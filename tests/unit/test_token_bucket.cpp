@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "core/token_bucket.h"
+#include "fake_clock.h"
 
 namespace rvg {
 namespace {
@@ -14,10 +15,9 @@ namespace {
 using Clock = TokenBucket::Clock;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
+using testing::kMiB;
 
-constexpr uint64_t kMiB = 1 << 20;
-
-const Clock::time_point kStart = Clock::time_point{} + std::chrono::hours(1);
+const Clock::time_point kStart = testing::kFakeStart;
 
 // A sender as RlinkSender is: it asks for the delay, sleeps exactly that
 // long (plus `lateness`, a poll that wakes up late), sends one message of

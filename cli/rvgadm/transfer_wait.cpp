@@ -1,0 +1,104 @@
+#include "cli/rvgadm/transfer_wait.h"
+
+#include <chrono>
+#include <thread>
+
+#include "cli/rvgadm/daemon_client.h"
+
+namespace rvg {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Often enough for a bar that moves, seldom enough to cost rvgd nothing.
+constexpr auto kPollInterval = std::chrono::milliseconds(500);
+constexpr int kStatusTimeoutMs = 3000;
+// rvgd answers status between other requests; a few missed polls in a row
+// (a long stop, say) are waited out, a daemon that is gone is not.
+constexpr int kMaxMissedPolls = 20;
+
+std::string StringField(const nlohmann::json& object, const char* key) {
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// The RLINK named `sec` in a status reply, or null.
+const nlohmann::json* FindRlink(const nlohmann::json& status, const std::string& sec) {
+  auto rlinks = status.find("rlinks");
+  if (rlinks == status.end() || !rlinks->is_array()) return nullptr;
+  for (const nlohmann::json& rlink : *rlinks) {
+    if (StringField(rlink, "name") == sec) return &rlink;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+TransferVerdict JudgeResync(const nlohmann::json& rlink) {
+  TransferVerdict v;
+  const std::string state = StringField(rlink, "state");
+  const std::string error = StringField(rlink, "last_error");
+  if (state == "failed" || state == "stale") {
+    v.kind = TransferVerdict::Kind::kFailed;
+    v.error = "RLINK " + StringField(rlink, "name") + " is " + state +
+              (error.empty() ? std::string() : ": " + error);
+    return v;
+  }
+  auto resync = rlink.find("resync");
+  v.figures = resync != rlink.end() ? ProgressFromJson(*resync) : std::nullopt;
+  auto dirty = rlink.find("dcm_dirty_bytes");
+  const bool owed = dirty != rlink.end() && dirty->is_number_unsigned() && dirty->get<uint64_t>() > 0;
+  if (state == "paused" && (owed || v.figures)) {
+    // Paused mid-transfer (the request itself refuses a paused RLINK).
+    v.state = "paused: rvgadm resumerep lets it go on";
+    return v;
+  }
+  if (state == "resyncing" || state == "dcm" || v.figures) {
+    // dcm: owed regions, no resync running (yet): no session, or between two.
+    if (state == "dcm") v.state = "dcm: regions owed, the resync begins once connected";
+    return v;
+  }
+  v.kind = TransferVerdict::Kind::kDone;
+  return v;
+}
+
+Status WaitForTransfer(const Home& home, const std::string& rvg, const std::string& sec,
+                       const std::string& label, const TransferJudge& judge) {
+  ProgressBar bar = ProgressBar::ForRvgadm(label);
+  int missed = 0;
+  for (;;) {
+    Result<nlohmann::json> reply = AskDaemon(home, rvg, {{"cmd", "status"}}, kStatusTimeoutMs);
+    if (!reply.ok()) {
+      Result<DaemonState> daemon = ProbeDaemon(home, rvg);
+      if ((daemon.ok() && !daemon->running) || ++missed > kMaxMissedPolls) {
+        bar.Clear();
+        return reply.status().Annotate("following RLINK " + sec + " of RVG " + rvg +
+                                       " (rvgd stopped or stopped answering; the transfer goes "
+                                       "on when it runs again)");
+      }
+      bar.Show(std::nullopt, "rvgd did not answer; asking again", Clock::now());
+    } else {
+      missed = 0;
+      const nlohmann::json status = reply->value("status", nlohmann::json::object());
+      const nlohmann::json* rlink = FindRlink(status, sec);
+      if (rlink == nullptr) {
+        bar.Clear();
+        return Status::Error("RVG " + rvg + " has no RLINK " + sec + " any more");
+      }
+      TransferVerdict v = judge(*rlink);
+      if (v.kind == TransferVerdict::Kind::kDone) {
+        bar.Clear();
+        return Status::Ok();
+      }
+      if (v.kind == TransferVerdict::Kind::kFailed) {
+        bar.Clear();
+        return Status::Error(v.error);
+      }
+      bar.Show(v.figures, v.state, Clock::now());
+    }
+    std::this_thread::sleep_for(kPollInterval);
+  }
+}
+
+}  // namespace rvg
