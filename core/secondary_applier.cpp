@@ -16,10 +16,11 @@ constexpr std::chrono::milliseconds kMaxStoreRetryDelay{1000};
 
 SecondaryApplier::SecondaryApplier(VolumeSet* volumes, Srl* srl, AppliedSeqStore* store,
                                    std::function<void()> on_change,
-                                   SecondaryApplierOptions options)
+                                   SecondaryApplierOptions options, UndoArea* undo)
     : volumes_(volumes),
       srl_(srl),
       store_(store),
+      undo_(undo),
       on_change_(std::move(on_change)),
       options_(options),
       reorder_(1, options.reorder_limits) {}
@@ -43,6 +44,14 @@ Status SecondaryApplier::Start() {
   dirty_since_ = Clock::now();
   Status st = Checkpoint();
   if (!st.ok()) return st;
+  Result<bool> consistent = store_->LoadConsistency();
+  if (!consistent.ok()) return consistent.status().Annotate("reading the consistency flag");
+  consistent_ = *consistent;
+  if (undo_ != nullptr) {
+    st = undo_->Recover(applied_seq_.load(), &consistent_,
+                        [this] { return store_->SaveConsistency(true); });
+    if (!st.ok()) return st;
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     reorder_.Reset(applied_seq_.load() + 1);
@@ -165,6 +174,13 @@ Status SecondaryApplier::Checkpoint() {
 }
 
 Status SecondaryApplier::LogAndApply(const std::vector<WriteRecord>& records, uint64_t urgent) {
+  if (undo_ != nullptr && undo_->active()) {
+    spdlog::warn("ordered writes from seq {} arrive while a resync is unfinished: the undo area "
+                 "could no longer restore seq {}, removing it",
+                 records.front().seq, applied_seq_.load());
+    Status st = undo_->Discard();
+    if (!st.ok()) return st;
+  }
   size_t done = 0;
   bool just_checkpointed = false;
   while (done < records.size()) {
@@ -277,10 +293,13 @@ Status SecondaryApplier::ApplyResync(std::unique_lock<std::mutex>& lock) {
   if (st.ok() && !regions.empty()) {
     // Nothing older may be replayed over a region after a crash.
     st = Checkpoint();
+    // A way back, made durable before the flag and the regions (undo_area.h).
+    if (st.ok() && consistent_ && undo_ != nullptr) st = undo_->Begin(applied_seq_.load());
     if (st.ok() && consistent_) {
       st = store_->SaveConsistency(false);
       if (st.ok()) consistent_ = false;
     }
+    if (st.ok() && undo_ != nullptr) st = undo_->Save(regions.data(), regions.size(), *volumes_);
     // Adjacent regions in one pwritev; their "seqs" are region numbers.
     size_t written = 0;
     if (st.ok()) st = volumes_->WriteRecords(regions.data(), regions.size(), &written);
@@ -315,6 +334,9 @@ Status SecondaryApplier::FinishResync(uint64_t seq) {
   if (st.ok()) st = store_->SaveConsistency(true);
   if (!st.ok()) return st.Annotate("resync: moving to seq " + std::to_string(seq));
   consistent_ = true;
+  // Only now: until the flag is saved, the area is the way back.
+  if (undo_ != nullptr) st = undo_->Discard();
+  if (!st.ok()) return st.Annotate("resync: complete at seq " + std::to_string(seq));
   {
     std::lock_guard<std::mutex> lock(mu_);
     reorder_.Reset(seq + 1);
