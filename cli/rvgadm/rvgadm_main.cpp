@@ -106,6 +106,10 @@ const std::vector<Command>& Commands() {
         .flag_options = {"--full"}},
        "resynchronize a secondary from the bitmap (or fully)",
        RunNotYetAvailable},
+      {{.name = "rollback", .synopsis = "RVG", .required = {"RVG"}},
+       "on a stopped secondary, undo an unfinished resync: restore the consistent copy it had "
+       "before",
+       RunRollback},
       {{.name = "takeover",
         .synopsis = "RVG [--force]",
         .required = {"RVG"},
