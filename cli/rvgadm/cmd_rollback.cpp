@@ -4,6 +4,8 @@
 // Thin: the work is core's RollBackStoppedSecondary, the same recovery and
 // UndoArea::RollBack that rvgd's applier and a future takeover use.
 #include <fmt/format.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include "cli/common/rvg_files.h"
 #include "cli/common/secondary_store.h"
@@ -36,6 +38,11 @@ int RunRollback(const Context& context, const ParsedArgs& args) {
   if (!volumes.ok()) return ReportError(volumes.status());
   Result<std::unique_ptr<Srl>> srl = OpenLockedSrl(*config);
   if (!srl.ok()) return ReportError(srl.status());
+  // The engine's log lines are rvgd's business: here only its warnings
+  // reach the administrator, on stderr (stdout is the result).
+  auto logger = spdlog::stderr_color_st("rollback");
+  logger->set_level(spdlog::level::warn);
+  spdlog::set_default_logger(logger);
   SecondaryStore store(rvg, [&db](const std::function<Status(StateDb&)>& fn) { return fn(**db); });
   UndoArea undo(context.home.UndoPath(rvg), config->srl_uuid);
   Result<UndoSummary> done = RollBackStoppedSecondary(volumes->get(), srl->get(), &store, &undo);
