@@ -295,3 +295,43 @@ TEST_CASE("power cuts during a resync with an undo area: the images end up eithe
   CHECK(tally.rolled_back > 0);
   CHECK(tally.ended > 0);
 }
+
+TEST_CASE("a full disk for the undo area fails the resync before a region is written, and says "
+          "what to do") {
+  QuietLogs quiet;
+  DurabilityRig rig;
+  REQUIRE(rig.Create().ok());
+  REQUIRE(FileStateStore::Create(&rig.env).ok());
+  Images before;
+  {
+    Secondary sec;
+    REQUIRE(StartSecondary(rig, &sec).ok());
+    sec.applier->Offer(MakeRegion(1, 1, 4096, 8192, 77));  // an ordered write, seq 1
+    REQUIRE(WaitFor([&] { return sec.applier->applied_seq() == 1; }));
+    before = Current(rig);
+    // Begin's two header slots fit; the first record does not.
+    rig.env.InjectError({FaultOp::kWriteAt, "rvg.undo", ENOSPC, 2, true});
+    REQUIRE(sec.applier->OfferRegion(MakeRegion(1, 1, 0, kRegionSize, 78)));
+    REQUIRE(WaitFor([&] { return !sec.applier->health().ok(); }));
+    const Status health = sec.applier->health();
+    CHECK(health.code() == ENOSPC);
+    CHECK_THAT(health.message(), Catch::Matchers::Contains("no region was written") &&
+                                     Catch::Matchers::Contains("free space in /rvg/home"));
+    CHECK(sec.applier->regions_done() == 0);
+    CHECK(sec.applier->applied_seq() == 1);
+    CHECK(Difference(Current(rig), before) == "");
+    CHECK_FALSE(StopSecondary(&sec).ok());
+  }
+  rig.env.ClearFaults();
+  // The restart finds an empty area at seq 1: rolling back restores nothing
+  // and makes the secondary consistent again.
+  Secondary sec;
+  REQUIRE(OpenFiles(rig, &sec).ok());
+  Result<UndoSummary> done =
+      RollBackStoppedSecondary(sec.volumes.get(), sec.srl.get(), sec.store.get(), sec.undo.get());
+  REQUIRE(done.ok());
+  CHECK(done->regions == 0);
+  CHECK(done->base_seq == 1);
+  CHECK(*sec.store->LoadConsistency());
+  CHECK(Difference(Current(rig), before) == "");
+}
