@@ -1,0 +1,179 @@
+#!/usr/bin/python3
+"""Rolling a secondary back from an unfinished bitmap resync (root only:
+loop devices).
+
+ext4 on the primary's volume (through a loop device) with a first set of
+files; drained, the secondary is a consistent copy, and its image is
+checksummed with rvgd stopped. While the secondary is down, a second set
+of files overflows the 8 MiB SRL (srlprot=autodcm: the RLINK goes to DCM).
+With bandwidth_limit=1M the bitmap resync that follows the secondary's
+return is slow; once the secondary's status shows an undo area holding
+regions (the resync is under way and has overwritten some), the primary
+is SIGKILLed. The secondary is stopped and `rvgadm rollback` brings its
+image back, byte-identical to the checksum taken before the resync, at
+the same applied seq, consistent again, with no undo area left; the image
+is fsck-clean and holds exactly the first set of files. rollback refuses
+on the primary, while rvgd runs, and when there is no undo area.
+"""
+
+import hashlib
+import json
+import os
+
+import rlinkctl
+import rvgtest
+import test_ext4_on_loop as ext4
+from rlinkctl import wait_rlink
+from rvgtest import check, log
+
+VOLUMES = [('disk', '96M')]
+MIB = 1 << 20
+FIRST_BYTES = 6 * MIB      # on the secondary before the outage
+SECOND_BYTES = 20 * MIB    # written during it: overflows the 8 MiB SRL
+MIDDLE_BYTES = 2 * MIB     # resynced (at 1 MiB/s) when the primary is killed
+
+
+def file_sha256(path):
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(MIB), b''):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def split_files():
+    """Two disjoint lists of real files of about FIRST_BYTES and SECOND_BYTES."""
+    files, _ = ext4.pick_files()
+    first, second, size = [], [], 0
+    for path in files:
+        size += os.path.getsize(path)
+        if size <= FIRST_BYTES:
+            first.append(path)
+        elif size <= FIRST_BYTES + SECOND_BYTES:
+            second.append(path)
+    check(len(first) >= 50 and len(second) >= 50,
+          f'found too few files to copy ({len(first)}, {len(second)}) under {ext4.SOURCES}')
+    return first, second
+
+
+def copy_through_ext4(env, p, files, mkfs=False):
+    """Copies `files` into ext4 on a loop device over p's mounted volume,
+    then unmounts, detaches and fsyncs the volume; returns their sums."""
+    dev = env.attach_loop(p.mounted('disk'))
+    if mkfs:
+        rvgtest.run_cmd(['mkfs.ext4', '-q', dev], timeout=300)
+    fs = os.path.join(env.root, 'fs')
+    env.mount_fs(dev, fs)
+    sums = ext4.copy_in(files, fs)
+    env.unmount_fs(fs)
+    env.detach_loop(dev)
+    fd = os.open(p.mounted('disk'), os.O_RDWR)
+    try:
+        os.fsync(fd)  # the durability point for everything the loop device wrote
+    finally:
+        os.close(fd)
+    return sums
+
+
+def rollback_error(host, what):
+    """Runs rvgadm rollback, which must fail with one `rvgadm: error:` line
+    containing `what`."""
+    cp = host.rvgadm('rollback', host.rvg, check=False)
+    lines = cp.stderr.strip().splitlines()
+    check(cp.returncode == 1 and len(lines) == 1 and lines[0].startswith('rvgadm: error: ')
+          and what in lines[0],
+          f'rollback on {host.name}: expected exit 1 and one error line with "{what}", got '
+          f'{cp.returncode}: {cp.stderr!r}')
+
+
+def main(env):
+    rvgtest.require_root('losetup, mkfs and mount need root')
+    first, second = split_files()
+    p, s = env.pair(VOLUMES, srl='8M')
+    rollback_error(p, 'is the primary here')
+    rollback_error(s, 'stop it first')
+
+    sums = copy_through_ext4(env, p, first, mkfs=True)
+    p.drain(timeout=300)
+    rvgtest.assert_images_identical(p, s)
+    s.stop()
+    rollback_error(s, 'no undo area')
+    before = s.status()
+    check(before['consistent'] and before['undo'] is None,
+          f'a drained secondary: consistent {before["consistent"]}, undo {before["undo"]}')
+    image_sum = file_sha256(s.image('disk'))
+    log(f'secondary consistent at seq {before["applied_seq"]}, image sha256 {image_sum[:16]}...')
+
+    log(f'secondary down; copying {len(second)} more files into ext4')
+    copy_through_ext4(env, p, second)
+    r = rlinkctl.rlink(p)
+    check(r['state'] == 'dcm', f'the RLINK is {r["state"]} after overflowing the SRL, not dcm')
+    p.rvgadm('set', p.rvg, 's', 'bandwidth_limit=1M')
+    log(f'RLINK in dcm, {r["dcm_dirty_bytes"]} bytes owed; resync limited to 1 MiB/s')
+
+    s.start()
+    last = {}
+
+    def undo_holds_regions():
+        last['s'] = s.status()
+        undo = last['s'].get('undo')
+        return undo is not None and undo['bytes'] >= MIDDLE_BYTES
+    rvgtest.wait_until(undo_holds_regions, 120, 'the resync has overwritten (and first saved) '
+                       f'{MIDDLE_BYTES} bytes', interval=0.05,
+                       state=lambda: last.get('s', {}).get('undo'))
+    wait_rlink(p, 'resyncing', lambda r: r.get('state') == 'resyncing', timeout=10)
+    p.kill9()
+    rvgtest.lazy_unmount(p.mountpoint)  # the primary is gone for good: its dead FUSE mount too
+    mid = s.status()
+    check(not mid['consistent'], 'the secondary is consistent in the middle of the resync')
+    log(f'primary killed mid-resync; the secondary holds {mid["undo"]}')
+    s.stop()
+
+    stopped = s.status()
+    check(not stopped['consistent'] and stopped['undo'] and stopped['undo']['regions'] > 0,
+          f'stopped mid-resync: consistent {stopped["consistent"]}, undo {stopped["undo"]}')
+    check(stopped['applied_seq'] == before['applied_seq'],
+          f'the resync moved applied_seq to {stopped["applied_seq"]} before its end')
+    cp = s.rvgadm('--json', 'rollback', s.rvg)
+    done = json.loads(cp.stdout)
+    check(done['seq'] == before['applied_seq'] and done['regions'] >= stopped['undo']['regions']
+          and done['bytes'] > 0,
+          f'rollback reported {done}, the undo area held {stopped["undo"]}, the images were '
+          f'consistent at seq {before["applied_seq"]}')
+    log(f'rollback: {done}')
+
+    after_sum = file_sha256(s.image('disk'))
+    check(after_sum == image_sum, 'after the rollback the secondary image differs from the one '
+          'checksummed before the resync')
+    after = s.status()
+    check(after['consistent'] and after['undo'] is None and 'inconsistent' not in after['flags']
+          and after['applied_seq'] == before['applied_seq'],
+          f'after the rollback: consistent {after["consistent"]}, undo {after["undo"]}, flags '
+          f'{after["flags"]}, applied_seq {after["applied_seq"]} (before: {before["applied_seq"]})')
+    rollback_error(s, 'no undo area')
+
+    fsck = rvgtest.run_cmd(['fsck.ext4', '-fn', s.image('disk')], check_rc=False, timeout=300)
+    check(fsck.returncode == 0, f'fsck.ext4 -fn of the rolled back image exited '
+          f'{fsck.returncode}:\n{fsck.stdout}\n{fsck.stderr}')
+    dev = env.attach_loop(s.image('disk'))
+    fs = os.path.join(env.root, 'fs-secondary')
+    env.mount_fs(dev, fs, options='ro')
+    try:
+        for rel, digest in sums.items():
+            check(file_sha256(os.path.join(fs, rel)) == digest, f'{rel} differs after rollback')
+        for path in second:
+            rel = path.lstrip('/')
+            check(not os.path.exists(os.path.join(fs, rel)),
+                  f'{rel}, copied during the outage, is on the rolled back image')
+    finally:
+        env.unmount_fs(fs)
+        env.detach_loop(dev)
+    log(f'fsck-clean, {len(sums)} files as before the outage, none of the {len(second)} later')
+
+    s.start()  # a rolled back secondary serves again, consistent
+    check(s.status()['consistent'], 'the secondary restarted inconsistent after the rollback')
+    s.stop()
+
+
+if __name__ == '__main__':
+    rvgtest.run(main)
