@@ -16,7 +16,6 @@ is fsck-clean and holds exactly the first set of files. rollback refuses
 on the primary, while rvgd runs, and when there is no undo area.
 """
 
-import hashlib
 import json
 import os
 
@@ -33,14 +32,6 @@ SECOND_BYTES = 20 * MIB    # written during it: overflows the 8 MiB SRL
 MIDDLE_BYTES = 2 * MIB     # resynced (at 1 MiB/s) when the primary is killed
 
 
-def file_sha256(path):
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(MIB), b''):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def split_files():
     """Two disjoint lists of real files of about FIRST_BYTES and SECOND_BYTES."""
     files, _ = ext4.pick_files()
@@ -54,25 +45,6 @@ def split_files():
     check(len(first) >= 50 and len(second) >= 50,
           f'found too few files to copy ({len(first)}, {len(second)}) under {ext4.SOURCES}')
     return first, second
-
-
-def copy_through_ext4(env, p, files, mkfs=False):
-    """Copies `files` into ext4 on a loop device over p's mounted volume,
-    then unmounts, detaches and fsyncs the volume; returns their sums."""
-    dev = env.attach_loop(p.mounted('disk'))
-    if mkfs:
-        rvgtest.run_cmd(['mkfs.ext4', '-q', dev], timeout=300)
-    fs = os.path.join(env.root, 'fs')
-    env.mount_fs(dev, fs)
-    sums = ext4.copy_in(files, fs)
-    env.unmount_fs(fs)
-    env.detach_loop(dev)
-    fd = os.open(p.mounted('disk'), os.O_RDWR)
-    try:
-        os.fsync(fd)  # the durability point for everything the loop device wrote
-    finally:
-        os.close(fd)
-    return sums
 
 
 def rollback_error(host, what):
@@ -93,7 +65,7 @@ def main(env):
     rollback_error(p, 'is the primary here')
     rollback_error(s, 'stop it first')
 
-    sums = copy_through_ext4(env, p, first, mkfs=True)
+    sums = ext4.copy_through_loop(env, p, first, mkfs=True)
     p.drain(timeout=300)
     rvgtest.assert_images_identical(p, s)
     s.stop()
@@ -101,11 +73,11 @@ def main(env):
     before = s.status()
     check(before['consistent'] and before['undo'] is None,
           f'a drained secondary: consistent {before["consistent"]}, undo {before["undo"]}')
-    image_sum = file_sha256(s.image('disk'))
+    image_sum = ext4.sha256(s.image('disk'))
     log(f'secondary consistent at seq {before["applied_seq"]}, image sha256 {image_sum[:16]}...')
 
     log(f'secondary down; copying {len(second)} more files into ext4')
-    copy_through_ext4(env, p, second)
+    ext4.copy_through_loop(env, p, second)
     r = rlinkctl.rlink(p)
     check(r['state'] == 'dcm', f'the RLINK is {r["state"]} after overflowing the SRL, not dcm')
     p.rvgadm('set', p.rvg, 's', 'bandwidth_limit=1M')
@@ -142,7 +114,7 @@ def main(env):
           f'consistent at seq {before["applied_seq"]}')
     log(f'rollback: {done}')
 
-    after_sum = file_sha256(s.image('disk'))
+    after_sum = ext4.sha256(s.image('disk'))
     check(after_sum == image_sum, 'after the rollback the secondary image differs from the one '
           'checksummed before the resync')
     after = s.status()
@@ -152,22 +124,8 @@ def main(env):
           f'{after["flags"]}, applied_seq {after["applied_seq"]} (before: {before["applied_seq"]})')
     rollback_error(s, 'no undo area')
 
-    fsck = rvgtest.run_cmd(['fsck.ext4', '-fn', s.image('disk')], check_rc=False, timeout=300)
-    check(fsck.returncode == 0, f'fsck.ext4 -fn of the rolled back image exited '
-          f'{fsck.returncode}:\n{fsck.stdout}\n{fsck.stderr}')
-    dev = env.attach_loop(s.image('disk'))
-    fs = os.path.join(env.root, 'fs-secondary')
-    env.mount_fs(dev, fs, options='ro')
-    try:
-        for rel, digest in sums.items():
-            check(file_sha256(os.path.join(fs, rel)) == digest, f'{rel} differs after rollback')
-        for path in second:
-            rel = path.lstrip('/')
-            check(not os.path.exists(os.path.join(fs, rel)),
-                  f'{rel}, copied during the outage, is on the rolled back image')
-    finally:
-        env.unmount_fs(fs)
-        env.detach_loop(dev)
+    ext4.check_fsck(s.image('disk'), 'the rolled back image')
+    ext4.check_files(env, s.image('disk'), sums, absent=[path.lstrip('/') for path in second])
     log(f'fsck-clean, {len(sums)} files as before the outage, none of the {len(second)} later')
 
     s.start()  # a rolled back secondary serves again, consistent
