@@ -16,10 +16,11 @@ constexpr std::chrono::milliseconds kMaxStoreRetryDelay{1000};
 
 SecondaryApplier::SecondaryApplier(VolumeSet* volumes, Srl* srl, AppliedSeqStore* store,
                                    std::function<void()> on_change,
-                                   SecondaryApplierOptions options)
+                                   SecondaryApplierOptions options, UndoArea* undo)
     : volumes_(volumes),
       srl_(srl),
       store_(store),
+      undo_(undo),
       on_change_(std::move(on_change)),
       options_(options),
       reorder_(1, options.reorder_limits) {}
@@ -43,6 +44,14 @@ Status SecondaryApplier::Start() {
   dirty_since_ = Clock::now();
   Status st = Checkpoint();
   if (!st.ok()) return st;
+  Result<bool> consistent = store_->LoadConsistency();
+  if (!consistent.ok()) return consistent.status().Annotate("reading the consistency flag");
+  consistent_ = *consistent;
+  if (undo_ != nullptr) {
+    st = undo_->Recover(applied_seq_.load(), &consistent_,
+                        [this] { return store_->SaveConsistency(true); });
+    if (!st.ok()) return st;
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     reorder_.Reset(applied_seq_.load() + 1);
@@ -165,6 +174,13 @@ Status SecondaryApplier::Checkpoint() {
 }
 
 Status SecondaryApplier::LogAndApply(const std::vector<WriteRecord>& records, uint64_t urgent) {
+  if (undo_ != nullptr && undo_->active()) {
+    spdlog::warn("ordered writes from seq {} arrive while a resync is unfinished: the undo area "
+                 "could no longer restore seq {}, removing it",
+                 records.front().seq, applied_seq_.load());
+    Status st = undo_->Discard();
+    if (!st.ok()) return st;
+  }
   size_t done = 0;
   bool just_checkpointed = false;
   while (done < records.size()) {

@@ -83,6 +83,16 @@
 // first and then takes the results never acknowledges a check before it
 // has reported it.
 //
+// Undo area (undo_area.h). When one is given, a resync that is about to
+// overwrite consistent images first saves what it overwrites: Begin() at
+// the first region, before the store is told inconsistent, then Save()
+// before each batch of regions is written; FinishResync discards it once
+// the store is told consistent again. Start() recovers it against the
+// recovered applied seq and the persisted flag. Invariant: while it
+// exists, applied_seq() is its base seq (no ordered write is applied
+// during a resync; should one come anyway, the area could no longer
+// restore that seq and is discarded, with a warning).
+//
 // Thread-safe: Offer() and the getters are called by the receiver thread;
 // the apply loop runs on its own thread. The owner calls Start() once, then
 // Stop() (again harmless: the destructor does).
@@ -103,6 +113,7 @@
 #include "core/reorder_buffer.h"
 #include "core/srl.h"
 #include "core/status.h"
+#include "core/undo_area.h"
 #include "core/volume_set.h"
 
 namespace rvg {
@@ -126,6 +137,8 @@ class AppliedSeqStore {
   // primary's history; persisted before the first resync region is
   // written, and after the resync's end is durable.
   virtual Status SaveConsistency(bool /*consistent*/) { return Status::Ok(); }
+  // The flag as last saved (true if never).
+  virtual Result<bool> LoadConsistency() { return true; }
 };
 
 struct SecondaryApplierOptions {
@@ -157,12 +170,14 @@ struct SecondaryApplierOptions {
 
 class SecondaryApplier {
  public:
-  // Borrows `volumes`, `srl` (opened, not yet recovered) and `store`, which
-  // must outlive the applier. `on_change` runs on the apply thread whenever
+  // Borrows `volumes`, `srl` (opened, not yet recovered), `store` and
+  // `undo` (not yet recovered; null: no undo area is kept), which must
+  // outlive the applier. `on_change` runs on the apply thread whenever
   // applied_seq() advances or health() turns bad (it should just wake
   // someone); it may be empty.
   SecondaryApplier(VolumeSet* volumes, Srl* srl, AppliedSeqStore* store,
-                   std::function<void()> on_change, SecondaryApplierOptions options = {});
+                   std::function<void()> on_change, SecondaryApplierOptions options = {},
+                   UndoArea* undo = nullptr);
   ~SecondaryApplier();
   SecondaryApplier(const SecondaryApplier&) = delete;
   SecondaryApplier& operator=(const SecondaryApplier&) = delete;
@@ -234,6 +249,7 @@ class SecondaryApplier {
   VolumeSet* const volumes_;
   Srl* const srl_;
   AppliedSeqStore* const store_;
+  UndoArea* const undo_;  // may be null; apply thread (Start() before it runs)
   const std::function<void()> on_change_;
   const SecondaryApplierOptions options_;
 
@@ -256,7 +272,7 @@ class SecondaryApplier {
   uint64_t region_bytes_ = 0;
   std::optional<std::pair<uint64_t, uint64_t>> resync_end_;  // {seq, number}
   uint64_t region_epoch_ = 0;       // ResetRegions() calls
-  bool consistent_ = true;          // as last told to the store
+  bool consistent_ = true;          // as the store holds it (read by Start())
   std::atomic<uint64_t> regions_done_{0};
   std::vector<RangeCheck> verifies_;               // in arrival order
   std::vector<RangeCheckResult> check_results_;    // not yet taken

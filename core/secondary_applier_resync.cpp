@@ -112,9 +112,20 @@ Status SecondaryApplier::ApplyResyncItems(const std::vector<ResyncItem>& items,
   if (writes) {
     // Nothing older may be replayed over a region after a crash.
     st = Checkpoint();
+    // A way back, made durable before the flag and the regions (undo_area.h).
+    if (st.ok() && consistent_ && undo_ != nullptr) st = undo_->Begin(applied_seq_.load());
     if (st.ok() && consistent_) {
       st = store_->SaveConsistency(false);
       if (st.ok()) consistent_ = false;
+    }
+    if (st.ok() && undo_ != nullptr) {
+      // What every region of the batch overwrites, saved in one go (two
+      // fdatasyncs) before the first of them is written.
+      std::vector<WriteRecord> regions;
+      for (const ResyncItem& i : items) {
+        if (!i.check) regions.push_back(i.record);
+      }
+      st = undo_->Save(regions.data(), regions.size(), *volumes_);
     }
   }
   // In order: a check reads what the regions before it wrote.
@@ -186,6 +197,9 @@ Status SecondaryApplier::FinishResync(uint64_t seq) {
   if (st.ok()) st = store_->SaveConsistency(true);
   if (!st.ok()) return st.Annotate("resync: moving to seq " + std::to_string(seq));
   consistent_ = true;
+  // Only now: until the flag is saved, the area is the way back.
+  if (undo_ != nullptr) st = undo_->Discard();
+  if (!st.ok()) return st.Annotate("resync: complete at seq " + std::to_string(seq));
   {
     std::lock_guard<std::mutex> lock(mu_);
     reorder_.Reset(seq + 1);

@@ -139,4 +139,6 @@ std::string Home::PidPath(const std::string& rvg) const { return dir_ + "/run/" 
 
 std::string Home::LogPath(const std::string& rvg) const { return dir_ + "/log/" + rvg + ".log"; }
 
+std::string Home::UndoPath(const std::string& rvg) const { return dir_ + "/" + rvg + ".undo"; }
+
 }  // namespace rvg

@@ -8,6 +8,8 @@
 //   HOME/run/RVG.ctl       rvgd's control socket (ipc://)
 //   HOME/run/RVG.pid       rvgd's pid while it runs
 //   HOME/log/RVG.log       rvgd's log
+//   HOME/RVG.undo          a secondary's resync undo area, while one exists
+//                          (core/undo_area.h; doc/resync.md, "Undo area")
 #pragma once
 
 #include <string>
@@ -37,6 +39,7 @@ class Home {
   std::string ControlEndpoint(const std::string& rvg) const;  // "ipc://..."
   std::string PidPath(const std::string& rvg) const;
   std::string LogPath(const std::string& rvg) const;
+  std::string UndoPath(const std::string& rvg) const;
 
  private:
   explicit Home(std::string dir) : dir_(std::move(dir)) {}

@@ -283,6 +283,15 @@ std::string RlinkTable(const json& status) {
   return Columns(rows) + resync_lines;
 }
 
+// A secondary mid-resync that can go back: how much is kept, to which seq.
+std::string UndoLine(const json& status) {
+  auto undo = status.find("undo");
+  if (undo == status.end() || !undo->is_object()) return "";
+  return "  UNDO  " + Text(*undo, "regions") + " regions (" + Size(*undo, "bytes") +
+         ") saved; rvgadm rollback (rvgd stopped) restores the consistent copy at seq " +
+         Text(*undo, "seq") + "\n";
+}
+
 std::string FlagLine(const json& status) {
   std::string flags;
   auto it = status.find("flags");
@@ -314,6 +323,11 @@ json StatusJson(const RvgLive& live) {
   for (const FlagEntry& flag : live.flags) flags[flag.name] = flag.value;
   json rlinks = json::array();
   for (const RlinkLive& rlink : live.rlinks) rlinks.push_back(RlinkJson(rlink));
+  json undo = nullptr;
+  if (live.undo) {
+    undo = {{"regions", live.undo->regions}, {"bytes", live.undo->bytes},
+            {"seq", live.undo->base_seq}};
+  }
   return {{"rvg", config.name},
           {"uuid", StringOrNull(config.uuid)},
           {"role", config.role},
@@ -332,6 +346,7 @@ json StatusJson(const RvgLive& live) {
           {"volumes", VolumesJson(config.volumes)},
           {"srl", srl},
           {"flags", flags},
+          {"undo", undo},
           {"rlinks", rlinks}};
 }
 
@@ -339,7 +354,7 @@ std::string StatusTable(const json& status) {
   if (!status.is_object()) return "(no status)\n";
   return HeadLine(status) + SecurityLine(status) + HealthLine(status) + ProgressLine(status) + SrlLine(status) +
          VolumeTable(status) +
-         RlinkTable(status) + FlagLine(status);
+         RlinkTable(status) + UndoLine(status) + FlagLine(status);
 }
 
 }  // namespace rvg

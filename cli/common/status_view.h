@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/rlink_progress.h"
+#include "core/undo_area.h"
 #include "state/state_db.h"
 
 namespace rvg {
@@ -48,6 +49,7 @@ struct RvgLive {
   std::vector<FlagEntry> flags;
   std::vector<RlinkLive> rlinks;
   std::string primary_peer;      // secondary: the session's primary ("" if none)
+  std::optional<UndoSummary> undo;  // secondary: its resync undo area, if any
 };
 
 // The `status --json` object. Keys: rvg, uuid, role, security
@@ -60,7 +62,10 @@ struct RvgLive {
 // between tail and head), used_percent (of the log's data area, one
 // decimal; null while rvgd is stopped)} (null only for a secondary created
 // by an rvg older than state.db format 2, which has no SRL),
-// flags{name: value}, rlinks[{name, address, synchronous, sync_ack,
+// flags{name: value}, undo{regions, bytes, seq} (a secondary's resync
+// undo area: the saved pre-resync contents of `regions` regions, `bytes`
+// bytes, that `rvgadm rollback` restores to the consistent copy at `seq`;
+// null when there is none), rlinks[{name, address, synchronous, sync_ack,
 // ack_timeout, latencyprot, latency_high_mark, latency_low_mark, srlprot,
 // bandwidth_limit (bytes/s, 0 = none), state, synchronous_effective
 // ("sync" | "async" | null while rvgd is stopped), protection{latency,

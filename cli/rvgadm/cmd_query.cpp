@@ -7,6 +7,7 @@
 #include <cmath>
 #include <future>
 
+#include "cli/common/secondary_store.h"
 #include "cli/common/status_view.h"
 #include "cli/rvgadm/arg_values.h"
 #include "cli/rvgadm/command.h"
@@ -68,9 +69,8 @@ Result<RvgLive> StoredLive(StateDb& db, const Home& home, const std::string& rvg
   Result<std::vector<FlagEntry>> flags = db.Flags(rvg);
   if (!flags.ok()) return flags.status();
   live.flags = *flags;
-  for (const FlagEntry& flag : live.flags) {
-    if (flag.name == "inconsistent") live.consistent = false;
-  }
+  live.consistent = !FlaggedInconsistent(live.flags);
+  live.undo = StoredUndo(home, live.config, live.consistent);
   Result<std::vector<RlinkConfig>> rlinks = db.ListRlinks(rvg);
   if (!rlinks.ok()) return rlinks.status();
   for (const RlinkConfig& rlink : *rlinks) {

@@ -49,6 +49,8 @@ int RunStop(const Context& context, const ParsedArgs& args);
 int RunStatus(const Context& context, const ParsedArgs& args);
 int RunDrain(const Context& context, const ParsedArgs& args);
 int RunFlags(const Context& context, const ParsedArgs& args);
+// cmd_rollback.cpp: undoing an unfinished resync on a stopped secondary.
+int RunRollback(const Context& context, const ParsedArgs& args);
 // cmd_planned.cpp: commands whose arguments are parsed but whose engine
 // support is not in this version yet.
 int RunNotYetAvailable(const Context& context, const ParsedArgs& args);

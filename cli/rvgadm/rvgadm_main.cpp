@@ -111,6 +111,10 @@ const std::vector<Command>& Commands() {
        "resynchronize a replicating secondary from its bitmap (--full: every region); "
        "--wait follows it to the end with a progress bar",
        RunResync},
+      {{.name = "rollback", .synopsis = "RVG", .required = {"RVG"}},
+       "on a stopped secondary, undo an unfinished resync: restore the consistent copy it had "
+       "before",
+       RunRollback},
       {{.name = "takeover",
         .synopsis = "RVG [--force]",
         .required = {"RVG"},

@@ -11,6 +11,7 @@
 #include <zmq.hpp>
 
 #include "cli/common/home.h"
+#include "cli/common/rvg_files.h"  // OpenLockedVolumes, OpenLockedSrl: for the daemon's lifetime
 #include "core/srl.h"
 #include "core/status.h"
 #include "core/volume_set.h"
@@ -67,12 +68,6 @@ class Daemon {
                          " is controlled on the primary");
   }
 };
-
-// The RVG's images and SRL, opened and locked for this daemon's lifetime
-// (one writer per file: a second rvgd, or one of another RVG given the
-// same paths, fails here naming the file and the holder).
-Result<std::unique_ptr<VolumeSet>> OpenLockedVolumes(const RvgConfig& config);
-Result<std::unique_ptr<Srl>> OpenLockedSrl(const RvgConfig& config);
 
 std::unique_ptr<Daemon> MakePrimaryDaemon(DaemonContext context);
 std::unique_ptr<Daemon> MakeSecondaryDaemon(DaemonContext context);

@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include "cli/common/secondary_store.h"
 #include "cli/common/status_view.h"
 #include "cli/rvgd/daemon.h"
 #include "core/secondary_applier.h"
@@ -12,9 +13,13 @@ namespace rvg {
 
 namespace {
 
-class SecondaryDaemon : public Daemon, public AppliedSeqStore {
+class SecondaryDaemon : public Daemon {
  public:
-  explicit SecondaryDaemon(DaemonContext context) : ctx_(std::move(context)) {}
+  explicit SecondaryDaemon(DaemonContext context)
+      : ctx_(std::move(context)),
+        store_(ctx_.config.name,
+               [this](const std::function<Status(StateDb&)>& fn) { return ctx_.db->Run(fn); }),
+        undo_(ctx_.home.UndoPath(ctx_.config.name), ctx_.config.srl_uuid) {}
   ~SecondaryDaemon() override { Shutdown(); }
 
   Status Start() override;
@@ -25,27 +30,16 @@ class SecondaryDaemon : public Daemon, public AppliedSeqStore {
                          ctx_.config.name);
   }
 
-  // AppliedSeqStore. SQLite reports a lock held past its busy timeout as
-  // EBUSY, which the applier retries.
-  Status SaveAppliedSeq(uint64_t applied_seq) override {
-    return ctx_.db->Run([&](StateDb& db) { return db.SaveAppliedSeq(ctx_.config.name, applied_seq); });
-  }
-  Result<uint64_t> LoadAppliedSeq() override {
-    return ctx_.db->Run([&](StateDb& db) { return db.AppliedSeq(ctx_.config.name); });
-  }
-  // The "inconsistent" flag (status shows consistent: false; a takeover
-  // will need --force) lives exactly while a bitmap resync is under way.
-  Status SaveConsistency(bool consistent) override {
-    return ctx_.db->Run([&](StateDb& db) {
-      if (consistent) return db.ClearFlag(ctx_.config.name, "inconsistent");
-      return db.SetFlag(ctx_.config.name, "inconsistent", "bitmap resync from the primary");
-    });
-  }
 
  private:
   Status Shutdown();
 
   DaemonContext ctx_;
+  SecondaryStore store_;  // applied_seq and the inconsistent flag in state.db
+  // The resync undo area (HOME/RVG.undo), recovered by the applier's
+  // Start(). A future `takeover` stops the applier and then calls
+  // undo_.RollBack() when the images are inconsistent and an area exists.
+  UndoArea undo_;
   std::unique_ptr<VolumeSet> volumes_;
   std::unique_ptr<Srl> srl_;
   std::unique_ptr<SecondaryApplier> applier_;
@@ -90,9 +84,9 @@ Status SecondaryDaemon::Start() {
   if (!srl.ok()) return srl.status();
   srl_ = std::move(*srl);
 
-  applier_ = std::make_unique<SecondaryApplier>(volumes_.get(), srl_.get(), this, [this] {
-    receiver_->NotifyApplied();
-  });
+  applier_ = std::make_unique<SecondaryApplier>(
+      volumes_.get(), srl_.get(), &store_, [this] { receiver_->NotifyApplied(); },
+      SecondaryApplierOptions{}, &undo_);
   rc.rvg_name = cfg.name;
   rc.listen = cfg.listen;
   rc.rvg_uuid = cfg.uuid;
@@ -142,9 +136,8 @@ nlohmann::json SecondaryDaemon::StatusJson() {
   live.primary_peer = receiver_->peer();
   auto flags = ctx_.db->Run([&](StateDb& db) { return db.Flags(ctx_.config.name); });
   if (flags.ok()) live.flags = *flags;
-  for (const FlagEntry& flag : live.flags) {
-    if (flag.name == "inconsistent") live.consistent = false;
-  }
+  live.consistent = !FlaggedInconsistent(live.flags);
+  live.undo = undo_.summary();
   nlohmann::json j = rvg::StatusJson(live);
   j["rejected_messages"] = receiver_->rejected_messages();
   j["rejected_connections"] = receiver_->rejected_connections();

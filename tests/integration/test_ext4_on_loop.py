@@ -74,22 +74,51 @@ def release_fs(env, host, fs, dev):
     fsync_volume(host)
 
 
-def check_secondary_files(env, s, sums, after):
-    """With `s` stopped: its image of 'disk' passes fsck.ext4 -fn and,
-    mounted read-only, holds every file of `sums` (path relative to the
-    filesystem's root: sha256) with that content. `after`: what happened
-    before, for the messages."""
-    fsck = rvgtest.run_cmd(['fsck.ext4', '-fn', s.image('disk')], check_rc=False, timeout=300)
-    check(fsck.returncode == 0, f'fsck.ext4 -fn of the secondary image exited {fsck.returncode} '
-          f'after {after}:\n{fsck.stdout}\n{fsck.stderr}')
+def copy_through_loop(env, p, files, mkfs=False):
+    """Copies `files` into ext4 (made first when `mkfs`) on a loop device
+    over p's mounted volume 'disk', then unmounts, detaches and fsyncs the
+    volume; returns {relative path: sha256}."""
+    dev = env.attach_loop(p.mounted('disk'))
+    if mkfs:
+        rvgtest.run_cmd(['mkfs.ext4', '-q', dev], timeout=300)
+    fs = os.path.join(env.root, 'fs')
+    env.mount_fs(dev, fs)
+    log(f'copying {len(files)} files into ext4 on {dev}')
+    sums = copy_in(files, fs)
+    release_fs(env, p, fs, dev)
+    return sums
+
+
+def check_fsck(image, what):
+    fsck = rvgtest.run_cmd(['fsck.ext4', '-fn', image], check_rc=False, timeout=300)
+    check(fsck.returncode == 0, f'fsck.ext4 -fn of {what} exited {fsck.returncode}:\n'
+          f'{fsck.stdout}\n{fsck.stderr}')
+
+
+def check_files(env, image, sums, absent=()):
+    """Mounts ext4 `image` read-only: every file of `sums` must be there
+    with its sha256, and no path of `absent`."""
     ro = os.path.join(env.root, 'ro')
-    env.mount_fs(s.image('disk'), ro, options='ro,loop')
-    bad = [rel for rel, digest in sums.items()
-           if not os.path.isfile(os.path.join(ro, rel)) or sha256(os.path.join(ro, rel)) != digest]
-    env.unmount_fs(ro)
-    check(not bad, f'{len(bad)} of {len(sums)} files differ or are missing on the secondary '
-          f'after {after}, e.g. {bad[:5]}')
-    log(f'all {len(sums)} files identical on the secondary, fsck clean')
+    env.mount_fs(image, ro, options='ro,loop')
+    try:
+        bad = [rel for rel, digest in sums.items() if not os.path.isfile(os.path.join(ro, rel))
+               or sha256(os.path.join(ro, rel)) != digest]
+        there = [rel for rel in absent if os.path.exists(os.path.join(ro, rel))]
+    finally:
+        env.unmount_fs(ro)
+    check(not bad, f'{len(bad)} of {len(sums)} files differ or are missing on {image}, '
+          f'e.g. {bad[:5]}')
+    check(not there, f'{len(there)} files that should not be there are on {image}, '
+          f'e.g. {there[:5]}')
+
+
+def check_secondary_files(env, s, sums, after):
+    """With `s` stopped: its image of 'disk' passes fsck.ext4 -fn and holds
+    every file of `sums` with that content. `after`: what happened before,
+    for the messages."""
+    check_fsck(s.image('disk'), f'the secondary image after {after}')
+    check_files(env, s.image('disk'), sums)
+    log(f'all {len(sums)} files identical on the secondary after {after}, fsck clean')
 
 
 def main(env):
@@ -98,18 +127,15 @@ def main(env):
     check(len(files) >= 500, f'found only {len(files)} files to copy under {SOURCES}')
     p, s = env.pair(VOLUMES, srl='256M')
 
-    dev = env.attach_loop(p.mounted('disk'))
-    rvgtest.run_cmd(['mkfs.ext4', '-q', dev], timeout=300)
-    fs = os.path.join(env.root, 'fs')
-    env.mount_fs(dev, fs)
-    log(f'copying {len(files)} files ({total} bytes) into ext4 on {dev}')
-    sums = copy_in(files, fs)
-    release_fs(env, p, fs, dev)
+    log(f'{len(files)} files, {total} bytes')
+    sums = copy_through_loop(env, p, files, mkfs=True)
     p.drain(timeout=300)
     rvgtest.assert_images_identical(p, s)
 
     s.stop()
-    check_secondary_files(env, s, sums, 'replication')
+    check_fsck(s.image('disk'), 'the secondary image')
+    check_files(env, s.image('disk'), sums)
+    log(f'all {len(sums)} files identical on the secondary')
     p.stop()
 
 

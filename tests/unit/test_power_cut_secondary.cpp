@@ -26,6 +26,7 @@
 #include "core/secondary_applier.h"
 #include "durability_rig.h"
 #include "engine_fixture.h"
+#include "file_state_store.h"
 
 using namespace rvg;
 using namespace rvg::testing;
@@ -35,7 +36,6 @@ namespace {
 constexpr uint64_t kMaxCutOps = 150;
 constexpr uint64_t kMaxWindow = 150;  // seqs offered per round
 constexpr auto kStopLimit = std::chrono::seconds(30);
-const char* const kStorePath = "/rvg/applied_seq";
 
 WriteRecord MakeRecord(uint64_t seq, const WriteRange& range, uint64_t tag) {
   std::vector<uint8_t> bytes = TaggedData(tag, range.length);
@@ -71,39 +71,6 @@ class History {
   std::mt19937_64 rng_;
   std::deque<WriteRecord> records_;  // records_[0] is seq base_
   uint64_t base_ = 1;
-};
-
-// applied_seq persisted in a file of the env, written and fdatasynced in one
-// sector: atomic and durable as an SQLite commit, and subject to the freeze
-// and the cut like every other file.
-class FileAppliedSeqStore : public AppliedSeqStore {
- public:
-  static Status Create(FileEnv* env) {
-    auto file = env->Create(kStorePath);
-    if (!file.ok()) return file.status();
-    FileAppliedSeqStore store(std::move(*file));
-    Status st = store.SaveAppliedSeq(0);
-    return st.ok() ? env->SyncDirOf(kStorePath) : st;
-  }
-  static Result<std::unique_ptr<FileAppliedSeqStore>> Open(FileEnv* env) {
-    auto file = env->Open(kStorePath);
-    if (!file.ok()) return file.status();
-    return std::unique_ptr<FileAppliedSeqStore>(new FileAppliedSeqStore(std::move(*file)));
-  }
-  Status SaveAppliedSeq(uint64_t applied_seq) override {
-    Status st = file_->WriteAt(0, &applied_seq, sizeof(applied_seq));
-    return st.ok() ? file_->Sync() : st;
-  }
-  Result<uint64_t> LoadAppliedSeq() override {
-    uint64_t seq = 0;
-    Status st = file_->ReadAt(0, &seq, sizeof(seq));
-    if (!st.ok()) return st;
-    return seq;
-  }
-
- private:
-  explicit FileAppliedSeqStore(std::unique_ptr<File> file) : file_(std::move(file)) {}
-  std::unique_ptr<File> file_;
 };
 
 // The round's offers: seqs from..to (each maybe twice), plus resends of
@@ -145,7 +112,7 @@ struct Round {
 struct Secondary {
   std::unique_ptr<VolumeSet> volumes;
   std::unique_ptr<Srl> srl;
-  std::unique_ptr<FileAppliedSeqStore> store;
+  std::unique_ptr<FileStateStore> store;
   std::unique_ptr<SecondaryApplier> applier;
 };
 
@@ -163,7 +130,7 @@ bool RecoverAndVerify(Round& round, std::mt19937_64& rng, Secondary* sec) {
   options.lazy_sync_bytes = (4ull << 10) << (rng() % 8);
   auto volumes = VolumeSet::Open(rig.specs, &rig.env);
   auto srl = Srl::Open(rig.srl_path, rig.uuid, &rig.env);
-  auto store = FileAppliedSeqStore::Open(&rig.env);
+  auto store = FileStateStore::Open(&rig.env);
   Status st = !volumes.ok() ? volumes.status() : !srl.ok() ? srl.status() : store.status();
   if (st.ok()) {
     sec->volumes = std::move(*volumes);
@@ -260,7 +227,7 @@ TEST_CASE("secondary power cuts mid-batch: the images are a prefix that covers e
   QuietLogs quiet;
   DurabilityRig rig;
   REQUIRE(rig.Create().ok());
-  REQUIRE(FileAppliedSeqStore::Create(&rig.env).ok());
+  REQUIRE(FileStateStore::Create(&rig.env).ok());
   History history(rig.specs, seed);
   Round round{rig, history, 0, {}};
 
@@ -294,11 +261,11 @@ TEST_CASE("records waiting for their lazy SRL sync are on no image; a power cut 
     CAPTURE(keep);
     DurabilityRig rig;
     REQUIRE(rig.Create().ok());
-    REQUIRE(FileAppliedSeqStore::Create(&rig.env).ok());
+    REQUIRE(FileStateStore::Create(&rig.env).ok());
     Secondary sec;
     auto volumes = VolumeSet::Open(rig.specs, &rig.env);
     auto srl = Srl::Open(rig.srl_path, rig.uuid, &rig.env);
-    auto store = FileAppliedSeqStore::Open(&rig.env);
+    auto store = FileStateStore::Open(&rig.env);
     REQUIRE((volumes.ok() && srl.ok() && store.ok()));
     sec.volumes = std::move(*volumes);
     sec.srl = std::move(*srl);

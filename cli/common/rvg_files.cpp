@@ -1,6 +1,4 @@
-// The data files of the RVG a daemon serves, opened for writing: both roles
-// write their images and SRL, and each locks them first (daemon.h).
-#include "cli/rvgd/daemon.h"
+#include "cli/common/rvg_files.h"
 
 namespace rvg {
 
