@@ -74,11 +74,28 @@ RegionStreamer::Step RegionStreamer::Pump(zmq::socket_t& socket, const std::stri
       walk_done_ = true;
       continue;
     }
-    const auto& [region, extent] = *next;
+    const auto& [region, first_extent] = *next;
     if (!(region == cursor_)) piece_offset_ = 0;
     cursor_ = region;
+    // Data goes in pieces of up to 1 MiB: dirty regions that follow each
+    // other join the piece (a checksum walk compares region by region, so
+    // that one differing region costs one region of data).
+    VolumeExtent extent = first_extent;
+    uint32_t count = 1;
+    if (piece_offset_ == 0 && !(first_walk_ && checksum_)) {
+      for (;;) {
+        auto more = dcm_->NextDirty(rlink_, RegionRef{region.volume, region.index + count});
+        if (!more || more->first.volume != region.volume ||
+            more->first.index != region.index + count ||
+            extent.length + more->second.length > kMaxWriteBytes) {
+          break;
+        }
+        extent.length += more->second.length;
+        ++count;
+      }
+    }
     const uint64_t length = std::min<uint64_t>(extent.length - piece_offset_, kMaxWriteBytes);
-    Result<bool> sent = SendPiece(socket, rvg_uuid, generation, region, extent, charge);
+    Result<bool> sent = SendPiece(socket, rvg_uuid, generation, region, count, extent, charge);
     if (!sent.ok()) {
       error_ = "reading region data for the resync: " + sent.status().message();
       return Step::kFailed;
@@ -88,8 +105,8 @@ RegionStreamer::Step RegionStreamer::Pump(zmq::socket_t& socket, const std::stri
     ++next_number_;
     if (last) {
       piece_offset_ = 0;
-      // Past this region: the next walk step starts at the one after it.
-      cursor_.index = region.index + 1;
+      // Past these regions: the next walk step starts at the one after.
+      cursor_.index = region.index + count;
     } else {
       piece_offset_ += length;
     }
@@ -103,7 +120,7 @@ constexpr uint64_t kCompareCost = 4096;
 
 Result<bool> RegionStreamer::SendPiece(zmq::socket_t& socket, const std::string& rvg_uuid,
                                        const std::string& generation, const RegionRef& region,
-                                       const VolumeExtent& extent,
+                                       uint32_t count, const VolumeExtent& extent,
                                        const std::function<void(uint64_t)>& charge) {
   const uint64_t offset = extent.offset + piece_offset_;
   const uint64_t length = std::min<uint64_t>(extent.length - piece_offset_, kMaxWriteBytes);
@@ -112,7 +129,7 @@ Result<bool> RegionStreamer::SendPiece(zmq::socket_t& socket, const std::string&
   if (!st.ok()) return st;
   const bool zero = IsAllZero(buffer->data(), length);
   const bool last = piece_offset_ + length == extent.length;
-  InFlight f{next_number_, region, last, length};
+  InFlight f{next_number_, region, count, last, length};
   if (first_walk_ && (checksum_ || zero)) {
     const RegionHash hash = HashRegion(buffer->data(), length);
     CompareMsg m{session_id_, CompareKind::kResync, next_number_, extent.volume, offset,
@@ -160,10 +177,14 @@ void RegionStreamer::Acked(uint64_t regions_done) {
       region_differs_ = true;  // found different, or the answer was lost: the next walk sends it
     } else {
       bytes_done_ += f.bytes;
-      if (f.compared) ++(f.zero ? counters_.regions_zero : counters_.regions_identical);
+      if (f.compared && f.last_piece) {
+        (f.zero ? counters_.regions_zero : counters_.regions_identical) += f.regions;
+      }
     }
     if (f.last_piece) {
-      if (!region_differs_) cleared.push_back(f.region);
+      for (uint32_t i = 0; i < f.regions && !region_differs_; ++i) {
+        cleared.push_back(RegionRef{f.region.volume, f.region.index + i});
+      }
       region_differs_ = false;
     }
     in_flight_.pop_front();

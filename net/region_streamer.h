@@ -1,7 +1,8 @@
 // RegionStreamer: the primary's half of a bitmap resync on one RLINK
 // (doc/resync.md). Between RESYNC begin and RESYNC end it walks the
 // RLINK's DCM and sends each dirty region's current contents as REGION
-// messages (pieces of at most kMaxWriteBytes), numbered from 1 in the
+// messages (pieces of at most kMaxWriteBytes: a large region in several,
+// adjacent dirty regions in one), numbered from 1 in the
 // session, within a window of bytes in flight. The secondary's ACK says up
 // to which number the regions are on its synced images; those regions are
 // cleared from the bitmap. The walk is done when every region was sent and
@@ -82,18 +83,19 @@ class RegionStreamer {
  private:
   struct InFlight {
     uint64_t number;   // the REGION or COMPARE message's number
-    RegionRef region;  // cleared when this piece is acknowledged...
-    bool last_piece;   // ... if it is the region's last (and none differed)
+    RegionRef region;  // the first of `regions` adjacent regions, cleared
+    uint32_t regions;  // when this piece is acknowledged...
+    bool last_piece;   // ... if it is their last (and none differed)
     uint64_t bytes;    // of the volume this piece covers
     bool compared = false;  // a COMPARE, not data
     bool zero = false;      // ... of an all-zero piece
     bool same = false;      // the secondary said so (COMPARED)
   };
 
-  // Sends one piece of `extent` from piece_offset_ as REGION or COMPARE.
-  // False when the socket refused it.
+  // Sends one piece of `extent` (the `count` regions from `region`) from
+  // piece_offset_ as REGION or COMPARE. False when the socket refused it.
   Result<bool> SendPiece(zmq::socket_t& socket, const std::string& rvg_uuid,
-                         const std::string& generation, const RegionRef& region,
+                         const std::string& generation, const RegionRef& region, uint32_t count,
                          const VolumeExtent& extent, const std::function<void(uint64_t)>& charge);
 
   PrimaryRvg* const engine_;

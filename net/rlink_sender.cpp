@@ -25,10 +25,11 @@ RlinkSender::RlinkSender(RlinkSenderConfig config, PrimaryRvg* engine,
   // The engine keeps this listener for its lifetime; holding the Wakeup by
   // shared_ptr keeps the eventfd valid even after this sender is gone.
   if (dcm != nullptr) {
-    // Regions in flight: well under what the secondary holds before
-    // writing them (SecondaryApplierOptions::max_region_bytes).
+    // Regions in flight: half of what the secondary holds before writing
+    // them (SecondaryApplierOptions::max_region_bytes), so that one batch
+    // arrives while the secondary writes and syncs the one before.
     streamer_ = std::make_unique<RegionStreamer>(engine_, dcm, index_, config_.rlink_name,
-                                                 16ull << 20);
+                                                 32ull << 20);
   }
   verifier_ = std::make_unique<RangeVerifier>(engine_, dcm, index_, config_.rlink_name,
                                               config_.volumes,
