@@ -190,6 +190,10 @@ class PrimaryRvg : public VolumeIo {
   // Reads a region for a resync: only data whose records are durable in
   // the SRL (no secondary may hold a write the primary could lose).
   Status ReadForResync(uint32_t volume, uint64_t offset, void* buf, size_t length);
+  // True when the range reads as zeros without reading it: no write not
+  // yet on the image overlaps it, and the image has a hole there. (Any
+  // write to it makes it data, so there is nothing to wait for.)
+  bool RangeIsHole(uint32_t volume, uint64_t offset, uint64_t length) const;
 
   // ---- online verify (primary_rvg_verify.cpp) ---------------------------
   // Reads a range for verify and starts watching it: returns the seq W such

@@ -247,4 +247,12 @@ Status PrimaryRvg::ReadForResync(uint32_t volume, uint64_t offset, void* buf, si
   return WaitSynced(lock, written_seq_);
 }
 
+// Unapplied writes first, the image second (Read()'s order): a write that
+// leaves unapplied_ between the two is on the image by then, and shows as
+// data.
+bool PrimaryRvg::RangeIsHole(uint32_t volume, uint64_t offset, uint64_t length) const {
+  if (unapplied_.AnyOverlapping(volume, offset, length)) return false;
+  return volumes_->IsHole(volume, offset, length);
+}
+
 }  // namespace rvg

@@ -1,13 +1,30 @@
 #include "core/region_hash.h"
 
+// XXH3_state_t on the stack needs its definition (the static-linking API).
+#define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace rvg {
 
 RegionHash HashRegion(const void* data, size_t length) {
   const XXH128_hash_t h = XXH3_128bits(data, length);
+  return RegionHash{h.high64, h.low64};
+}
+
+RegionHash ZeroHash(uint64_t length) {
+  static const unsigned char kZeros[64 * 1024] = {};
+  // XXH3's streaming form gives the same hash as the one-shot call.
+  XXH3_state_t state;
+  XXH3_128bits_reset(&state);
+  for (uint64_t done = 0; done < length;) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(sizeof kZeros, length - done));
+    XXH3_128bits_update(&state, kZeros, n);
+    done += n;
+  }
+  const XXH128_hash_t h = XXH3_128bits_digest(&state);
   return RegionHash{h.high64, h.low64};
 }
 

@@ -26,6 +26,10 @@ struct RegionHash {
 
 RegionHash HashRegion(const void* data, size_t length);
 
+// HashRegion of `length` zero bytes, without a buffer of that size (a hole
+// in a sparse image is known to be zeros without reading it).
+RegionHash ZeroHash(uint64_t length);
+
 // True when every byte is zero.
 bool IsAllZero(const void* data, size_t length);
 

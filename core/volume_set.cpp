@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <string>
 
+#include <unistd.h>
+
 namespace rvg {
 
 namespace {
@@ -177,6 +179,14 @@ Status VolumeSet::WriteRecords(const WriteRecord* records, size_t count, size_t*
 int VolumeSet::NativeFd(uint32_t volume) const {
   const size_t index = IndexOf(volume);
   return index < files_.size() ? files_[index]->native_fd() : -1;
+}
+
+bool VolumeSet::IsHole(uint32_t volume, uint64_t offset, uint64_t length) const {
+  const int fd = NativeFd(volume);
+  if (fd < 0 || length == 0) return false;
+  const off_t data = lseek(fd, static_cast<off_t>(offset), SEEK_DATA);
+  if (data < 0) return errno == ENXIO;  // no data at or after offset
+  return static_cast<uint64_t>(data) >= offset + length;
 }
 
 Status VolumeSet::Read(uint32_t volume, uint64_t offset, void* buf, size_t length) const {

@@ -124,14 +124,20 @@ Result<bool> RegionStreamer::SendPiece(zmq::socket_t& socket, const std::string&
                                        const std::function<void(uint64_t)>& charge) {
   const uint64_t offset = extent.offset + piece_offset_;
   const uint64_t length = std::min<uint64_t>(extent.length - piece_offset_, kMaxWriteBytes);
-  auto buffer = std::make_shared<DataBuffer>(length);
-  Status st = engine_->ReadForResync(extent.volume, offset, buffer->data(), length);
-  if (!st.ok()) return st;
-  const bool zero = IsAllZero(buffer->data(), length);
   const bool last = piece_offset_ + length == extent.length;
   InFlight f{next_number_, region, count, last, length};
+  // A hole in a sparse image is compared without reading it.
+  const bool hole = first_walk_ && engine_->RangeIsHole(extent.volume, offset, length);
+  DataRef buffer;
+  if (!hole) {
+    auto read = std::make_shared<DataBuffer>(length);
+    Status st = engine_->ReadForResync(extent.volume, offset, read->data(), length);
+    if (!st.ok()) return st;
+    buffer = read;
+  }
+  const bool zero = hole || IsAllZero(buffer->data(), length);
   if (first_walk_ && (checksum_ || zero)) {
-    const RegionHash hash = HashRegion(buffer->data(), length);
+    const RegionHash hash = hole ? ZeroHash(length) : HashRegion(buffer->data(), length);
     CompareMsg m{session_id_, CompareKind::kResync, next_number_, extent.volume, offset,
                  static_cast<uint32_t>(length), hash.high, hash.low, 0};
     if (!SendMessage(socket, {}, Encode(m), nullptr)) return false;

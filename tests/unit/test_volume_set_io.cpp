@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/region_hash.h"
 #include "core/volume_set.h"
 #include "counting_env.h"
 #include "engine_fixture.h"
@@ -177,4 +178,28 @@ TEST_CASE("an image whose sync failed stays dirty") {
   // carry on as if it were): the image is still dirty.
   CHECK(images.set->SyncAll().ok());
   CHECK(images.env.Syncs("alpha") == 3);
+}
+
+TEST_CASE("IsHole: a range the image never wrote is a hole, a written one is data") {
+  Images images;
+  const std::vector<WriteRecord> records = {Record(1, 1, 0, 4096), Record(2, 1, 1 << 20, 4096)};
+  size_t written = 0;
+  REQUIRE(images.set->WriteRecords(records.data(), records.size(), &written).ok());
+  CHECK_FALSE(images.set->IsHole(1, 0, 4096));          // written (still in the page cache)
+  CHECK(images.set->IsHole(1, 4096, (1 << 20) - 4096));  // between the two writes
+  CHECK_FALSE(images.set->IsHole(1, 4096, 1 << 20));     // reaches the second write
+  CHECK(images.set->IsHole(1, 2 << 20, 6 << 20));        // the rest of the volume
+  CHECK(images.set->IsHole(2, 0, 4 << 20));              // a volume never written
+}
+
+TEST_CASE("ZeroHash is the hash of that many zero bytes") {
+  for (size_t length : {size_t{1}, size_t{4096}, size_t{65536}, size_t{1} << 20,
+                        (size_t{1} << 20) + 5}) {
+    std::vector<uint8_t> zeros(length, 0);
+    CHECK(ZeroHash(length) == HashRegion(zeros.data(), length));
+    CHECK(IsAllZero(zeros.data(), length));
+    zeros[length - 1] = 1;
+    CHECK_FALSE(IsAllZero(zeros.data(), length));
+    CHECK_FALSE(ZeroHash(length) == HashRegion(zeros.data(), length));
+  }
 }
