@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <string>
 
+#include <sys/vfs.h>
 #include <unistd.h>
 
 namespace rvg {
@@ -181,9 +182,31 @@ int VolumeSet::NativeFd(uint32_t volume) const {
   return index < files_.size() ? files_[index]->native_fd() : -1;
 }
 
+namespace {
+
+// Filesystems whose SEEK_DATA counts dirty page-cache pages as data. Others
+// are not trusted with it (OpenZFS before 2.2.2 could call freshly written
+// data a hole; a FUSE or network filesystem answers however it likes): a
+// false hole would let a resync skip data and call the secondary a copy.
+bool SeekDataTrusted(int fd) {
+  struct statfs fs;
+  if (fstatfs(fd, &fs) != 0) return false;
+  switch (static_cast<unsigned long>(fs.f_type)) {
+    case 0xEF53:      // ext2/3/4
+    case 0x58465342:  // XFS
+    case 0x9123683E:  // btrfs
+    case 0x01021994:  // tmpfs
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
 bool VolumeSet::IsHole(uint32_t volume, uint64_t offset, uint64_t length) const {
   const int fd = NativeFd(volume);
-  if (fd < 0 || length == 0) return false;
+  if (fd < 0 || length == 0 || !SeekDataTrusted(fd)) return false;
   const off_t data = lseek(fd, static_cast<off_t>(offset), SEEK_DATA);
   if (data < 0) return errno == ENXIO;  // no data at or after offset
   return static_cast<uint64_t>(data) >= offset + length;

@@ -84,9 +84,10 @@ class VolumeSet {
   // The image's File::native_fd() (-1 when it has none or no such volume).
   int NativeFd(uint32_t volume) const;
   // True when the range holds no data in the image file (a hole: it reads
-  // as zeros) by the filesystem's SEEK_DATA, which counts dirty page-cache
-  // pages as data. False when it has data or cannot tell (no native file:
-  // a test env). Lets a resync or verify skip reading sparse images.
+  // as zeros) by the filesystem's SEEK_DATA, asked only of filesystems known
+  // to count dirty page-cache pages as data (ext4, XFS, btrfs, tmpfs). False
+  // when it has data or cannot tell (another filesystem; no native file: a
+  // test env). Lets a resync or a range check skip reading sparse images.
   bool IsHole(uint32_t volume, uint64_t offset, uint64_t length) const;
   // fdatasync of every image written since its last good sync (see the
   // header comment). After a failure, what was written since the last good

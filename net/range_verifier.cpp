@@ -76,7 +76,8 @@ void RangeVerifier::Abort(const std::string& why) {
   spdlog::warn("rlink {}: verify {} failed: {}", name_, report_.run, why);
 }
 
-bool RangeVerifier::Pump(zmq::socket_t& socket, uint64_t session_id) {
+bool RangeVerifier::Pump(zmq::socket_t& socket, uint64_t session_id,
+                         uint64_t secondary_applied) {
   std::lock_guard<std::mutex> lock(mu_);
   if (start_wanted_) {
     start_wanted_ = false;
@@ -92,12 +93,15 @@ bool RangeVerifier::Pump(zmq::socket_t& socket, uint64_t session_id) {
   }
   if (report_.state != VerifyReport::State::kRunning) return true;
   const auto now = std::chrono::steady_clock::now();
-  if (pending_.empty()) last_answer_ = now;
+  // No answer is due while the secondary has not reached the oldest
+  // check's seq (it lags, or reads back from the primary's SRL).
+  if (pending_.empty() || secondary_applied < pending_.front().after_seq) last_answer_ = now;
   if (now - last_answer_ > kAnswerTimeout) {
     // COMPAREDs can be lost (the secondary's full send queue drops them).
     EndWatches();
     report_.state = VerifyReport::State::kFailed;
-    report_.error = "the secondary stopped answering comparisons; run verify again";
+    report_.error = "the secondary, though caught up, left comparisons unanswered for 30 s "
+                    "(answers lost); run verify again";
     return true;
   }
   while (pending_.size() < kWindow) {
@@ -123,7 +127,7 @@ bool RangeVerifier::Pump(zmq::socket_t& socket, uint64_t session_id) {
       return false;
     }
     bytes_sent_ += header.size();
-    pending_.push_back({next_number_++, piece, watch});
+    pending_.push_back({next_number_++, piece, watch, *seq});
   }
   FinishIfDone();
   return true;

@@ -71,8 +71,10 @@ class RangeVerifier {
   uint64_t bytes_sent() const;
 
   // Sender thread. Sends checks while the window allows; false when the
-  // socket refused one (try again when it is writable).
-  bool Pump(zmq::socket_t& socket, uint64_t session_id);
+  // socket refused one (try again when it is writable). `secondary_applied`
+  // is the secondary's data-acked seq: while it is below a pending check's
+  // seq, the missing answer is not yet due.
+  bool Pump(zmq::socket_t& socket, uint64_t session_id, uint64_t secondary_applied);
   void Compared(uint64_t number, bool same, uint64_t seq);
   // The run (if any) cannot go on: it fails with `why`.
   void Abort(const std::string& why);
@@ -90,6 +92,7 @@ class RangeVerifier {
     uint64_t number;
     Piece piece;
     uint64_t watch;
+    uint64_t after_seq;
   };
 
   // mu_ held:

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "core/crc32c.h"
 #include "core/region_hash.h"
@@ -94,13 +95,13 @@ RegionStreamer::Step RegionStreamer::Pump(zmq::socket_t& socket, const std::stri
         ++count;
       }
     }
-    const uint64_t length = std::min<uint64_t>(extent.length - piece_offset_, kMaxWriteBytes);
-    Result<bool> sent = SendPiece(socket, rvg_uuid, generation, region, count, extent, charge);
+    Result<bool> sent = SendPiece(socket, rvg_uuid, generation, region, &count, &extent, charge);
     if (!sent.ok()) {
       error_ = "reading region data for the resync: " + sent.status().message();
       return Step::kFailed;
     }
     if (!*sent) return Step::kBlocked;
+    const uint64_t length = std::min<uint64_t>(extent.length - piece_offset_, kMaxWriteBytes);
     const bool last = piece_offset_ + length == extent.length;
     ++next_number_;
     if (last) {
@@ -118,27 +119,53 @@ RegionStreamer::Step RegionStreamer::Pump(zmq::socket_t& socket, const std::stri
 // also bounds how many the secondary must queue.
 constexpr uint64_t kCompareCost = 4096;
 
+// The regions a joined piece (`count` > 1, from offset 0) starts with
+// that are, like its first, all zero or all not: a first walk compares the
+// zero ones without data, so zero and data regions must not share a piece.
+uint32_t RegionStreamer::LeadingRunOfSameKind(const uint8_t* data, uint64_t length,
+                                              uint32_t count) const {
+  const uint64_t size = dcm_->region_size();
+  const bool first_zero = IsAllZero(data, std::min(size, length));
+  uint32_t n = 1;
+  while (n < count && n * size < length &&
+         IsAllZero(data + n * size, std::min(size, length - n * size)) == first_zero) {
+    ++n;
+  }
+  return n;
+}
+
 Result<bool> RegionStreamer::SendPiece(zmq::socket_t& socket, const std::string& rvg_uuid,
                                        const std::string& generation, const RegionRef& region,
-                                       uint32_t count, const VolumeExtent& extent,
+                                       uint32_t* count, VolumeExtent* extent,
                                        const std::function<void(uint64_t)>& charge) {
-  const uint64_t offset = extent.offset + piece_offset_;
-  const uint64_t length = std::min<uint64_t>(extent.length - piece_offset_, kMaxWriteBytes);
-  const bool last = piece_offset_ + length == extent.length;
-  InFlight f{next_number_, region, count, last, length};
+  const uint64_t offset = extent->offset + piece_offset_;
+  uint64_t length = std::min<uint64_t>(extent->length - piece_offset_, kMaxWriteBytes);
   // A hole in a sparse image is compared without reading it.
-  const bool hole = first_walk_ && engine_->RangeIsHole(extent.volume, offset, length);
-  DataRef buffer;
+  const bool hole = first_walk_ && engine_->RangeIsHole(extent->volume, offset, length);
+  std::shared_ptr<DataBuffer> buffer;
   if (!hole) {
-    auto read = std::make_shared<DataBuffer>(length);
-    Status st = engine_->ReadForResync(extent.volume, offset, read->data(), length);
+    buffer = std::make_shared<DataBuffer>(length);
+    Status st = engine_->ReadForResync(extent->volume, offset, buffer->data(), length);
     if (!st.ok()) return st;
-    buffer = read;
+    if (first_walk_ && *count > 1) {
+      const uint32_t n = LeadingRunOfSameKind(buffer->data(), length, *count);
+      if (n < *count) {
+        // The piece ends where the kind changes; the rest is the next piece.
+        length = n * dcm_->region_size();
+        auto shorter = std::make_shared<DataBuffer>(length);
+        std::memcpy(shorter->data(), buffer->data(), length);
+        buffer = shorter;
+        *count = n;
+        extent->length = length;
+      }
+    }
   }
   const bool zero = hole || IsAllZero(buffer->data(), length);
+  const bool last = piece_offset_ + length == extent->length;
+  InFlight f{next_number_, region, *count, last, length};
   if (first_walk_ && (checksum_ || zero)) {
     const RegionHash hash = hole ? ZeroHash(length) : HashRegion(buffer->data(), length);
-    CompareMsg m{session_id_, CompareKind::kResync, next_number_, extent.volume, offset,
+    CompareMsg m{session_id_, CompareKind::kResync, next_number_, extent->volume, offset,
                  static_cast<uint32_t>(length), hash.high, hash.low, 0};
     if (!SendMessage(socket, {}, Encode(m), nullptr)) return false;
     f.compared = true;
@@ -151,7 +178,7 @@ Result<bool> RegionStreamer::SendPiece(zmq::socket_t& socket, const std::string&
     m.generation = generation;
     m.session_id = session_id_;
     m.seq = next_number_;
-    m.volume = extent.volume;
+    m.volume = extent->volume;
     m.offset = offset;
     m.length = static_cast<uint32_t>(length);
     m.data_crc = Crc32c(buffer->data(), length);

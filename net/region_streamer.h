@@ -92,11 +92,14 @@ class RegionStreamer {
     bool same = false;      // the secondary said so (COMPARED)
   };
 
-  // Sends one piece of `extent` (the `count` regions from `region`) from
-  // piece_offset_ as REGION or COMPARE. False when the socket refused it.
+  // Sends one piece of `*extent` (the `*count` regions from `region`) from
+  // piece_offset_ as REGION or COMPARE; a first walk may cut a joined piece
+  // short (LeadingRunOfSameKind) and says so in `*count` and `*extent`.
+  // False when the socket refused it.
   Result<bool> SendPiece(zmq::socket_t& socket, const std::string& rvg_uuid,
-                         const std::string& generation, const RegionRef& region, uint32_t count,
-                         const VolumeExtent& extent, const std::function<void(uint64_t)>& charge);
+                         const std::string& generation, const RegionRef& region, uint32_t* count,
+                         VolumeExtent* extent, const std::function<void(uint64_t)>& charge);
+  uint32_t LeadingRunOfSameKind(const uint8_t* data, uint64_t length, uint32_t count) const;
 
   PrimaryRvg* const engine_;
   DcmTracker* const dcm_;

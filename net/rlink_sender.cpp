@@ -257,7 +257,7 @@ void RlinkSender::Run() {
       } else {
         SendRecords();
         if (connected_ && !blocked_ && verifier_->running() &&
-            !verifier_->Pump(*socket_, session_id_)) {
+            !verifier_->Pump(*socket_, session_id_, progress_.data_acked_seq.load())) {
           blocked_ = true;
         }
       }

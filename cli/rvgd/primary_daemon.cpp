@@ -351,8 +351,10 @@ Result<std::string> PrimaryDaemon::ControlRlink(const std::string& rlink,
     rlinks_->MarkStale(*i, "rvgadm stoprep");
     st = dcm_->ClearAll(*i);
   } else if (action == "startrep_full" || action == "startrep_checksum") {
-    if (action == "startrep_checksum") senders_[*i]->CompareNextResync();
     st = engine_->StartFullSync(*i);
+    // Only a resync that was started compares: a refused startrep must not
+    // leave a later, unrelated resync comparing every region.
+    if (st.ok() && action == "startrep_checksum") senders_[*i]->CompareNextResync();
   } else if (action == "verify") {
     // Only a connected secondary that is a copy can be compared.
     const RlinkState state = rlinks_->state(*i);
