@@ -106,6 +106,13 @@ adm --home "$secondary" start "$RVG" || { unset 'started[-1]'; fail "starting th
 started+=("$primary")
 adm --home "$primary" start "$RVG" --mount "$PB_MNT" ||
   { unset 'started[-1]'; fail "starting the primary failed"; }
+# An image that already holds data (peers.sh prewrites it and seeds the
+# replica with the same bytes) makes addsec add the RLINK stale: a checksum
+# sync proves the replica equal (only hashes travel) before fio starts.
+if adm --home "$primary" status "$RVG" --json | grep -q '"state": *"stale"'; then
+  adm --home "$primary" startrep "$RVG" sec --checksum --wait ||
+    fail "the checksum sync of the replica failed"
+fi
 echo "rvg-peer: serving $PB_MNT/data (${RVG_MODE:-async}, rvgd pids" \
      "$(cat "$primary/run/$RVG.pid") and $(cat "$secondary/run/$RVG.pid"))"
 
