@@ -483,46 +483,6 @@ void RlinkReceiver::OnResync(const PeerId& peer, const ResyncMsg& m) {
   applier_->OfferResyncEnd(m.seq, m.number);
 }
 
-void RlinkReceiver::OnCompare(const PeerId& peer, const CompareMsg& m) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!gate_.Admit(peer, m.session_id, Clock::now())) {
-      Drop("COMPARE outside the current session");
-      return;
-    }
-  }
-  auto volume = std::find_if(config_.volumes.begin(), config_.volumes.end(),
-                             [&m](const VolumeSpec& v) { return v.id == m.volume; });
-  if (volume == config_.volumes.end() || m.offset > volume->size ||
-      m.length > volume->size - m.offset) {
-    Drop(fmt::format("COMPARE {}: {} bytes at offset {} of volume {} are not in a volume",
-                     m.number, m.length, m.offset, m.volume));
-    return;
-  }
-  RangeCheck check;
-  check.verify = m.kind == CompareKind::kVerify;
-  check.number = m.number;
-  check.volume = m.volume;
-  check.offset = m.offset;
-  check.length = m.length;
-  check.hash = RegionHash{m.hash_high, m.hash_low};
-  check.after_seq = m.after_seq;
-  if (!check.verify) {
-    // Numbered among the resync's regions, like a REGION.
-    if (!resync_open_ || m.number != next_region_) {
-      ResyncViolation(peer, m.session_id,
-                      resync_open_ ? "COMPARE " + std::to_string(m.number) + " where " +
-                                         std::to_string(next_region_) + " was due"
-                                   : "resync COMPARE outside a resync");
-      return;
-    }
-    ++next_region_;
-  }
-  if (!applier_->OfferCheck(check)) {
-    ResyncViolation(peer, m.session_id, "more comparisons arrived than this secondary holds");
-  }
-}
-
 // A resync message out of place ends the session (the primary starts a new
 // one, and a new resync from what is still dirty); nothing is applied.
 void RlinkReceiver::ResyncViolation(const PeerId& peer, uint64_t session_id,
@@ -536,28 +496,6 @@ void RlinkReceiver::ResyncViolation(const PeerId& peer, uint64_t session_id,
   resync_open_ = false;
   next_region_ = 1;
   Refuse(peer, session_id, "resync out of order: " + why + "; start a new session", true);
-}
-
-// In as few COMPARED messages as the number limit allows: the ROUTER drops
-// replies when its queue is full, and a few messages fit where thousands
-// would not.
-void RlinkReceiver::SendCheckResults(const Session& s, const std::vector<RangeCheckResult>& results) {
-  for (const CompareKind kind : {CompareKind::kResync, CompareKind::kVerify}) {
-    ComparedMsg c{s.id, kind, 0, {}, {}};
-    auto flush = [&] {
-      if (c.same.empty() && c.differ.empty()) return;
-      Reply(s.peer.connection, Encode(c));
-      c.same.clear();
-      c.differ.clear();
-    };
-    for (const RangeCheckResult& r : results) {
-      if (r.verify != (kind == CompareKind::kVerify)) continue;
-      c.seq = std::max(c.seq, r.seq);
-      (r.same ? c.same : c.differ).push_back(r.number);
-      if (c.same.size() + c.differ.size() == kMaxComparedNumbers) flush();
-    }
-    flush();
-  }
 }
 
 void RlinkReceiver::SendAck() {
