@@ -1,4 +1,4 @@
-// The table layout of state.db, format 3 (StateDb::kFormatVersion).
+// The table layout of state.db, format 4 (StateDb::kFormatVersion).
 //
 // Any change to this text is a new format: bump kFormatVersion and teach
 // StateDb::Open to upgrade older files (state/state_format.cpp), because a
@@ -18,6 +18,14 @@
 //      rlinks (the primary's pinned secondary): CURVE on every RLINK. An
 //      upgraded RVG has no key pinned, so rvgd refuses to start it until
 //      an administrator runs `rvgadm trust` (or opts out with --insecure).
+//   4  failover (doc/failover.md): generations.parent (the history is a
+//      chain; the upgrade links each row to the one before it), flags.reason,
+//      rvgs.host (this host's name in the RVG), rvgs.mountpoint (where a
+//      primary mounts when a role change gives none), rvgs.primary_running
+//      (1 while a primary rvgd runs: found set at start = an unclean end,
+//      hence data_corrupt), rlinks.peer_generation (the generation the peer
+//      last accepted in a handshake: a session loss to a peer that has seen
+//      the current generation begins a new one at the next write).
 //
 // Invariants the layout enforces:
 // - everything belongs to an RVG and goes when the RVG goes (ON DELETE
@@ -53,7 +61,10 @@ CREATE TABLE rvgs (
   created_at  INTEGER NOT NULL,
   srl_uuid    TEXT NOT NULL DEFAULT '',
   peer_key    TEXT NOT NULL DEFAULT '',
-  insecure    INTEGER NOT NULL DEFAULT 0
+  insecure    INTEGER NOT NULL DEFAULT 0,
+  host        TEXT NOT NULL DEFAULT '',
+  mountpoint  TEXT NOT NULL DEFAULT '',
+  primary_running INTEGER NOT NULL DEFAULT 0
 );
 
 CREATE TABLE volumes (
@@ -84,6 +95,7 @@ CREATE TABLE rlinks (
   data_acked_seq    INTEGER NOT NULL,
   peer_key          TEXT NOT NULL DEFAULT '',
   insecure          INTEGER NOT NULL DEFAULT 0,
+  peer_generation   TEXT NOT NULL DEFAULT '',
   PRIMARY KEY (rvg, name)
 );
 
@@ -97,7 +109,8 @@ CREATE TABLE generations (
   rvg        TEXT NOT NULL REFERENCES rvgs(name) ON DELETE CASCADE,
   uuid       TEXT NOT NULL,
   start_seq  INTEGER NOT NULL,
-  created_at INTEGER NOT NULL
+  created_at INTEGER NOT NULL,
+  parent     TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX generations_by_rvg ON generations (rvg);
 
@@ -106,6 +119,7 @@ CREATE TABLE flags (
   name   TEXT NOT NULL,
   value  TEXT NOT NULL,
   set_at INTEGER NOT NULL,
+  reason TEXT NOT NULL DEFAULT '',
   PRIMARY KEY (rvg, name)
 );
 

@@ -24,9 +24,9 @@ namespace {
 
 constexpr int kBusyTimeoutMs = 10000;
 
-int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
-
 }  // namespace
+
+int64_t UnixNow() { return static_cast<int64_t>(std::time(nullptr)); }
 
 // ---- Shared with state_bitmaps.cpp (state/state_db_rows.h) ---------------
 
@@ -69,24 +69,12 @@ Status ChangeRvgRow(sqlite3* db, SqlStatement& st, const std::string& rvg,
   return sqlite3_changes(db) == 0 ? NoRvg(rvg) : Status::Ok();
 }
 
-// One row of the generation history; the caller's transaction, if any.
-Status InsertGeneration(sqlite3* db, const std::string& rvg, const GenerationEntry& entry,
-                        const std::string& what) {
-  if (entry.uuid.empty()) return Status::Error("a generation needs a uuid", EINVAL);
-  SqlStatement st(db,
-                  "INSERT INTO generations (rvg, uuid, start_seq, created_at) VALUES (?, ?, ?, ?)");
-  st.BindText(rvg).BindText(entry.uuid).BindUint(entry.start_seq).BindInt(entry.created_at);
-  Status status = st.Run(what);
-  if (st.error_code() == SQLITE_CONSTRAINT_FOREIGNKEY) return NoRvg(rvg);
-  return status;
-}
-
 // ---- RLINK rows ----------------------------------------------------------
 
 constexpr const char* kRlinkColumns =
     "rvg, name, address, synchronous, sync_ack, ack_timeout, latencyprot, latency_high_mark, "
     "latency_low_mark, srlprot, bandwidth_limit, state, sent_seq, net_acked_seq, data_acked_seq, "
-    "peer_key, insecure";
+    "peer_key, insecure, peer_generation";
 
 // Binds the attribute columns, address to bandwidth_limit, in table order.
 void BindRlinkAttributes(SqlStatement& st, const RlinkConfig& rlink) {
@@ -122,6 +110,7 @@ Result<RlinkConfig> RlinkFromRow(const SqlStatement& st, const std::string& what
   rlink.data_acked_seq = st.Uint(14);
   rlink.peer_key = st.Text(15);
   rlink.insecure = st.Int(16) != 0;
+  rlink.peer_generation = st.Text(17);
   Status status = rlink.name.empty() ? Status::Error("a secondary without a name", EINVAL)
                                      : CheckRlinkAttributes(rlink);
   if (!status.ok()) return DamagedRow(what, status);
@@ -215,8 +204,8 @@ Status StateDb::CreateRvg(const RvgConfig& config) {
 
   SqlStatement rvg(db_,
                    "INSERT INTO rvgs (name, uuid, role, durability, listen, region_size, srl_path, "
-                   "srl_size, srl_uuid, generation, created_at, peer_key, insecure) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                   "srl_size, srl_uuid, generation, created_at, peer_key, insecure, host, mountpoint) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   rvg.BindText(config.name)
       .BindText(config.uuid)
       .BindText(config.role)
@@ -227,9 +216,11 @@ Status StateDb::CreateRvg(const RvgConfig& config) {
       .BindUint(config.srl_size)
       .BindText(config.srl_uuid)
       .BindText(config.generation)
-      .BindInt(Now())
+      .BindInt(UnixNow())
       .BindText(config.peer_key)
-      .BindInt(config.insecure ? 1 : 0);
+      .BindInt(config.insecure ? 1 : 0)
+      .BindText(config.host)
+      .BindText(config.mountpoint);
   status = rvg.Run(what);
   if (rvg.error_code() == SQLITE_CONSTRAINT_PRIMARYKEY) {
     return Status::Error("RVG " + Printable(config.name) + " already exists", EEXIST);
@@ -259,7 +250,8 @@ Status StateDb::CreateRvg(const RvgConfig& config) {
     if (!status.ok()) return status;
   }
   if (!config.generation.empty()) {
-    status = InsertGeneration(db_, config.name, {config.generation, 1, Now()}, what);
+    status = InsertGeneration(db_, config.name, Generation{config.generation, 1, "", UnixNow()},
+                              what);
     if (!status.ok()) return status;
   }
   return tx.Commit();
@@ -272,7 +264,8 @@ Result<RvgConfig> StateDb::GetRvg(const std::string& name) {
 
   SqlStatement rvg(db_,
                    "SELECT uuid, role, durability, listen, region_size, srl_path, srl_size, "
-                   "generation, srl_uuid, peer_key, insecure FROM rvgs WHERE name = ?");
+                   "generation, srl_uuid, peer_key, insecure, host, mountpoint, primary_running "
+                   "FROM rvgs WHERE name = ?");
   rvg.BindText(name);
   Result<bool> row = rvg.Step(what);
   if (!row.ok()) return row.status();
@@ -290,6 +283,9 @@ Result<RvgConfig> StateDb::GetRvg(const std::string& name) {
   config.srl_uuid = rvg.Text(8);
   config.peer_key = rvg.Text(9);
   config.insecure = rvg.Int(10) != 0;
+  config.host = rvg.Text(11);
+  config.mountpoint = rvg.Text(12);
+  config.primary_running = rvg.Int(13) != 0;
 
   SqlStatement volumes(db_, "SELECT id, name, path, size FROM volumes WHERE rvg = ? ORDER BY id");
   volumes.BindText(name);
@@ -355,7 +351,9 @@ Status StateDb::BindRvg(const std::string& name, const std::string& uuid,
       status = Status::Error("RVG " + name + " is already bound to another primary", EEXIST);
     }
   }
-  if (status.ok()) status = InsertGeneration(db_, name, {generation, 1, Now()}, what);
+  if (status.ok()) {
+    status = InsertGeneration(db_, name, Generation{generation, 1, "", UnixNow()}, what);
+  }
   if (!status.ok()) return status;
   return tx.Commit();
 }
@@ -384,7 +382,7 @@ Status StateDb::AddRlink(const RlinkConfig& rlink) {
       "adding secondary " + Printable(rlink.name) + " to RVG " + Printable(rlink.rvg);
   // One statement; the keys say what went wrong.
   SqlStatement st(db_, std::string("INSERT INTO rlinks (") + kRlinkColumns +
-                           ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                           ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   st.BindText(rlink.rvg).BindText(rlink.name);
   BindRlinkAttributes(st, rlink);
   st.BindText(rlink.state)
@@ -392,7 +390,8 @@ Status StateDb::AddRlink(const RlinkConfig& rlink) {
       .BindUint(rlink.net_acked_seq)
       .BindUint(rlink.data_acked_seq)
       .BindText(rlink.peer_key)
-      .BindInt(rlink.insecure ? 1 : 0);
+      .BindInt(rlink.insecure ? 1 : 0)
+      .BindText(rlink.peer_generation);
   status = st.Run(what);
   if (st.error_code() == SQLITE_CONSTRAINT_PRIMARYKEY) {
     return Status::Error(
@@ -526,75 +525,6 @@ Result<uint64_t> StateDb::AppliedSeq(const std::string& rvg) {
   Result<bool> row = st.Step(what);
   if (!row.ok()) return row.status();
   return *row ? st.Uint(0) : uint64_t{0};
-}
-
-// ---- Generations ---------------------------------------------------------
-
-Status StateDb::AddGeneration(const std::string& rvg, const GenerationEntry& entry) {
-  return InsertGeneration(
-      db_, rvg, entry, "adding generation " + Printable(entry.uuid) + " to RVG " + Printable(rvg));
-}
-
-Result<std::vector<GenerationEntry>> StateDb::Generations(const std::string& rvg) {
-  const std::string what = "reading generations of RVG " + Printable(rvg);
-  SqlTransaction tx(db_, what);
-  Status status = tx.BeginRead();
-  if (status.ok()) status = RequireRvg(db_, rvg, what);
-  if (!status.ok()) return status;
-  SqlStatement st(
-      db_, "SELECT uuid, start_seq, created_at FROM generations WHERE rvg = ? ORDER BY rowid");
-  st.BindText(rvg);
-  std::vector<GenerationEntry> entries;
-  for (;;) {
-    Result<bool> row = st.Step(what);
-    if (!row.ok()) return row.status();
-    if (!*row) return entries;
-    entries.push_back(GenerationEntry{st.Text(0), st.Uint(1), st.Int(2)});
-  }
-}
-
-// ---- Flags ---------------------------------------------------------------
-
-Status StateDb::SetFlag(const std::string& rvg, const std::string& name, const std::string& value) {
-  if (name.empty()) return Status::Error("a flag needs a name", EINVAL);
-  SqlStatement st(db_,
-                  "INSERT INTO flags (rvg, name, value, set_at) VALUES (?, ?, ?, ?) "
-                  "ON CONFLICT (rvg, name) DO UPDATE SET value = excluded.value, "
-                  "set_at = excluded.set_at");
-  st.BindText(rvg).BindText(name).BindText(value).BindInt(Now());
-  Status status = st.Run("setting flag " + Printable(name) + " of RVG " + Printable(rvg));
-  if (st.error_code() == SQLITE_CONSTRAINT_FOREIGNKEY) return NoRvg(rvg);
-  return status;
-}
-
-Status StateDb::ClearFlag(const std::string& rvg, const std::string& name) {
-  // Clearing a flag that is not set is not an error; a missing RVG is.
-  const std::string what = "clearing flag " + Printable(name) + " of RVG " + Printable(rvg);
-  SqlTransaction tx(db_, what);
-  Status status = tx.BeginWrite();
-  if (status.ok()) status = RequireRvg(db_, rvg, what);
-  if (!status.ok()) return status;
-  SqlStatement st(db_, "DELETE FROM flags WHERE rvg = ? AND name = ?");
-  st.BindText(rvg).BindText(name);
-  if (status = st.Run(what); !status.ok()) return status;
-  return tx.Commit();
-}
-
-Result<std::vector<FlagEntry>> StateDb::Flags(const std::string& rvg) {
-  const std::string what = "reading flags of RVG " + Printable(rvg);
-  SqlTransaction tx(db_, what);
-  Status status = tx.BeginRead();
-  if (status.ok()) status = RequireRvg(db_, rvg, what);
-  if (!status.ok()) return status;
-  SqlStatement st(db_, "SELECT name, value, set_at FROM flags WHERE rvg = ? ORDER BY name");
-  st.BindText(rvg);
-  std::vector<FlagEntry> flags;
-  for (;;) {
-    Result<bool> row = st.Step(what);
-    if (!row.ok()) return row.status();
-    if (!*row) return flags;
-    flags.push_back(FlagEntry{st.Text(0), st.Text(1), st.Int(2)});
-  }
 }
 
 }  // namespace rvg

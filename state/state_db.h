@@ -18,10 +18,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/dirty_map.h"
+#include "core/generation_history.h"
 #include "core/status.h"
 #include "core/volume.h"
 
@@ -54,6 +56,14 @@ struct RvgConfig {
   // a primary, whose peers are pinned per RLINK.
   std::string peer_key;
   bool insecure = false;
+  // This host's name within the RVG (create --host; announced to peers).
+  std::string host;
+  // Where a primary mounts when neither rvgd nor a role change is given a
+  // --mount (the last `rvgadm start --mount`); "" when never set.
+  std::string mountpoint;
+  // 1 while a primary rvgd runs: found set when one starts, the last one
+  // ended without a clean stop (doc/failover.md, data_corrupt).
+  bool primary_running = false;
 };
 
 struct RlinkConfig {
@@ -77,27 +87,36 @@ struct RlinkConfig {
   std::string peer_key;
   bool insecure = false;
   std::string state = "disconnected";
+  // The generation the peer accepted in its last handshake ("" if none).
+  std::string peer_generation;
   uint64_t sent_seq = 0;
   uint64_t net_acked_seq = 0;
   uint64_t data_acked_seq = 0;
-};
-
-struct GenerationEntry {
-  std::string uuid;
-  uint64_t start_seq = 0;
-  int64_t created_at = 0;  // unix seconds
 };
 
 struct FlagEntry {
   std::string name;
   std::string value;
   int64_t set_at = 0;  // unix seconds
+  std::string reason;  // why it was set, for people
+};
+
+// A role change (doc/failover.md), applied in one transaction: the role,
+// a generation appended to the history (and made current), flags set
+// (set_at filled in) and cleared, RLINK states. A power cut leaves all of
+// it or none.
+struct RoleChange {
+  std::string role;  // "primary" | "secondary"
+  std::optional<Generation> generation;
+  std::vector<FlagEntry> set_flags;
+  std::vector<std::string> clear_flags;
+  std::vector<std::pair<std::string, std::string>> rlink_states;  // RLINK name, state
 };
 
 class StateDb {
  public:
   // The format version this build writes (table layout of state.db).
-  static constexpr int kFormatVersion = 3;
+  static constexpr int kFormatVersion = 4;
 
   // Opens the database at `path`, creating it whole if missing (never over
   // an existing file: see state/state_file.h). Fails with a clear message
@@ -148,14 +167,26 @@ class StateDb {
   Status SaveAppliedSeq(const std::string& rvg, uint64_t applied_seq);
   Result<uint64_t> AppliedSeq(const std::string& rvg);  // 0 if never saved
 
-  // Generation history, oldest first.
-  Status AddGeneration(const std::string& rvg, const GenerationEntry& entry);
-  Result<std::vector<GenerationEntry>> Generations(const std::string& rvg);
+  // Failover state (state_failover.cpp). The generation history, oldest
+  // first; AddGeneration appends an entry and makes it the current
+  // generation, AdoptHistory replaces the whole history with a peer's
+  // (checked by CheckHistory) and makes its newest entry current.
+  Status AddGeneration(const std::string& rvg, const Generation& entry);
+  Status AdoptHistory(const std::string& rvg, const GenerationHistory& history);
+  Result<GenerationHistory> Generations(const std::string& rvg);
 
-  // Flags (DESIGN.md Failover): name -> value, with the time it was set.
-  Status SetFlag(const std::string& rvg, const std::string& name, const std::string& value);
+  // Flags (DESIGN.md Failover): name -> value, with the time it was set
+  // and why.
+  Status SetFlag(const std::string& rvg, const std::string& name, const std::string& value,
+                 const std::string& reason = "");
   Status ClearFlag(const std::string& rvg, const std::string& name);
   Result<std::vector<FlagEntry>> Flags(const std::string& rvg);
+
+  Status ChangeRole(const std::string& rvg, const RoleChange& change);
+  Status SetMountpoint(const std::string& rvg, const std::string& mountpoint);
+  Status SetPrimaryRunning(const std::string& rvg, bool running);
+  Status SaveRlinkPeerGeneration(const std::string& rvg, const std::string& rlink,
+                                 const std::string& generation);
 
   // Bitmaps (DESIGN.md State; core/dirty_map.h): the DCM bitmap of an
   // RLINK, or with rlink "" the failback bitmap, stored one row per chunk

@@ -22,6 +22,16 @@ constexpr const char* kUpgrades[] = {
     "ALTER TABLE rvgs ADD COLUMN insecure INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE rlinks ADD COLUMN peer_key TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE rlinks ADD COLUMN insecure INTEGER NOT NULL DEFAULT 0;",
+    // 3 -> 4: failover. Each generation's parent is the row before it.
+    "ALTER TABLE generations ADD COLUMN parent TEXT NOT NULL DEFAULT '';"
+    "UPDATE generations SET parent = coalesce((SELECT g.uuid FROM generations g "
+    "WHERE g.rvg = generations.rvg AND g.rowid < generations.rowid "
+    "ORDER BY g.rowid DESC LIMIT 1), '');"
+    "ALTER TABLE flags ADD COLUMN reason TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE rvgs ADD COLUMN host TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE rvgs ADD COLUMN mountpoint TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE rvgs ADD COLUMN primary_running INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE rlinks ADD COLUMN peer_generation TEXT NOT NULL DEFAULT '';",
 };
 static_assert(sizeof(kUpgrades) / sizeof(kUpgrades[0]) == StateDb::kFormatVersion - 1,
               "one upgrade step per format after the first");

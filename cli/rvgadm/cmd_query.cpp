@@ -52,7 +52,7 @@ void FillStoredSeqs(StateDb& db, RvgLive* live) {
     return;
   }
   uint64_t last = 0;
-  Result<std::vector<GenerationEntry>> generations = db.Generations(rvg);
+  Result<GenerationHistory> generations = db.Generations(rvg);
   if (generations.ok() && !generations->empty() && generations->back().start_seq > 0) {
     last = generations->back().start_seq - 1;
   }

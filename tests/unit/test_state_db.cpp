@@ -120,7 +120,7 @@ TEST_CASE("RVG names that clash or are missing are reported by name", "[state_db
   RequireError(db->SaveRlinkProgress("nope", "dr", "connected", 1, 1, 1), missing);
   RequireError(db->SaveAppliedSeq("nope", 5), missing);
   RequireError(db->AppliedSeq("nope").status(), missing);
-  RequireError(db->AddGeneration("nope", GenerationEntry{"g", 0, 1}), missing);
+  RequireError(db->AddGeneration("nope", Generation{"g", 1, "", 1}), missing);
   RequireError(db->Generations("nope").status(), missing);
   RequireError(db->SetFlag("nope", "data_corrupt", "1"), missing);
   RequireError(db->ClearFlag("nope", "data_corrupt"), missing);
@@ -372,8 +372,8 @@ TEST_CASE("applied_seq, generations and flags round-trip", "[state_db]") {
     REQUIRE(db->SaveAppliedSeq("web", 41).ok());
     REQUIRE(db->SaveAppliedSeq("web", 42).ok());
 
-    REQUIRE(db->AddGeneration("web", GenerationEntry{"gen-b", 0, 1000}).ok());
-    REQUIRE(db->AddGeneration("web", GenerationEntry{"gen-a", 500, 2000}).ok());
+    REQUIRE(db->AddGeneration("web", Generation{"gen-b", 1, "", 1000}).ok());
+    REQUIRE(db->AddGeneration("web", Generation{"gen-a", 500, "", 2000}).ok());
 
     REQUIRE(db->SetFlag("web", "source", "old-primary").ok());
     REQUIRE(db->SetFlag("web", "last_owner", "1").ok());
@@ -391,7 +391,7 @@ TEST_CASE("applied_seq, generations and flags round-trip", "[state_db]") {
   REQUIRE(generations.ok());
   REQUIRE(generations->size() == 2);
   CHECK((*generations)[0].uuid == "gen-b");  // oldest first, not by name
-  CHECK((*generations)[0].start_seq == 0);
+  CHECK((*generations)[0].start_seq == 1);
   CHECK((*generations)[0].created_at == 1000);
   CHECK((*generations)[1].uuid == "gen-a");
   CHECK((*generations)[1].start_seq == 500);

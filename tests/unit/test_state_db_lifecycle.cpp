@@ -142,7 +142,7 @@ TEST_CASE("deleting an RVG deletes everything that belongs to it", "[state_db]")
   for (const char* rvg : {"web", "keep"}) {
     REQUIRE(db->AddRlink(Rlink(rvg, "dr")).ok());
     REQUIRE(db->SaveAppliedSeq(rvg, 7).ok());
-    REQUIRE(db->AddGeneration(rvg, GenerationEntry{"g1", 0, 1}).ok());
+    REQUIRE(db->AddGeneration(rvg, Generation{"g1", 1, "", 1}).ok());
     REQUIRE(db->SetFlag(rvg, "last_owner", "1").ok());
     RawExec(path, std::string("INSERT INTO bitmaps VALUES ('") + rvg + "', 'dr', 1, 0, x'ff')");
   }
