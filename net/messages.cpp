@@ -94,6 +94,8 @@ Result<Message> ParseHello(FieldReader& r) {
   m.session_id = r.SessionId();
   m.last_seq = r.Uint("last");
   m.first_seq = r.Uint("first");
+  m.host = r.String("host", kMaxNameBytes);
+  m.history = ReadHistory(r, "hist", false);
   const msgpack::object_array* vols = r.Array("vols");
   if (!r.ok()) return r.status();
   if (vols->size > kMaxVolumes) {
@@ -131,6 +133,8 @@ Result<Message> ParseWelcome(FieldReader& r) {
   m.generation = r.String("gen", kMaxStringBytes);
   m.session_id = r.SessionId();
   m.applied_seq = r.Uint("app");
+  m.host = r.String("host", kMaxNameBytes);
+  m.history = ReadHistory(r, "hist", false);
   return Finish(r, std::move(m));
 }
 
@@ -139,6 +143,9 @@ Result<Message> ParseReject(FieldReader& r) {
   m.session_id = r.Uint("sid");  // 0 is allowed: a refusal before any session
   m.reason = r.String("why", kMaxStringBytes);
   m.retry = r.Bool("retry");
+  m.history = ReadHistory(r, "hist", true);
+  m.last_seq = r.OptionalUint("last", 0);
+  m.primary = r.OptionalBool("prim", false);
   return Finish(r, std::move(m));
 }
 
@@ -255,7 +262,7 @@ Result<Message> DecodeOrThrow(const char* data, size_t size) {
 }  // namespace
 
 std::string Encode(const HelloMsg& m) {
-  HeaderPacker p(MsgType::kHello, 8);
+  HeaderPacker p(MsgType::kHello, 10);
   p.Str("rvg", m.rvg_name);
   p.Str("uuid", m.rvg_uuid);
   p.Str("gen", m.generation);
@@ -263,25 +270,35 @@ std::string Encode(const HelloMsg& m) {
   p.Uint("sid", m.session_id);
   p.Uint("last", m.last_seq);
   p.Uint("first", m.first_seq);
+  p.Str("host", m.host);
+  PackHistory(p, "hist", m.history);
   p.ArrayStart("vols", static_cast<uint32_t>(m.volumes.size()));
   for (const VolumeInfo& v : m.volumes) PackVolume(p.packer(), v);
   return p.Finish();
 }
 
 std::string Encode(const WelcomeMsg& m) {
-  HeaderPacker p(MsgType::kWelcome, 4);
+  HeaderPacker p(MsgType::kWelcome, 6);
   p.Str("uuid", m.rvg_uuid);
   p.Str("gen", m.generation);
   p.Uint("sid", m.session_id);
   p.Uint("app", m.applied_seq);
+  p.Str("host", m.host);
+  PackHistory(p, "hist", m.history);
   return p.Finish();
 }
 
 std::string Encode(const RejectMsg& m) {
-  HeaderPacker p(MsgType::kReject, 3);
+  const bool history = !m.history.empty();
+  HeaderPacker p(MsgType::kReject, history ? 6 : 3);
   p.Uint("sid", m.session_id);
   p.Str("why", ClipReason(m.reason));
   p.Bool("retry", m.retry);
+  if (history) {
+    PackHistory(p, "hist", m.history);
+    p.Uint("last", m.last_seq);
+    p.Bool("prim", m.primary);
+  }
   return p.Finish();
 }
 

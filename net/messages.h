@@ -20,6 +20,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/generation_history.h"
 #include "core/status.h"
 #include "core/volume.h"
 
@@ -27,7 +28,9 @@ namespace rvg {
 
 // 2: REGION and RESYNC (bitmap resync), ACK carries regions done.
 // 3: COMPARE and COMPARED (checksum resync, verify).
-inline constexpr uint32_t kProtocolVersion = 3;
+// 4: generation histories and host names in HELLO and WELCOME; a REJECT
+//    may carry the refuser's history (doc/failover.md).
+inline constexpr uint32_t kProtocolVersion = 4;
 inline constexpr size_t kMaxHeaderBytes = 64 * 1024;
 
 enum class MsgType : uint8_t {
@@ -61,6 +64,8 @@ struct HelloMsg {
   uint64_t last_seq = 0;         // primary's newest synced seq
   uint64_t first_seq = 0;        // oldest seq the primary's SRL still holds
   std::vector<VolumeInfo> volumes;
+  std::string host{};            // the primary's own name ("" if it has none)
+  GenerationHistory history{};   // the primary's, newest last (never empty)
 
   bool operator==(const HelloMsg&) const = default;
 };
@@ -70,6 +75,8 @@ struct WelcomeMsg {
   std::string generation;
   uint64_t session_id = 0;
   uint64_t applied_seq = 0;  // the secondary resumes at applied_seq + 1
+  std::string host{};          // the secondary's own name ("" if it has none)
+  GenerationHistory history{};  // the secondary's, after any adoption (never empty)
 
   bool operator==(const WelcomeMsg&) const = default;
 };
@@ -78,6 +85,12 @@ struct RejectMsg {
   uint64_t session_id = 0;  // 0 when no session applies
   std::string reason;       // one line for the administrator
   bool retry = true;        // false: do not retry until an admin acts
+  // Optional: a refusal decided by generation histories carries the
+  // refuser's history and last seq, and whether it is itself a primary
+  // (so an old primary learns it was replaced). Empty history: none.
+  GenerationHistory history{};
+  uint64_t last_seq = 0;
+  bool primary = false;
 
   bool operator==(const RejectMsg&) const = default;
 };

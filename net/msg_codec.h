@@ -15,6 +15,7 @@
 
 #include <msgpack.hpp>
 
+#include "core/generation_history.h"
 #include "core/status.h"
 #include "core/text.h"
 #include "net/messages.h"
@@ -179,6 +180,10 @@ class FieldReader {
   bool OptionalBool(const char* key, bool absent) {
     return Lookup(key).second == 0 ? absent : Bool(key);
   }
+  uint64_t OptionalUint(const char* key, uint64_t absent) {
+    return Lookup(key).second == 0 ? absent : Uint(key);
+  }
+  bool Has(const char* key) const { return Lookup(key).second != 0; }
 
   const msgpack::object_array* Array(const char* key) {
     const msgpack::object* value = Find(key, msgpack::type::ARRAY);
@@ -240,5 +245,11 @@ class FieldReader {
 // DecodeHeader's dispatch.
 Result<Message> ParseCompare(FieldReader& r);
 Result<Message> ParseCompared(FieldReader& r);
+
+// A generation history under `key` (history_codec.cpp): written trimmed
+// to its newest kMaxHistoryEntries, read back checked by CheckHistory. An
+// optional key that is absent reads as an empty history.
+void PackHistory(HeaderPacker& p, std::string_view key, const GenerationHistory& history);
+GenerationHistory ReadHistory(FieldReader& r, const char* key, bool optional);
 
 }  // namespace rvg::msg_codec

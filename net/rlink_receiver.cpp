@@ -59,10 +59,10 @@ std::string ApplierDownReason(const Status& health) {
 }  // namespace
 
 RlinkReceiver::RlinkReceiver(RlinkReceiverConfig config, SecondaryApplier* applier,
-                             BindFunction bind, zmq::context_t* context)
+                             HistoryHooks hooks, zmq::context_t* context)
     : config_(std::move(config)),
       applier_(applier),
-      bind_(std::move(bind)),
+      hooks_(std::move(hooks)),
       context_(context),
       wakeup_(Wakeup::Create()),
       gate_(config_.gate) {}
@@ -71,12 +71,12 @@ RlinkReceiver::~RlinkReceiver() { Stop(); }
 
 Status RlinkReceiver::OpenSocket() {
   if (!config_.insecure) {
-    if (config_.secret_key.empty() || config_.primary_key.empty()) {
-      return Status::Error("internal: a secure receiver needs its secret key and the primary's");
+    if (config_.secret_key.empty() || config_.primary_keys.empty()) {
+      return Status::Error("internal: a secure receiver needs its secret key and a primary's");
     }
     // The authenticator first: a CURVE server without one admits anybody.
     Result<std::unique_ptr<ZapHandler>> zap =
-        ZapHandler::Bind(context_, config_.primary_key, config_.rvg_name);
+        ZapHandler::Bind(context_, config_.primary_keys, config_.rvg_name);
     if (!zap.ok()) return zap.status();
     zap_ = std::move(*zap);
   }
@@ -139,7 +139,12 @@ std::string RlinkReceiver::uuid() const {
 
 std::string RlinkReceiver::generation() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return config_.generation;
+  return config_.history.empty() ? std::string() : config_.history.back().uuid;
+}
+
+std::chrono::steady_clock::time_point RlinkReceiver::last_heard() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return gate_.last_heard();
 }
 
 void RlinkReceiver::Run() {
@@ -245,9 +250,10 @@ void RlinkReceiver::HandleMessage(std::vector<zmq::message_t>& frames) {
     return;
   }
   PeerId peer{ToString(frames[0]), AuthenticatedKey(frames[1])};
-  if (!config_.insecure && peer.key != config_.primary_key) {
+  if (!config_.insecure && std::find(config_.primary_keys.begin(), config_.primary_keys.end(),
+                                     peer.key) == config_.primary_keys.end()) {
     // The ZapHandler admits no other key; this is a second line of defence.
-    Drop("message from a connection not authenticated as the pinned primary");
+    Drop("message from a connection not authenticated as a pinned host");
     return;
   }
   Result<Message> decoded = DecodeHeader(frames[1].data(), frames[1].size());
@@ -291,11 +297,6 @@ Status RlinkReceiver::CheckHello(const HelloMsg& h) {
     return Status::Error("this secondary belongs to RVG uuid " + config_.rvg_uuid +
                          "; the peer is from another RVG (uuid " + h.rvg_uuid + ")");
   }
-  if (!config_.generation.empty() && h.generation != config_.generation) {
-    return Status::Error("generation mismatch: secondary follows " + config_.generation +
-                         ", primary offers " + h.generation +
-                         " (failover/failback handling is not available yet)");
-  }
   if (h.volumes.size() != config_.volumes.size()) {
     return Status::Error("volume layout differs: primary has " + std::to_string(h.volumes.size()) +
                          " volumes, secondary " + std::to_string(config_.volumes.size()));
@@ -310,28 +311,8 @@ Status RlinkReceiver::CheckHello(const HelloMsg& h) {
                            std::to_string(s.id) + ", " + std::to_string(s.size) + " bytes)");
     }
   }
-  uint64_t held = applier_->received_seq();
-  if (held > h.last_seq) {
-    return Status::Error("secondary holds seq " + std::to_string(held) +
-                         " but the primary's newest is " + std::to_string(h.last_seq) +
-                         ": histories diverged (needs resolve)");
-  }
   Status health = applier_->health();
   if (!health.ok()) return Status::Error(ApplierDownReason(health));
-  return Status::Ok();
-}
-
-// The administrator bound this secondary (pinned key, or --rvg-uuid on an
-// insecure link); the first HELLO that passed both only fills in the
-// uuid and generation the primary announces.
-Status RlinkReceiver::BindIfNeeded(const HelloMsg& h) {
-  if (!config_.generation.empty()) return Status::Ok();
-  Status st = bind_(h.rvg_uuid, h.generation);
-  if (!st.ok()) return st;
-  std::lock_guard<std::mutex> lock(mu_);
-  config_.rvg_uuid = h.rvg_uuid;
-  config_.generation = h.generation;
-  spdlog::info("bound to RVG {} uuid {} (generation {})", h.rvg_name, h.rvg_uuid, h.generation);
   return Status::Ok();
 }
 
@@ -353,10 +334,25 @@ void RlinkReceiver::OnHello(const PeerId& peer, const HelloMsg& h) {
     return;
   }
   Status st = CheckHello(h);
-  if (st.ok()) st = BindIfNeeded(h);
   if (!st.ok()) {
     Drop("HELLO refused: " + st.message());
     Refuse(peer, h.session_id, st.message(), false);
+    return;
+  }
+  RejectMsg refusal;
+  st = DecideHistory(h, &refusal);
+  if (!st.ok()) {
+    Drop("HELLO refused: " + st.message());
+    // Only an authenticated peer learns our history (Refuse's rule).
+    if (gate_.AllowReply(peer, now)) {
+      if (peer.key.empty()) {  // insecure: nothing disclosed
+        refusal = RejectMsg{};
+        refusal.retry = false;
+      }
+      refusal.session_id = h.session_id;
+      if (refusal.reason.empty()) refusal.reason = kGenericRefusal;
+      Reply(peer.connection, Encode(refusal));
+    }
     return;
   }
   bool changed;
@@ -375,8 +371,13 @@ void RlinkReceiver::OnHello(const PeerId& peer, const HelloMsg& h) {
                  dropped ? " (" + std::to_string(dropped) + " writes held ahead dropped)" : "");
   }
   WelcomeMsg w;
-  w.rvg_uuid = config_.rvg_uuid;
-  w.generation = config_.generation;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    w.rvg_uuid = config_.rvg_uuid;
+    w.history = config_.history;
+  }
+  w.generation = w.history.back().uuid;
+  w.host = config_.host;
   w.session_id = h.session_id;
   // Everything up to received_seq is applied or in memory and will be
   // applied, so that is where the primary resumes.
@@ -399,7 +400,7 @@ void RlinkReceiver::OnWrite(const PeerId& peer, const WriteMsg& m, zmq::message_
     Drop("WRITE seq " + std::to_string(m.seq) + " outside the current session");
     return;
   }
-  Status st = ValidateWrite(m, config_.rvg_uuid, config_.generation, session_id,
+  Status st = ValidateWrite(m, config_.rvg_uuid, config_.history.back().uuid, session_id,
                             config_.volumes, data ? data->data() : nullptr,
                             data ? data->size() : 0);
   if (!st.ok()) {

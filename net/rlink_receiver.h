@@ -10,10 +10,16 @@
 //   the handshake — an unauthenticated peer cannot send one message. Every
 //   message also carries the key it was authenticated with ("User-Id"),
 //   which must be the pinned one.
-// - The binding is explicit: the pinned key (or, on an insecure link, the
-//   RVG uuid given at create) says which primary this secondary follows.
-//   The first HELLO of that primary only records the RVG's uuid and
-//   generation, and BindRvg refuses to move a bound RVG elsewhere.
+// - The binding is explicit: the pinned keys (or, on an insecure link, the
+//   RVG uuid given at create) say which hosts this secondary may follow.
+//   The first HELLO of one of them only records the RVG's uuid and
+//   generation history, and BindRvg refuses to move a bound RVG elsewhere.
+// - Which of them is primary is decided by generation histories
+//   (doc/failover.md, rlink_receiver_history.cpp): a HELLO is accepted only
+//   from a peer whose history is the same as ours or ahead of it without a
+//   rollback; a newer history is adopted before the WELCOME. Everything
+//   else is refused with our history, so an old primary learns it was
+//   replaced, and a split brain is flagged.
 // - Sessions are fenced by SessionGate: taken over only by the same
 //   authenticated peer or after the old one fell silent; HELLOs and
 //   refusals are rate-limited.
@@ -49,6 +55,7 @@
 
 #include <zmq.hpp>
 
+#include "core/generation_history.h"
 #include "core/range_check.h"
 #include "core/secondary_applier.h"
 #include "core/volume.h"
@@ -65,13 +72,14 @@ struct RlinkReceiverConfig {
   std::string rvg_name;
   std::string listen;
   std::string rvg_uuid;    // "" while unbound
-  std::string generation;  // "" while unbound
+  GenerationHistory history;  // empty while unbound
+  std::string host;        // this host's name in the RVG, for WELCOME
   std::vector<VolumeSpec> volumes;
   std::chrono::milliseconds nack_after{500};
-  // CURVE: this host's secret key and the pinned primary's public key
-  // (Z85). Both empty only when insecure is set.
+  // CURVE: this host's secret key and the public keys (Z85) of the hosts
+  // it accepts a primary from. Empty only when insecure is set.
   std::string secret_key;
-  std::string primary_key;
+  std::vector<std::string> primary_keys;
   bool insecure = false;
   SessionGateOptions gate;
 };
@@ -79,13 +87,17 @@ struct RlinkReceiverConfig {
 // What an unauthenticated or mismatched peer is told when refused.
 inline constexpr const char* kGenericRefusal = "refused by the secondary (its log says why)";
 
-// Persists the RVG uuid and generation the pinned primary announces in
-// its first HELLO, with the generation's history row, in one transaction.
-using BindFunction = std::function<Status(const std::string& uuid, const std::string& generation)>;
+// What the receiver needs from its daemon about generations: persist the
+// RVG uuid (when unbound) and a primary's newer history before welcoming
+// it; flag a split brain (the reason says with whom and which generations).
+struct HistoryHooks {
+  std::function<Status(const std::string& uuid, const GenerationHistory& history)> adopt;
+  std::function<void(const std::string& reason)> split_brain;
+};
 
 class RlinkReceiver {
  public:
-  RlinkReceiver(RlinkReceiverConfig config, SecondaryApplier* applier, BindFunction bind,
+  RlinkReceiver(RlinkReceiverConfig config, SecondaryApplier* applier, HistoryHooks hooks,
                 zmq::context_t* context);
   ~RlinkReceiver();
 
@@ -101,7 +113,10 @@ class RlinkReceiver {
   // Connections refused during the handshake (wrong key, no CURVE).
   uint64_t rejected_connections() const { return rejected_connections_.load(); }
   std::string uuid() const;
-  std::string generation() const;
+  std::string generation() const;  // the current one ("" while unbound)
+  // The last session's peer: when it was last heard from (epoch when
+  // never), for takeover's "is the primary gone" check.
+  std::chrono::steady_clock::time_point last_heard() const;
 
  private:
   using Session = SessionGate::Session;
@@ -114,7 +129,10 @@ class RlinkReceiver {
   // Takes the data frame over (it becomes the record's buffer).
   void OnWrite(const PeerId& peer, const WriteMsg& m, zmq::message_t* data);
   Status CheckHello(const HelloMsg& h);
-  Status BindIfNeeded(const HelloMsg& h);
+  // rlink_receiver_history.cpp: the generation rule for a HELLO that passed
+  // CheckHello. OK: accept it (a newer history was adopted). Otherwise
+  // `refusal` is filled in to be sent (with our history).
+  Status DecideHistory(const HelloMsg& h, RejectMsg* refusal);
   void Reply(const std::string& identity, const std::string& header);
   void Reject(const std::string& identity, uint64_t session_id, const std::string& why,
               bool retry);
@@ -134,7 +152,7 @@ class RlinkReceiver {
 
   RlinkReceiverConfig config_;
   SecondaryApplier* const applier_;
-  const BindFunction bind_;
+  const HistoryHooks hooks_;
   zmq::context_t* const context_;
   const std::shared_ptr<Wakeup> wakeup_;
 

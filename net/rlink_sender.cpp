@@ -201,6 +201,8 @@ void RlinkSender::SendHello() {
   h.rvg_name = config_.rvg_name;
   h.rvg_uuid = config_.rvg_uuid;
   h.generation = config_.generation;
+  h.host = config_.host;
+  h.history = config_.history;
   h.rlink_name = config_.rlink_name;
   h.session_id = session_id_;
   h.last_seq = engine_->synced_seq();
@@ -319,6 +321,7 @@ void RlinkSender::HandleMessage(std::vector<zmq::message_t>& frames) {
   } else if (auto* r = std::get_if<RejectMsg>(&msg)) {
     if (r->session_id != session_id_ && r->session_id != 0) return;
     CloseSession(r->reason);
+    if (!r->history.empty()) OnHistoryRefusal(*r);
     if (r->retry) {
       SetError("secondary refused the session: " + r->reason);
     } else {
@@ -329,6 +332,20 @@ void RlinkSender::HandleMessage(std::vector<zmq::message_t>& frames) {
   } else {
     spdlog::warn("rlink {}: dropped an unexpected message type from the secondary",
                  config_.rlink_name);
+  }
+}
+
+// A refusal that carries the peer's history: log what the two histories
+// say, and when the peer is a primary of a line newer than ours, this host
+// has been replaced (doc/failover.md).
+void RlinkSender::OnHistoryRefusal(const RejectMsg& r) {
+  const HistoryComparison c =
+      CompareHistories(config_.history, engine_->last_seq(), r.history, r.last_seq);
+  spdlog::warn("rlink {}: sync direction: {} refused us{}: {} (doc/failover.md row {})",
+               config_.rlink_name, config_.address, r.primary ? " as a primary itself" : "",
+               c.reason, c.row);
+  if (r.primary && c.verdict == HistoryVerdict::kLocalBehind && config_.replaced) {
+    config_.replaced(c, r.reason);
   }
 }
 
@@ -369,6 +386,7 @@ void RlinkSender::OnWelcome(const WelcomeMsg& w) {
     return;
   }
   progress_.sent_seq = w.applied_seq;
+  if (config_.peer_accepted) config_.peer_accepted(w.generation);
   if (!rlinks_->SessionUp(index_, w.applied_seq)) {
     SetError("RLINK is stale: the secondary needs a full sync (rvgadm startrep --full)");
     CloseSession("stale RLINK");

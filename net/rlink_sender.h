@@ -35,6 +35,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -45,6 +46,7 @@
 
 #include <zmq.hpp>
 
+#include "core/generation_history.h"
 #include "core/primary_rvg.h"
 #include "core/rate_meter.h"
 #include "core/rlink_progress.h"
@@ -62,7 +64,18 @@ namespace rvg {
 struct RlinkSenderConfig {
   std::string rvg_name;
   std::string rvg_uuid;
-  std::string generation;
+  std::string generation;  // the current one: history.back().uuid
+  // This primary's generation history and its own name (doc/failover.md),
+  // sent in HELLO.
+  GenerationHistory history;
+  std::string host;
+  // Called on the sender's thread when a secondary welcomed a session in
+  // `generation` (the daemon records it: rlinks.peer_generation).
+  std::function<void(const std::string& generation)> peer_accepted;
+  // Called on the sender's thread when the peer refused us with a history
+  // newer than ours and said it is primary itself: this host was replaced
+  // and must step down (doc/failover.md, fast failback).
+  std::function<void(const HistoryComparison& verdict, const std::string& why)> replaced;
   std::string rlink_name;
   std::string address;
   std::vector<VolumeSpec> volumes;
@@ -135,6 +148,7 @@ class RlinkSender {
   void SendHello();
   void HandleMessage(std::vector<zmq::message_t>& frames);
   void OnWelcome(const WelcomeMsg& m);
+  void OnHistoryRefusal(const RejectMsg& r);
   void SendRecords();
   // zmq::poll's timeout: short enough to send again once the bandwidth
   // limit allows (never zero while throttled: that would spin).

@@ -75,6 +75,8 @@ class SessionGate {
 
   void Close() { session_ = Session{}; }
   const Session& session() const { return session_; }
+  // When a message of a session was last admitted (epoch: never).
+  Clock::time_point last_heard() const { return last_heard_; }
 
   // Whether a refusal to `peer` may be answered now (otherwise it is only
   // counted).

@@ -1,5 +1,7 @@
 #include "net/zap_handler.h"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "core/text.h"
@@ -18,15 +20,16 @@ std::string FrameText(const zmq::message_t& frame) {
 
 }  // namespace
 
-ZapHandler::ZapHandler(zmq::context_t* context, std::string pinned_key, std::string rvg)
+ZapHandler::ZapHandler(zmq::context_t* context, std::vector<std::string> pinned_keys,
+                       std::string rvg)
     : socket_(*context, zmq::socket_type::rep),
-      pinned_key_(std::move(pinned_key)),
+      pinned_keys_(std::move(pinned_keys)),
       rvg_(std::move(rvg)) {}
 
 Result<std::unique_ptr<ZapHandler>> ZapHandler::Bind(zmq::context_t* context,
-                                                     const std::string& pinned_key,
+                                                     std::vector<std::string> pinned_keys,
                                                      const std::string& rvg) {
-  std::unique_ptr<ZapHandler> handler(new ZapHandler(context, pinned_key, rvg));
+  std::unique_ptr<ZapHandler> handler(new ZapHandler(context, std::move(pinned_keys), rvg));
   try {
     handler->socket_.set(zmq::sockopt::linger, 0);
     handler->socket_.bind(kZapEndpoint);
@@ -62,7 +65,7 @@ void ZapHandler::Answer(std::vector<zmq::message_t>& request) {
     char z85[41] = {};
     zmq_z85_encode(z85, static_cast<const uint8_t*>(request[6].data()), kCurveKeyBytes);
     key = z85;
-    if (key != pinned_key_) {
+    if (std::find(pinned_keys_.begin(), pinned_keys_.end(), key) == pinned_keys_.end()) {
       refusal = "its key " + key + " is not the pinned primary key (if it is your primary, "
                 "pin it here: rvgadm trust " + rvg_ + " " + key + ")";
     }

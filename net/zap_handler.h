@@ -1,7 +1,8 @@
 // ZapHandler: the ZeroMQ authentication hook (ZAP, ZeroMQ RFC 27) of a
-// secondary's CURVE listener. It admits exactly one client key: the
-// primary's, pinned by an administrator (`rvgadm trust` or create
-// --primary-key). Every other key, and every mechanism but CURVE, is
+// secondary's CURVE listener. It admits only client keys an administrator
+// pinned: the primary's (`rvgadm trust` or create --primary-key) and those
+// of the RVG's other hosts (`rvgadm addsec ... --peer-key` on this host),
+// any of which may become primary (doc/failover.md). Every other key, and every mechanism but CURVE, is
 // refused during the handshake, before the peer can send one message, so
 // an unauthenticated peer can neither write nor learn anything about the
 // RVG — it only sees the handshake fail.
@@ -16,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <zmq.hpp>
 
@@ -29,10 +31,10 @@ class ZapHandler {
   // The ZAP domain the listener sets (ZMQ_ZAP_DOMAIN).
   static constexpr const char* kDomain = "rvg";
 
-  // Binds the context's ZAP endpoint; `pinned_key` is Z85, `rvg` names
+  // Binds the context's ZAP endpoint; `pinned_keys` are Z85, `rvg` names
   // the RVG in the log's hints.
   static Result<std::unique_ptr<ZapHandler>> Bind(zmq::context_t* context,
-                                                  const std::string& pinned_key,
+                                                  std::vector<std::string> pinned_keys,
                                                   const std::string& rvg);
 
   zmq::socket_t& socket() { return socket_; }
@@ -43,11 +45,11 @@ class ZapHandler {
   void HandleRequests();
 
  private:
-  ZapHandler(zmq::context_t* context, std::string pinned_key, std::string rvg);
+  ZapHandler(zmq::context_t* context, std::vector<std::string> pinned_keys, std::string rvg);
   void Answer(std::vector<zmq::message_t>& request);
 
   zmq::socket_t socket_;
-  const std::string pinned_key_;
+  const std::vector<std::string> pinned_keys_;
   const std::string rvg_;
   RateLimiter log_limit_{10, std::chrono::seconds(10)};
 };

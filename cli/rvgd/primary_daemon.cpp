@@ -48,6 +48,8 @@ class PrimaryDaemon : public Daemon, public CheckpointListener, public BitmapSto
  private:
   void Shutdown();
   Status LoadKeysIfNeeded();
+  void RecordPeerGeneration(const std::string& rlink, const std::string& generation);
+  void Replaced(const std::string& rlink, const HistoryComparison& c, const std::string& why);
 
   DaemonContext ctx_;
   CurveKeyPair keys_;  // empty when every RLINK is insecure
@@ -98,11 +100,27 @@ Status PrimaryDaemon::Start() {
   engine_ = std::move(*engine);
   spdlog::info("RVG {}: write pipeline ready at seq {}", cfg.name, engine_->last_seq());
 
+  Result<GenerationHistory> history =
+      ctx_.db->Run([&](StateDb& db) { return db.Generations(cfg.name); });
+  if (!history.ok()) return history.status();
+  if (history->empty() || history->back().uuid != cfg.generation) {
+    return Status::Error("state.db: the generation history of RVG " + cfg.name +
+                         " does not end in its current generation; repair or recreate it");
+  }
   for (size_t i = 0; i < rlink_configs_.size(); ++i) {
     RlinkSenderConfig sc;
     sc.rvg_name = cfg.name;
     sc.rvg_uuid = cfg.uuid;
     sc.generation = cfg.generation;
+    sc.history = *history;
+    sc.host = cfg.host;
+    sc.peer_accepted = [this, name = rlink_configs_[i].name](const std::string& generation) {
+      RecordPeerGeneration(name, generation);
+    };
+    sc.replaced = [this, name = rlink_configs_[i].name](const HistoryComparison& c,
+                                                        const std::string& why) {
+      Replaced(name, c, why);
+    };
     sc.rlink_name = rlink_configs_[i].name;
     sc.address = rlink_configs_[i].address;
     sc.volumes = cfg.volumes;
@@ -124,6 +142,34 @@ Status PrimaryDaemon::Start() {
   fs_ = std::move(*fs);
   spdlog::info("RVG {}: volumes mounted at {}", cfg.name, ctx_.mount);
   return Status::Ok();
+}
+
+// Sender threads: a peer accepted our generation. Only a change is written.
+void PrimaryDaemon::RecordPeerGeneration(const std::string& rlink, const std::string& generation) {
+  {
+    std::lock_guard<std::mutex> lock(configs_mu_);
+    for (RlinkConfig& r : rlink_configs_) {
+      if (r.name != rlink) continue;
+      if (r.peer_generation == generation) return;
+      r.peer_generation = generation;
+    }
+  }
+  Status st = ctx_.db->Run(
+      [&](StateDb& db) { return db.SaveRlinkPeerGeneration(ctx_.config.name, rlink, generation); });
+  if (!st.ok()) spdlog::error("rlink {}: recording its generation: {}", rlink, st.message());
+}
+
+// Sender threads: another host is primary of a newer line. Stepping down
+// by itself (fast failback) is not built yet: flag it and say so.
+void PrimaryDaemon::Replaced(const std::string& rlink, const HistoryComparison& c,
+                             const std::string& why) {
+  const std::string reason = "host " + rlink + " is primary of a newer generation (" + c.reason +
+                             "): " + why;
+  spdlog::error("{}; this host must become its secondary (rvgadm stop, then resolve)", reason);
+  Status st = ctx_.db->Run([&](StateDb& db) {
+    return db.SetFlag(ctx_.config.name, "replaced_by", rlink, reason);
+  });
+  if (!st.ok()) spdlog::error("cannot flag it: {}", st.message());
 }
 
 // Every RLINK must be paired (or explicitly insecure) before anything

@@ -33,6 +33,8 @@ class SecondaryDaemon : public Daemon {
 
  private:
   Status Shutdown();
+  Result<std::vector<std::string>> AcceptedPrimaryKeys();
+  HistoryHooks Hooks();
 
   DaemonContext ctx_;
   SecondaryStore store_;  // applied_seq and the inconsistent flag in state.db
@@ -65,16 +67,12 @@ Status SecondaryDaemon::Start() {
     spdlog::warn("RVG {} is INSECURE (--insecure): replication traffic is neither "
                  "authenticated nor encrypted", cfg.name);
   } else {
-    if (cfg.peer_key.empty()) {
-      return Status::Error("secondary RVG " + cfg.name + " trusts no primary yet: run rvgadm "
-                           "trust " + cfg.name + " KEY with the primary's rvgadm pubkey");
-    }
-    Status valid = CheckPublicKey(cfg.peer_key, "the pinned primary key");
-    if (!valid.ok()) return valid.Annotate("state.db");
+    Result<std::vector<std::string>> accepted = AcceptedPrimaryKeys();
+    if (!accepted.ok()) return accepted.status();
     Result<CurveKeyPair> keys = LoadOrCreateHostKeys(ctx_.home.dir());
     if (!keys.ok()) return keys.status();
     rc.secret_key = keys->secret_key;
-    rc.primary_key = cfg.peer_key;
+    rc.primary_keys = *accepted;
   }
   rc.insecure = cfg.insecure;
   Result<std::unique_ptr<VolumeSet>> volumes = OpenLockedVolumes(cfg);
@@ -90,13 +88,16 @@ Status SecondaryDaemon::Start() {
   rc.rvg_name = cfg.name;
   rc.listen = cfg.listen;
   rc.rvg_uuid = cfg.uuid;
-  rc.generation = cfg.generation;
+  rc.host = cfg.host;
   rc.volumes = cfg.volumes;
-  auto bind = [this](const std::string& uuid, const std::string& generation) {
-    return ctx_.db->Run([&](StateDb& db) { return db.BindRvg(ctx_.config.name, uuid, generation); });
-  };
+  if (!cfg.generation.empty()) {
+    Result<GenerationHistory> history =
+        ctx_.db->Run([&](StateDb& db) { return db.Generations(cfg.name); });
+    if (!history.ok()) return history.status();
+    rc.history = *history;
+  }
   // The receiver exists before the apply thread starts, which calls it.
-  receiver_ = std::make_unique<RlinkReceiver>(rc, applier_.get(), bind, ctx_.zmq);
+  receiver_ = std::make_unique<RlinkReceiver>(rc, applier_.get(), Hooks(), ctx_.zmq);
   Status st = applier_->Start();
   if (!st.ok()) return st;
   st = receiver_->Start();
@@ -104,6 +105,53 @@ Status SecondaryDaemon::Start() {
   spdlog::info("RVG {}: secondary listening on {} at applied seq {}", cfg.name, cfg.listen,
                applier_->applied_seq());
   return Status::Ok();
+}
+
+// The keys a primary may come from: the one pinned at create or by trust,
+// and those of the RVG's other hosts (its RLINKs here, doc/failover.md).
+Result<std::vector<std::string>> SecondaryDaemon::AcceptedPrimaryKeys() {
+  const RvgConfig& cfg = ctx_.config;
+  std::vector<std::string> keys;
+  if (!cfg.peer_key.empty()) {
+    Status valid = CheckPublicKey(cfg.peer_key, "the pinned primary key");
+    if (!valid.ok()) return valid.Annotate("state.db");
+    keys.push_back(cfg.peer_key);
+  }
+  auto rlinks = ctx_.db->Run([&](StateDb& db) { return db.ListRlinks(cfg.name); });
+  if (!rlinks.ok()) return rlinks.status();
+  for (const RlinkConfig& r : *rlinks) {
+    if (r.peer_key.empty()) continue;
+    Status valid = CheckPublicKey(r.peer_key, "the key pinned for host " + r.name);
+    if (!valid.ok()) return valid.Annotate("state.db");
+    keys.push_back(r.peer_key);
+  }
+  if (keys.empty()) {
+    return Status::Error("secondary RVG " + cfg.name + " trusts no primary yet: run rvgadm "
+                         "trust " + cfg.name + " KEY with the primary's rvgadm pubkey");
+  }
+  return keys;
+}
+
+HistoryHooks SecondaryDaemon::Hooks() {
+  HistoryHooks hooks;
+  hooks.adopt = [this](const std::string& uuid, const GenerationHistory& history) {
+    return ctx_.db->Run([&](StateDb& db) {
+      const std::string& rvg = ctx_.config.name;
+      Result<RvgConfig> now = db.GetRvg(rvg);
+      if (!now.ok()) return now.status();
+      // Bind first (it refuses another RVG's uuid), then take the history.
+      Status st = now->generation.empty() ? db.BindRvg(rvg, uuid, history.back().uuid)
+                                          : Status::Ok();
+      if (st.ok()) st = db.AdoptHistory(rvg, history);
+      return st;
+    });
+  };
+  hooks.split_brain = [this](const std::string& reason) {
+    Status st = ctx_.db->Run(
+        [&](StateDb& db) { return db.SetFlag(ctx_.config.name, "split_brain", reason, reason); });
+    if (!st.ok()) spdlog::error("cannot flag the split brain: {}", st.message());
+  };
+  return hooks;
 }
 
 Status SecondaryDaemon::Shutdown() {

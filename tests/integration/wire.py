@@ -7,7 +7,7 @@ import msgpack
 import rvgdata
 
 HELLO, WELCOME, REJECT, WRITE, ACK, NACK, PING = 1, 2, 3, 4, 5, 6, 7
-VERSION = 3   # net/messages.h kProtocolVersion
+VERSION = 4   # net/messages.h kProtocolVersion
 
 
 def volumes_of(host):
@@ -17,9 +17,11 @@ def volumes_of(host):
 
 def hello(rvg, uuid, generation, volumes, sid=0x5EED5EED, last=2**40, **overrides):
     """A HELLO that passes every check a secondary makes of its own accord
-    (`last` high, so no "histories diverged")."""
+    (`last` high, so no "histories diverged"); its generation history is
+    that of a primary that never failed over: `generation` from seq 1."""
     msg = {'t': HELLO, 'v': VERSION, 'rvg': rvg, 'uuid': uuid, 'gen': generation, 'rl': 's',
-           'sid': sid, 'last': last, 'first': 1, 'vols': volumes}
+           'sid': sid, 'last': last, 'first': 1, 'vols': volumes, 'host': 'p',
+           'hist': [[generation, 1, '', 0]]}
     msg.update(overrides)
     return msgpack.packb(msg)
 

@@ -21,6 +21,13 @@ namespace {
 
 constexpr uint64_t kMax64 = std::numeric_limits<uint64_t>::max();
 
+GenerationHistory SampleHistory() {
+  GenerationHistory h;
+  h.push_back(NextGeneration(h, "gen-1", 1, 1700000000));
+  h.push_back(NextGeneration(h, "gen-7f3a", 1ULL << 40, -5));  // created_at is only for people
+  return h;
+}
+
 HelloMsg SampleHello() {
   HelloMsg m;
   m.rvg_name = "datavg";
@@ -31,10 +38,27 @@ HelloMsg SampleHello() {
   m.last_seq = kMax64;
   m.first_seq = 17;
   m.volumes = {{1, "db", 10ULL << 30}, {2, "logs", 4096}, {0xffffffffu, "x", kMax64}};
+  m.host = "paris";
+  m.history = SampleHistory();
   return m;
 }
-WelcomeMsg SampleWelcome() { return {"0f8e2c7a-uuid", "gen-7f3a", 99, 123456789012ULL}; }
-RejectMsg SampleReject() { return {42, "generation history diverged: split brain", false}; }
+WelcomeMsg SampleWelcome() {
+  return {"0f8e2c7a-uuid", "gen-7f3a", 99, 123456789012ULL, "london", SampleHistory()};
+}
+RejectMsg SampleReject() {
+  RejectMsg m;
+  m.session_id = 42;
+  m.reason = "generation history diverged: split brain";
+  m.retry = false;
+  return m;
+}
+RejectMsg SampleHistoryReject() {
+  RejectMsg m = SampleReject();
+  m.history = SampleHistory();
+  m.last_seq = 1ULL << 40;
+  m.primary = true;
+  return m;
+}
 WriteMsg SampleWrite() {
   return {"0f8e2c7a-uuid", "gen-7f3a", 7, 1ULL << 40, 3, kMax64 - 5, kMaxWriteBytes, 0xdeadbeef};
 }
@@ -59,7 +83,7 @@ std::vector<std::string> SampleFrames() {
   return {Encode(SampleHello()), Encode(SampleWelcome()),   Encode(SampleReject()),
           Encode(SampleWrite()), Encode(SampleLazyWrite()), Encode(SampleAck()),
           Encode(SampleNack()),  Encode(SamplePing()),      Encode(SampleRegion()),
-          Encode(SampleResyncEnd())};
+          Encode(SampleResyncEnd()), Encode(SampleHistoryReject())};
 }
 
 Result<Message> Decode(const std::string& frame) { return DecodeHeader(frame.data(), frame.size()); }
@@ -210,19 +234,24 @@ std::vector<PackValue> WrongValuesFor(msgpack::type::object_type type) {
   return wrong;
 }
 
-// Keys added without a version bump, which a reader takes as absent.
-bool OptionalKey(const std::string& key) { return key == "wait"; }
+// Keys a reader takes as absent when missing: "wait" (added without a
+// version bump), and a REJECT's history fields.
+bool OptionalKey(const std::string& key, bool reject) {
+  if (key == "wait") return true;
+  return reject && (key == "hist" || key == "last" || key == "prim");
+}
 
 // Checks that removing (unless optional) and mistyping every key of `map`
 // (reached through `edit`) is refused with a message naming the key.
 void CheckEveryKeyRequiredAndTyped(
     const msgpack::object& map,
-    const std::function<std::string(const std::string&, const PackValue&)>& edit) {
+    const std::function<std::string(const std::string&, const PackValue&)>& edit,
+    bool reject = false) {
   for (uint32_t i = 0; i < map.via.map.size; ++i) {
     const msgpack::object_kv& kv = map.via.map.ptr[i];
     const std::string key(kv.key.via.str.ptr, kv.key.via.str.size);
     INFO("key " << key);
-    if (!OptionalKey(key)) {
+    if (!OptionalKey(key, reject)) {
       CHECK_THAT(DecodeError(edit(key, nullptr)), Catch::Contains("key \"" + key + "\" missing"));
     }
     for (const PackValue& wrong : WrongValuesFor(kv.val.type)) {
@@ -375,9 +404,10 @@ TEST_CASE("mutated valid frames never crash", "[messages]") {
 TEST_CASE("every key is required and must have its type", "[messages]") {
   for (const std::string& frame : SampleFrames()) {
     msgpack::object_handle h = msgpack::unpack(frame.data(), frame.size());
-    CheckEveryKeyRequiredAndTyped(h.get(), [&frame](const std::string& key, const PackValue& v) {
-      return EditKey(frame, key, v);
-    });
+    const bool reject = std::holds_alternative<RejectMsg>(*Decode(frame));
+    CheckEveryKeyRequiredAndTyped(
+        h.get(), [&frame](const std::string& key, const PackValue& v) { return EditKey(frame, key, v); },
+        reject);
   }
   const std::string hello = Encode(SampleHello());
   msgpack::object_handle h = msgpack::unpack(hello.data(), hello.size());
@@ -486,7 +516,7 @@ TEST_CASE("frames that are not one header map are refused", "[messages]") {
 TEST_CASE("type and version are checked first", "[messages]") {
   const std::string ping = Encode(SamplePing());
   CHECK(DecodeError(EditKey(ping, "v", Uint(1))) ==
-        "peer speaks protocol version 1, this rvg speaks 3; run the same rvg release on both hosts");
+        "peer speaks protocol version 1, this rvg speaks 4; run the same rvg release on both hosts");
   CHECK_THAT(DecodeError(EditKey(ping, "v", Uint(kMax64))),
              Catch::Contains("peer speaks protocol version 18446744073709551615"));
   CHECK(DecodeError(EditKey(ping, "t", Uint(99))) == "malformed header: unknown message type 99");
@@ -589,6 +619,46 @@ TEST_CASE("ValidateWrite checks the data frame against the header", "[messages]"
   f = WriteFixture();
   f.m.length = 0;
   CHECK_THAT(f.Validate().message(), Catch::Contains("length 0 is outside"));
+}
+
+TEST_CASE("a generation history is decoded checked, or the message is refused", "[messages]") {
+  HelloMsg hello = SampleHello();
+  CheckEqual(DecodeAs<HelloMsg>(Encode(hello)), hello);
+  CHECK(DecodeAs<WelcomeMsg>(Encode(SampleWelcome())) == SampleWelcome());
+  CHECK(DecodeAs<RejectMsg>(Encode(SampleHistoryReject())) == SampleHistoryReject());
+  CHECK(DecodeAs<RejectMsg>(Encode(SampleReject())).history.empty());
+
+  const std::string frame = Encode(hello);
+  auto history_of = [&](const PackValue& v) { return DecodeError(EditKey(frame, "hist", v)); };
+  CHECK_THAT(history_of([](Packer& pk) { pk.pack_array(0); }), Catch::Contains("is empty"));
+  CHECK_THAT(history_of([](Packer& pk) { pk.pack_array(1).pack_array(3).pack(1).pack(2).pack(3); }),
+             Catch::Contains("[uuid, start seq, parent, created at]"));
+  // Not a chain: the second entry's parent is not the first.
+  CHECK_THAT(history_of([](Packer& pk) {
+               pk.pack_array(2);
+               pk.pack_array(4).pack(std::string("g1")).pack(1).pack(std::string("")).pack(0);
+               pk.pack_array(4).pack(std::string("g2")).pack(5).pack(std::string("gX")).pack(0);
+             }),
+             Catch::Contains("does not follow"));
+  // Longer than any host sends: refused before anything else is looked at.
+  CHECK_THAT(history_of([](Packer& pk) {
+               pk.pack_array(kMaxHistoryEntries + 1);
+               std::string parent;
+               for (size_t i = 0; i <= kMaxHistoryEntries; ++i) {
+                 std::string uuid = "g" + std::to_string(i);
+                 pk.pack_array(4).pack(uuid).pack(i + 1).pack(parent).pack(0);
+                 parent = uuid;
+               }
+             }),
+             Catch::Contains("at most 256"));
+  // A longer history is sent trimmed to its newest entries.
+  hello.history.clear();
+  for (size_t i = 0; i < kMaxHistoryEntries + 10; ++i) {
+    hello.history.push_back(NextGeneration(hello.history, "g" + std::to_string(i), i + 1, 0));
+  }
+  HelloMsg got = DecodeAs<HelloMsg>(Encode(hello));
+  CHECK(got.history.size() == kMaxHistoryEntries);
+  CHECK(got.history.back() == hello.history.back());
 }
 
 }  // namespace

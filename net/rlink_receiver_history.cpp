@@ -1,0 +1,97 @@
+// RlinkReceiver's half of doc/failover.md: which primary a secondary
+// follows, decided from the two generation histories in a HELLO.
+#include <spdlog/spdlog.h>
+
+#include "core/text.h"
+#include "net/rlink_receiver.h"
+
+namespace rvg {
+
+namespace {
+
+std::string Short(const std::string& uuid) { return uuid.substr(0, 8); }
+
+}  // namespace
+
+Status RlinkReceiver::DecideHistory(const HelloMsg& h, RejectMsg* refusal) {
+  const uint64_t held = applier_->received_seq();
+  GenerationHistory ours;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ours = config_.history;
+  }
+  refusal->retry = false;
+  refusal->last_seq = held;
+  refusal->primary = false;
+  const std::string who = "primary rlink " + Printable(h.rlink_name) +
+                          (h.host.empty() ? "" : " (host " + Printable(h.host) + ")");
+  bool adopt = false;
+  if (ours.empty()) {
+    // Unbound (or bound before histories existed): the administrator chose
+    // this peer by its key or the RVG uuid; its history becomes ours.
+    spdlog::info("sync direction: {} is followed from its generation {}: this secondary had "
+                 "no generation history yet", who, Short(h.history.back().uuid));
+    adopt = true;
+  } else {
+    HistoryComparison c = CompareHistories(ours, held, h.history, h.last_seq);
+    refusal->history = ours;
+    const std::string row = " (doc/failover.md row " + std::to_string(c.row) + ")";
+    switch (c.verdict) {
+      case HistoryVerdict::kSame:
+      case HistoryVerdict::kLocalBehind:
+        if (c.rollback) {
+          refusal->reason = "this secondary holds seqs " + std::to_string(c.fork_seq) + ".." +
+                            std::to_string(held) + " of a line the primary's generation " +
+                            Short(h.history.back().uuid) +
+                            " replaced: it needs a fast failback";
+          spdlog::warn("sync direction: refusing {}: {}{}", who, c.reason, row);
+          return Status::Error(refusal->reason);
+        }
+        adopt = ours != h.history;
+        spdlog::info("sync direction: {} is followed: {}{}", who, c.reason, row);
+        break;
+      case HistoryVerdict::kLocalAhead:
+        if (c.fork_seq == 0) {
+          refusal->reason = "secondary holds seq " + std::to_string(held) +
+                            " but the primary's newest is " + std::to_string(h.last_seq) +
+                            ": histories diverged (needs resolve)";
+        } else {
+          refusal->reason = "this secondary follows generation " + Short(ours.back().uuid) +
+                            ", newer than the peer's " + Short(h.history.back().uuid) +
+                            ": the peer is not the primary any more";
+        }
+        spdlog::warn("sync direction: refusing {}: {}{}", who, c.reason, row);
+        return Status::Error(refusal->reason);
+      case HistoryVerdict::kDiverged:
+        refusal->reason = "split brain: " + c.reason + "; resolve it with rvgadm resolve RVG "
+                          "--discard-local on the host whose writes are to be thrown away";
+        spdlog::error("sync direction: refusing {}: {}{}", who, c.reason, row);
+        if (hooks_.split_brain) {
+          hooks_.split_brain("with " + who + ": ours " + Short(ours.back().uuid) + ", theirs " +
+                             Short(h.history.back().uuid) + " after " + Short(c.common));
+        }
+        return Status::Error(refusal->reason);
+      case HistoryVerdict::kUnrelated:
+        refusal->reason = "the primary's generation history has nothing in common with this "
+                          "secondary's (another RVG, or one recreated): not following it";
+        spdlog::error("sync direction: refusing {}: {}{}", who, c.reason, row);
+        return Status::Error(refusal->reason);
+    }
+  }
+  if (!adopt) return Status::Ok();
+  Status st = hooks_.adopt(h.rvg_uuid, h.history);
+  if (!st.ok()) {
+    refusal->reason = "secondary cannot record the primary's generation history: " + st.message();
+    refusal->retry = true;
+    return st;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (config_.rvg_uuid.empty()) {
+    spdlog::info("bound to RVG {} uuid {}", h.rvg_name, h.rvg_uuid);
+    config_.rvg_uuid = h.rvg_uuid;
+  }
+  config_.history = h.history;
+  return Status::Ok();
+}
+
+}  // namespace rvg
