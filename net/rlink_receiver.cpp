@@ -369,6 +369,7 @@ void RlinkReceiver::OnHello(const PeerId& peer, const HelloMsg& h) {
     next_region_ = 1;
     spdlog::info("session {:016x} opened by primary rlink {}{}", h.session_id, h.rlink_name,
                  dropped ? " (" + std::to_string(dropped) + " writes held ahead dropped)" : "");
+    if (hooks_.followed) hooks_.followed(peer.key, h.host);
   }
   WelcomeMsg w;
   {

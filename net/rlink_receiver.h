@@ -93,6 +93,9 @@ inline constexpr const char* kGenericRefusal = "refused by the secondary (its lo
 struct HistoryHooks {
   std::function<Status(const std::string& uuid, const GenerationHistory& history)> adopt;
   std::function<void(const std::string& reason)> split_brain;
+  // A session opened with a primary: the key it proved ("" on an insecure
+  // link) and the host name it announced. Called on the receiver thread.
+  std::function<void(const std::string& key, const std::string& host)> followed;
 };
 
 class RlinkReceiver {

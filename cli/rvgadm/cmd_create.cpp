@@ -20,6 +20,7 @@
 #include "cli/rvgadm/state_access.h"
 #include "core/size_parse.h"
 #include "core/srl.h"
+#include "core/uuid.h"
 #include "core/volume_set.h"
 #include "net/host_keys.h"
 
@@ -29,25 +30,6 @@ namespace {
 
 Status Usage(const std::string& message) { return Status::Error(message, EINVAL); }
 
-// A random (version 4) UUID, 8-4-4-4-12 hex digits.
-std::string NewUuid() {
-  std::random_device random;
-  uint8_t bytes[16];
-  for (size_t i = 0; i < sizeof(bytes); i += 4) {
-    uint32_t word = random();
-    for (size_t j = 0; j < 4; ++j) bytes[i + j] = static_cast<uint8_t>(word >> (8 * j));
-  }
-  bytes[6] = (bytes[6] & 0x0f) | 0x40;
-  bytes[8] = (bytes[8] & 0x3f) | 0x80;
-  std::string text;
-  for (size_t i = 0; i < sizeof(bytes); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) text += '-';
-    char hex[3];
-    std::snprintf(hex, sizeof(hex), "%02x", bytes[i]);
-    text += hex;
-  }
-  return text;
-}
 
 bool IsPowerOfTwo(uint64_t value) { return value != 0 && (value & (value - 1)) == 0; }
 
@@ -70,7 +52,23 @@ Status ParseVolumes(const ParsedArgs& args, RvgConfig* config) {
   return Status::Ok();
 }
 
+// This host's name in the RVG: --host, else the machine's host name up to
+// its first dot.
+Status ParseHostName(const ParsedArgs& args, RvgConfig* config) {
+  if (args.Has("--host")) {
+    config->host = args.Value("--host");
+  } else {
+    char name[256] = {};
+    if (gethostname(name, sizeof(name) - 1) != 0) return Status::FromErrno(errno, "gethostname");
+    config->host = std::string(name).substr(0, std::string(name).find('.'));
+  }
+  Status status = CheckName("host", config->host);
+  return status.ok() ? status : Usage("create: " + status.message());
+}
+
 Status ParseRoleAndPlacement(const ParsedArgs& args, RvgConfig* config) {
+  Status named = ParseHostName(args, config);
+  if (!named.ok()) return named;
   config->role = args.Value("--role", "primary");
   if (config->role != "primary" && config->role != "secondary") {
     return Usage("create: --role must be primary or secondary, not '" + config->role + "'");

@@ -53,7 +53,7 @@ int RunTrust(const Context& context, const ParsedArgs& args) {
   const bool names_sec = rest.size() > key_words;
   std::string what;
   Status status;
-  if (config->role == "primary") {
+  if (config->role == "primary" || names_sec) {
     if (!names_sec) {
       return ReportUsage(context.spec, "trust: RVG " + rvg + " is a primary here: name the "
                                        "secondary whose key this is (trust RVG SEC KEY)");
@@ -62,10 +62,6 @@ int RunTrust(const Context& context, const ParsedArgs& args) {
     status = (*db)->SetRlinkPeer(rvg, sec, key, insecure);
     what = "RLINK " + sec + " of RVG " + rvg;
   } else {
-    if (names_sec) {
-      return ReportUsage(context.spec, "trust: RVG " + rvg + " is a secondary here: it trusts "
-                                       "one primary (trust RVG KEY)");
-    }
     if (insecure && config->uuid.empty()) {
       return ReportError("an insecure secondary must be bound to its primary's RVG uuid, which "
                          "only create --rvg-uuid sets: delete and create RVG " + rvg +

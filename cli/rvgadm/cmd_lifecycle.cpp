@@ -25,31 +25,16 @@ constexpr int kStopReplyTimeoutMs = 120 * 1000;   // unmount + final syncs
 constexpr auto kExitWait = std::chrono::seconds(60);
 constexpr auto kExitPoll = std::chrono::milliseconds(50);
 
-// Creates the mountpoint if missing; an existing non-directory is an error.
-Result<std::string> PrepareMountpoint(const std::string& text) {
-  std::string dir = AbsolutePath(text);
-  struct stat st;
-  if (::stat(dir.c_str(), &st) == 0) {
-    if (S_ISDIR(st.st_mode)) return dir;
-    return Status::Error("mountpoint " + dir + " is not a directory; pick a directory for --mount",
-                         ENOTDIR);
-  }
-  // ENOTCONN: a dead FUSE mount left by a killed rvgd; rvgd detaches it.
-  if (errno == ENOTCONN) return dir;
-  if (::mkdir(dir.c_str(), 0755) != 0) {
-    return Status::FromErrno(errno, "creating mountpoint " + dir);
-  }
-  return dir;
-}
 
 // The mount option a role needs: a primary serves its volumes at a
 // mountpoint; a secondary serves none.
 Result<std::string> MountFor(const RvgConfig& config, const ParsedArgs& args) {
   if (config.role == "primary") {
-    if (!args.Has("--mount")) {
+    // Without --mount: where it was last mounted (rvgd records it).
+    if (!args.Has("--mount") && config.mountpoint.empty()) {
       return Status::Error("a primary needs --mount DIR: its volumes appear as files there");
     }
-    return PrepareMountpoint(args.Value("--mount"));
+    return PrepareMountpoint(args.Has("--mount") ? args.Value("--mount") : config.mountpoint);
   }
   if (args.Has("--mount")) {
     return Status::Error("RVG " + config.name + " is a secondary here and serves no mount; drop --mount");
@@ -82,6 +67,22 @@ Status WaitForExit(const Home& home, const std::string& rvg, int pid) {
 }
 
 }  // namespace
+
+Result<std::string> PrepareMountpoint(const std::string& text) {
+  std::string dir = AbsolutePath(text);
+  struct stat st;
+  if (::stat(dir.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) return dir;
+    return Status::Error("mountpoint " + dir + " is not a directory; pick a directory for --mount",
+                         ENOTDIR);
+  }
+  // ENOTCONN: a dead FUSE mount left by a killed rvgd; rvgd detaches it.
+  if (errno == ENOTCONN) return dir;
+  if (::mkdir(dir.c_str(), 0755) != 0) {
+    return Status::FromErrno(errno, "creating mountpoint " + dir);
+  }
+  return dir;
+}
 
 int RunStart(const Context& context, const ParsedArgs& args) {
   const std::string& rvg = args.positional()[0];

@@ -21,13 +21,18 @@ std::string Describe(const AttributeList& attributes) {
   return out;
 }
 
-// Opens state.db and checks that `rvg` exists and is a primary here.
-Result<std::unique_ptr<StateDb>> OpenPrimary(const Home& home, const std::string& rvg) {
+// Opens state.db and checks that `rvg` exists and is a primary here (or,
+// with `either_role`, exists: on a secondary its RLINKs are the other hosts
+// of the RVG, doc/failover.md).
+Result<std::unique_ptr<StateDb>> OpenPrimary(const Home& home, const std::string& rvg,
+                                             bool either_role = false,
+                                             RvgConfig* loaded = nullptr) {
   Result<std::unique_ptr<StateDb>> db = OpenExistingState(home, rvg);
   if (!db.ok()) return db;
   Result<RvgConfig> config = LoadRvg(**db, home, rvg);
   if (!config.ok()) return config.status();
-  if (config->role != "primary") {
+  if (loaded != nullptr) *loaded = *config;
+  if (config->role != "primary" && !either_role) {
     return Status::Error("RVG " + rvg + " is a " + config->role +
                          " on this host; RLINKs are configured on its primary");
   }
@@ -116,11 +121,13 @@ int RunAddsec(const Context& context, const ParsedArgs& args) {
   if (status.ok() && !attributes.ok()) status = attributes.status();
   if (!status.ok()) return ReportUsage(context.spec, status.message());
 
-  Result<std::unique_ptr<StateDb>> db = OpenPrimary(context.home, rlink.rvg);
+  RvgConfig config;
+  Result<std::unique_ptr<StateDb>> db = OpenPrimary(context.home, rlink.rvg, true, &config);
   if (!db.ok()) return ReportError(db.status());
   status = RequireStopped(context.home, rlink.rvg);
   std::string full_sync_reason;
-  if (status.ok()) {
+  const bool on_secondary = config.role == "secondary";
+  if (status.ok() && !on_secondary) {
     Result<RvgConfig> config = LoadRvg(**db, context.home, rlink.rvg);
     Result<std::string> reason =
         config.ok() ? NewRlinkNeedsFullSync(*config) : Result<std::string>(config.status());
@@ -135,12 +142,18 @@ int RunAddsec(const Context& context, const ParsedArgs& args) {
   }
   std::string line = "RLINK " + rlink.name + " added to RVG " + rlink.rvg + ": " + rlink.address +
                      ", synchronous=" + rlink.synchronous;
+  if (on_secondary) {
+    line = "host " + rlink.name + " added to secondary RVG " + rlink.rvg + " (" + rlink.address +
+           "): this host accepts it as primary and replicates to it after a takeover";
+  }
   if (!attributes->empty()) line += ", " + Describe(*attributes);
   if (rlink.insecure) line += std::string(", ") + kInsecureWarning;
   PrintLine(line);
   if (rlink.peer_key.empty() && !rlink.insecure) {
-    PrintLine("next: rvgadm trust " + rlink.rvg + " " + rlink.name +
-              " KEY (the secondary's rvgadm pubkey); rvgd will not start this RVG before");
+    PrintLine("next: rvgadm trust " + rlink.rvg + " " + rlink.name + " KEY (" + rlink.name +
+              "'s rvgadm pubkey); " +
+              (on_secondary ? "this host neither accepts it nor takes over before"
+                            : "rvgd will not start this RVG before"));
   }
   if (!full_sync_reason.empty()) {
     PrintLine("RLINK " + rlink.name + " needs a full sync (" + full_sync_reason +
@@ -153,7 +166,7 @@ int RunAddsec(const Context& context, const ParsedArgs& args) {
 int RunDelsec(const Context& context, const ParsedArgs& args) {
   const std::string& rvg = args.positional()[0];
   const std::string& sec = args.positional()[1];
-  Result<std::unique_ptr<StateDb>> db = OpenPrimary(context.home, rvg);
+  Result<std::unique_ptr<StateDb>> db = OpenPrimary(context.home, rvg, true);
   if (!db.ok()) return ReportError(db.status());
   Status status = RequireStopped(context.home, rvg);
   if (status.ok()) status = (*db)->GetRlink(rvg, sec).status();

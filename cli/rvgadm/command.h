@@ -11,6 +11,7 @@
 
 #include "cli/common/home.h"
 #include "cli/rvgadm/args.h"
+#include "core/status.h"
 
 namespace rvg {
 
@@ -51,6 +52,11 @@ int RunDrain(const Context& context, const ParsedArgs& args);
 int RunFlags(const Context& context, const ParsedArgs& args);
 // cmd_rollback.cpp: undoing an unfinished resync on a stopped secondary.
 int RunRollback(const Context& context, const ParsedArgs& args);
+// cmd_lifecycle.cpp: the absolute mountpoint for --mount TEXT, created if
+// missing; an existing non-directory is an error.
+Result<std::string> PrepareMountpoint(const std::string& text);
+// cmd_failover.cpp: role changes (doc/failover.md).
+int RunTakeover(const Context& context, const ParsedArgs& args);
 // cmd_planned.cpp: commands whose arguments are parsed but whose engine
 // support is not in this version yet.
 int RunNotYetAvailable(const Context& context, const ParsedArgs& args);

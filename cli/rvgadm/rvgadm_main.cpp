@@ -18,11 +18,11 @@ const std::vector<Command>& Commands() {
       {{.name = "create",
         .synopsis = "RVG --volume NAME=PATH:SIZE [--volume ...] --srl PATH:SIZE "
                     "[--role primary|secondary] [--listen ENDPOINT] [--region-size SIZE] "
-                    "[--durability flush|strict] "
+                    "[--durability flush|strict] [--host NAME] "
                     "[--primary-key KEY] [--rvg-uuid UUID] [--insecure]",
         .required = {"RVG"},
         .value_options = {"--volume", "--srl", "--role", "--listen", "--region-size",
-                          "--durability", "--primary-key", "--rvg-uuid"},
+                          "--durability", "--primary-key", "--rvg-uuid", "--host"},
         .repeatable = {"--volume"},
         .flag_options = {"--insecure"}},
        "create an RVG on this host (every RVG has an SRL; a secondary also takes --listen)",
@@ -37,7 +37,8 @@ const std::vector<Command>& Commands() {
         .rest = "KEY=VALUE",
         .value_options = {"--address", "--mode", "--peer-key"},
         .flag_options = {"--insecure"}},
-       "add a secondary (an RLINK) to a primary RVG",
+       "add a secondary (an RLINK) to a primary RVG; on a secondary, another host of the RVG "
+       "(accepted as primary, replicated to after a takeover)",
        RunAddsec},
       {{.name = "delsec", .synopsis = "RVG SEC", .required = {"RVG", "SEC"}},
        "remove a secondary from a primary RVG",
@@ -116,11 +117,13 @@ const std::vector<Command>& Commands() {
        "before",
        RunRollback},
       {{.name = "takeover",
-        .synopsis = "RVG [--force]",
+        .synopsis = "RVG [--force] [--mount DIR]",
         .required = {"RVG"},
+        .value_options = {"--mount"},
         .flag_options = {"--force"}},
-       "make this secondary the primary (primary lost)",
-       RunNotYetAvailable},
+       "make this secondary the primary when its primary is lost (--force: even if a resync "
+       "left it inconsistent; its undo area is restored first when it has one)",
+       RunTakeover},
       {{.name = "migrate", .synopsis = "RVG SEC", .required = {"RVG", "SEC"}},
        "planned switch of the primary role to SEC",
        RunNotYetAvailable},

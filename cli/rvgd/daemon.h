@@ -67,6 +67,18 @@ class Daemon {
     return Status::Error("this host is not the primary; RLINK " + rlink +
                          " is controlled on the primary");
   }
+  // takeover (doc/failover.md), secondaries only: refuses — still serving —
+  // while the primary is alive, or when a resync left the images
+  // inconsistent and `force` is not given. Otherwise stops this role for
+  // good (with `force` on inconsistent images, restores the undo area
+  // first) and returns the role change for rvgd to apply before it starts
+  // the primary role. `note` gets what the administrator should know.
+  virtual Result<RoleChange> Takeover(bool /*force*/, std::string* /*note*/) {
+    return Status::Error("RVG " + name() + " is the primary on this host already");
+  }
+  virtual std::string name() const = 0;
+  // False once a failed role change has stopped this role for good.
+  virtual bool serving() const { return true; }
 };
 
 std::unique_ptr<Daemon> MakePrimaryDaemon(DaemonContext context);

@@ -31,6 +31,7 @@ class PrimaryDaemon : public Daemon, public CheckpointListener, public BitmapSto
   Status Stop() override;
   nlohmann::json StatusJson() override;
   Status Drain(const std::string& rlink, double timeout_s) override;
+  std::string name() const override { return ctx_.config.name; }
   Result<std::string> ControlRlink(const std::string& rlink, const std::string& action) override;
 
   Status PersistRlinkProgress(const std::vector<RlinkSnapshot>& rlinks) override;
@@ -106,6 +107,15 @@ Status PrimaryDaemon::Start() {
   if (history->empty() || history->back().uuid != cfg.generation) {
     return Status::Error("state.db: the generation history of RVG " + cfg.name +
                          " does not end in its current generation; repair or recreate it");
+  }
+  // Seqs are never reused across generations (doc/failover.md): the SRL
+  // must reach the seq before the current generation's first.
+  if (engine_->last_seq() + 1 < history->back().start_seq) {
+    return Status::Error("the SRL of RVG " + cfg.name + " ends at seq " +
+                         std::to_string(engine_->last_seq()) + " but generation " +
+                         cfg.generation + " begins at seq " +
+                         std::to_string(history->back().start_seq) +
+                         ": the SRL lost records; restore it or recreate the RVG");
   }
   for (size_t i = 0; i < rlink_configs_.size(); ++i) {
     RlinkSenderConfig sc;

@@ -24,6 +24,7 @@
 
 #include "cli/common/pid_file.h"
 #include "cli/rvgd/daemon.h"
+#include "cli/rvgd/role_change.h"
 #include "net/control_channel.h"
 
 namespace rvg {
@@ -175,8 +176,10 @@ int Run(const Args& args) {
   zmq::context_t zmq_context(1);
   DaemonContext ctx{home, *config, "", &shared, &zmq_context};
   if (config->role == "primary") {
-    if (args.mount.empty()) return fail(Status::Error("a primary needs --mount DIR"));
-    ctx.mount = AbsoluteDir(args.mount);
+    if (args.mount.empty() && config->mountpoint.empty()) {
+      return fail(Status::Error("a primary needs --mount DIR"));
+    }
+    ctx.mount = AbsoluteDir(args.mount.empty() ? config->mountpoint : args.mount);
   } else if (!args.mount.empty()) {
     return fail(Status::Error("RVG " + args.rvg + " is a secondary here; it has nothing to mount"));
   }
@@ -185,6 +188,11 @@ int Run(const Args& args) {
                                                              : MakeSecondaryDaemon(ctx);
   st = daemon->Start();
   if (!st.ok()) return fail(st);
+  if (!ctx.mount.empty()) {
+    // Where a later start or takeover mounts when given no --mount.
+    st = shared.Run([&](StateDb& db) { return db.SetMountpoint(args.rvg, ctx.mount); });
+    if (!st.ok()) spdlog::warn("cannot record the mountpoint: {}", st.message());
+  }
 
   // Signals are blocked in every thread (see main) and taken here.
   std::atomic<bool> signalled{false};
@@ -209,6 +217,7 @@ int Run(const Args& args) {
   ReportReady(args.ready_fd, Status::Ok());
   spdlog::info("serving");
   bool stopped = false;
+  bool failed = false;  // a role change left no role running
   while (!stopped) {
     control->Serve([&](const nlohmann::json& req) -> ControlServer::Answer {
       std::string cmd = req.value("cmd", "");
@@ -236,6 +245,18 @@ int Run(const Args& args) {
         if (!note->empty()) reply["note"] = *note;
         return reply;
       }
+      if (cmd == "takeover") {
+        bool fatal = false;
+        Result<nlohmann::json> reply = TakeOverRole(req, &ctx, &daemon, &fatal);
+        if (fatal) {
+          spdlog::error("takeover failed after the secondary role stopped: {}; exiting",
+                        reply.status().message());
+          failed = true;
+          stopped = true;
+          control->Stop();
+        }
+        return reply.ok() ? *reply : ErrorReply(reply.status());
+      }
       if (cmd == "stop") {
         Status s = daemon->Stop();
         if (!s.ok()) return ErrorReply(s);
@@ -258,12 +279,12 @@ int Run(const Args& args) {
   // The daemon has stopped, which ended every drain: answer them before
   // the daemon they use goes away.
   control->FinishDeferred();
-  spdlog::info("stopped cleanly");
+  if (!failed) spdlog::info("stopped cleanly");
   daemon.reset();
   exiting = true;
   pthread_kill(signal_thread.native_handle(), SIGHUP);
   signal_thread.join();
-  return 0;
+  return failed ? 1 : 0;
 }
 
 }  // namespace

@@ -2,10 +2,14 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <ctime>
+
 #include "cli/common/secondary_store.h"
 #include "cli/common/status_view.h"
 #include "cli/rvgd/daemon.h"
 #include "core/secondary_applier.h"
+#include "core/uuid.h"
 #include "net/host_keys.h"
 #include "net/rlink_receiver.h"
 
@@ -25,6 +29,9 @@ class SecondaryDaemon : public Daemon {
   Status Start() override;
   Status Stop() override;
   nlohmann::json StatusJson() override;
+  std::string name() const override { return ctx_.config.name; }
+  bool serving() const override { return !shut_down_; }
+  Result<RoleChange> Takeover(bool force, std::string* note) override;
   Status Drain(const std::string&, double) override {
     return Status::Error("drain runs on the primary; this host is a secondary of RVG " +
                          ctx_.config.name);
@@ -35,6 +42,7 @@ class SecondaryDaemon : public Daemon {
   Status Shutdown();
   Result<std::vector<std::string>> AcceptedPrimaryKeys();
   HistoryHooks Hooks();
+  void Followed(const std::string& key, const std::string& host);
 
   DaemonContext ctx_;
   SecondaryStore store_;  // applied_seq and the inconsistent flag in state.db
@@ -46,6 +54,7 @@ class SecondaryDaemon : public Daemon {
   std::unique_ptr<Srl> srl_;
   std::unique_ptr<SecondaryApplier> applier_;
   std::unique_ptr<RlinkReceiver> receiver_;
+  bool shut_down_ = false;  // by a takeover: for good
 };
 
 Status SecondaryDaemon::Start() {
@@ -146,12 +155,119 @@ HistoryHooks SecondaryDaemon::Hooks() {
       return st;
     });
   };
+  hooks.followed = [this](const std::string& key, const std::string& host) { Followed(key, host); };
   hooks.split_brain = [this](const std::string& reason) {
     Status st = ctx_.db->Run(
         [&](StateDb& db) { return db.SetFlag(ctx_.config.name, "split_brain", reason, reason); });
     if (!st.ok()) spdlog::error("cannot flag the split brain: {}", st.message());
   };
   return hooks;
+}
+
+// doc/failover.md, "takeover". Everything that can refuse is checked
+// before this role stops, so a refusal leaves the secondary serving.
+Result<RoleChange> SecondaryDaemon::Takeover(bool force, std::string* note) {
+  const RvgConfig& cfg = ctx_.config;
+  const auto silent = std::chrono::steady_clock::now() - receiver_->last_heard();
+  const std::string primary = receiver_->peer();
+  if (!primary.empty() && silent < std::chrono::seconds(5)) {
+    return Status::Error(
+        "the primary is connected (its session was heard from " +
+        std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(silent).count()) +
+        " ms ago): takeover is for a primary that is gone; switch roles with migrate, or stop "
+        "the primary first");
+  }
+  auto flags = ctx_.db->Run([&](StateDb& db) { return db.Flags(cfg.name); });
+  if (!flags.ok()) return flags.status();
+  const bool inconsistent = FlaggedInconsistent(*flags);
+  if (inconsistent && !force) {
+    return Status::Error(
+        "RVG " + cfg.name + " is inconsistent here (a resync was cut off): its images are no "
+        "usable copy. takeover --force restores the contents from before the resync when the "
+        "undo area has them (rvgadm status shows it), else takes the images as they are");
+  }
+  auto hosts = ctx_.db->Run([&](StateDb& db) { return db.ListRlinks(cfg.name); });
+  if (!hosts.ok()) return hosts.status();
+  for (const RlinkConfig& r : *hosts) {
+    if (r.peer_key.empty() && !r.insecure) {
+      return Status::Error("host " + r.name + " has no key pinned, so the primary role could not "
+                           "replicate to it: rvgadm trust " + cfg.name + " " + r.name +
+                           " KEY (its rvgadm pubkey), or delsec it");
+    }
+  }
+  std::string source;  // flag "primary": see Followed()
+  for (const FlagEntry& f : *flags) {
+    if (f.name == "primary") source = f.value;
+  }
+  Status st = Shutdown();
+  shut_down_ = true;
+  if (!st.ok()) return st.Annotate("stopping the secondary role");
+  if (inconsistent) {
+    // The applier's Start() recovered the area and it has stopped: the
+    // rollback may run (undo_area.h).
+    Result<UndoSummary> undone =
+        undo_.RollBack(volumes_.get(), [this] { return store_.SaveConsistency(true); });
+    if (undone.ok()) {
+      *note = "the unfinished resync was rolled back: " + std::to_string(undone->regions) +
+              " regions restored, the images are the consistent copy at seq " +
+              std::to_string(undone->base_seq);
+      spdlog::warn("takeover --force: {}", *note);
+    } else if (undone.status().code() == ENOENT) {
+      *note = "the images are taken over INCONSISTENT (no undo area to restore): check the "
+              "filesystems on them (fsck) before use";
+      spdlog::error("takeover --force: {}", *note);
+    } else {
+      return undone.status().Annotate("rolling back the unfinished resync");
+    }
+  }
+  Result<uint64_t> applied = store_.LoadAppliedSeq();
+  if (!applied.ok()) return applied.status();
+  Result<GenerationHistory> history =
+      ctx_.db->Run([&](StateDb& db) { return db.Generations(cfg.name); });
+  if (!history.ok()) return history.status();
+  RoleChange change;
+  change.role = "primary";
+  change.generation = NextGeneration(*history, NewUuid(), *applied + 1,
+                                     static_cast<int64_t>(std::time(nullptr)));
+  // The old primary's RLINK here tracks every write from now on in its
+  // DCM — the failback bitmap — so that a fast failback resyncs only them.
+  for (const RlinkConfig& r : *hosts) {
+    if (r.name == source) change.rlink_states.push_back({r.name, "dcm"});
+  }
+  change.clear_flags.push_back("primary");
+  const std::string why = "takeover at seq " + std::to_string(*applied + 1);
+  change.set_flags.push_back({"last_owner", cfg.host.empty() ? "this host" : cfg.host, 0, why});
+  if (!source.empty()) change.set_flags.push_back({"source", source, 0, why});
+  if (inconsistent && note->find("rolled back") != std::string::npos) {
+    change.clear_flags.push_back("inconsistent");
+  }
+  spdlog::info("takeover: generation {} begins at seq {} (parent {}); old primary {}",
+               change.generation->uuid, change.generation->start_seq, change.generation->parent,
+               source.empty() ? "unknown" : source);
+  return change;
+}
+
+// Which host this secondary follows, as flag "primary" (its RLINK name
+// here when its key is pinned on one, else the name it announced): what
+// a takeover names as the source, also after this rvgd restarted.
+void SecondaryDaemon::Followed(const std::string& key, const std::string& host) {
+  Status st = ctx_.db->Run([&](StateDb& db) {
+    const std::string& rvg = ctx_.config.name;
+    std::string name = host.empty() ? "unnamed" : host;
+    Result<std::vector<RlinkConfig>> rlinks = db.ListRlinks(rvg);
+    if (!rlinks.ok()) return rlinks.status();
+    for (const RlinkConfig& r : *rlinks) {
+      if ((!key.empty() && r.peer_key == key) || (key.empty() && r.name == host)) name = r.name;
+    }
+    Result<std::vector<FlagEntry>> flags = db.Flags(rvg);
+    if (!flags.ok()) return flags.status();
+    for (const FlagEntry& f : *flags) {
+      if (f.name == "primary" && f.value == name) return Status::Ok();
+    }
+    spdlog::info("following primary {}", name);
+    return db.SetFlag(rvg, "primary", name, "the host this secondary follows");
+  });
+  if (!st.ok()) spdlog::error("cannot record the primary followed: {}", st.message());
 }
 
 Status SecondaryDaemon::Shutdown() {

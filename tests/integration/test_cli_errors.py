@@ -89,7 +89,11 @@ def main(env):
     check(not os.path.exists(f'{d}/r1b.img'), 'a duplicate create made its image anyway')
     expect(h, 1, 'start', 'nosuch')
     expect(h, 1, 'status', 'nosuch')
-    expect(h, 1, 'addsec', 'sec', 'far', '--address', f'tcp://127.0.0.1:{port + 1}')
+    # On a secondary, addsec names another host of the RVG (doc/failover.md);
+    # the same name twice is an error.
+    h.rvgadm('addsec', 'sec', 'far', '--address', f'tcp://127.0.0.1:{port + 1}')
+    expect(h, 1, 'addsec', 'sec', 'far', '--address', f'tcp://127.0.0.1:{port + 1}',
+           mentions='already has an rlink named far')
     st = h.status('r1')
     check(st['running'] is False and st['role'] == 'primary', f'status of stopped r1: {st}')
     # A CURVE key may begin with dashes (Z85 has '-'): it is a key, not an

@@ -63,7 +63,7 @@ class FakeSecondary:
                 continue
             if self.welcomes == 0:
                 reply = {'t': MSG_WELCOME, 'v': wire.VERSION, 'uuid': msg['uuid'], 'gen': msg['gen'],
-                         'sid': msg['sid'], 'app': 0}
+                         'sid': msg['sid'], 'app': 0, 'host': 'fake', 'hist': msg['hist']}
                 self.welcomes += 1
             else:
                 reply = {'t': MSG_REJECT, 'v': wire.VERSION, 'sid': msg['sid'], 'retry': False,

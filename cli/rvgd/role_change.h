@@ -1,0 +1,24 @@
+// Role changes of a running rvgd (doc/failover.md, "Role changes inside
+// rvgd"): the role daemon in charge stops, state.db takes the change in
+// one transaction, and a daemon of the new role starts, in the same
+// process — pid file, control socket and log stay.
+#pragma once
+
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/rvgd/daemon.h"
+
+namespace rvg {
+
+// `rvgadm takeover`: {"cmd": "takeover", "force": bool, "mount": DIR?}.
+// On success `*daemon` is the new primary, mounted, and the reply says the
+// generation, its first seq and the mount. An error that leaves the old
+// daemon serving is only a refusal; when the old role was already stopped
+// `*fatal` is set and rvgd must exit (state.db says what it is now, and
+// `rvgadm start` brings it back).
+Result<nlohmann::json> TakeOverRole(const nlohmann::json& request, DaemonContext* ctx,
+                                    std::unique_ptr<Daemon>* daemon, bool* fatal);
+
+}  // namespace rvg
