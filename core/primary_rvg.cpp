@@ -144,6 +144,10 @@ int PrimaryRvg::DirectReadFd(uint32_t volume, uint64_t offset, size_t length) {
 
 Status PrimaryRvg::Write(uint32_t volume, uint64_t offset, const void* data, size_t length,
                          bool strict) {
+  if (fenced_.load()) {
+    std::lock_guard<std::mutex> lock(fence_mu_);
+    return fence_;
+  }
   if (length == 0) return Status::Ok();
   if (length > kMaxWriteBytes) {
     return Status::Error("write of " + std::to_string(length) + " bytes exceeds the " +

@@ -55,6 +55,7 @@
 // replays the SRL.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -134,6 +135,18 @@ class PrimaryRvg : public VolumeIo {
   Status Write(uint32_t volume, uint64_t offset, const void* data, size_t length,
                bool strict) override;
   Status Flush() override;
+
+  // Failover (primary_rvg_failover.cpp, doc/failover.md). Fence(): every
+  // write from now on fails with `why` (give it code EROFS) — a host that
+  // learned it was replaced, or holds back as data_corrupt — until
+  // Unfence(). Writes already admitted go on.
+  void Fence(const Status& why);
+  void Unfence();
+  bool fenced() const { return fenced_.load(); }
+  // The extents of every record from `from_seq` to the newest, read back
+  // from memory or the SRL: what this host wrote that a newer line
+  // replaced. Fails with ENOENT when the SRL no longer holds `from_seq`.
+  Result<std::vector<VolumeExtent>> ExtentsSince(uint64_t from_seq) const;
 
   // Stops accepting writes and ends every wait for SRL space (those writes
   // fail with EIO). Returns at once; for a stop that must not hang on a
@@ -283,6 +296,9 @@ class PrimaryRvg : public VolumeIo {
   UnappliedWrites unapplied_;
 
   mutable std::mutex mu_;
+  std::atomic<bool> fenced_{false};
+  mutable std::mutex fence_mu_;  // fence_
+  Status fence_;
   // Ranges under verify (few: the verifier's window), under mu_.
   struct RangeWatch {
     uint64_t id;

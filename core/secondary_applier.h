@@ -214,7 +214,10 @@ class SecondaryApplier {
   // Queues the end of the resync at `seq` (>= applied_seq()), numbered
   // `number` among the session's regions: regions_done() reaches it once
   // the end is durable.
-  void OfferResyncEnd(uint64_t seq, uint64_t number);
+  // `back`: a fast failback's resync (doc/failover.md) may end below the
+  // applied seq — the seqs held past the fork belonged to the line given up
+  // — and moves the SRL and applied_seq back to `seq`.
+  void OfferResyncEnd(uint64_t seq, uint64_t number, bool back = false);
   // The highest region number written and synced in this session.
   uint64_t regions_done() const { return regions_done_.load(); }
   // A new session: drops queued regions and checks, and restarts the
@@ -244,7 +247,7 @@ class SecondaryApplier {
   Status ApplyResyncItems(const std::vector<ResyncItem>& items,
                           std::vector<RangeCheckResult>* results);
   Status RunVerifies(std::unique_lock<std::mutex>& lock);
-  Status FinishResync(uint64_t seq);
+  Status FinishResync(uint64_t seq, bool back);
 
   VolumeSet* const volumes_;
   Srl* const srl_;
@@ -271,6 +274,7 @@ class SecondaryApplier {
   std::vector<ResyncItem> regions_;
   uint64_t region_bytes_ = 0;
   std::optional<std::pair<uint64_t, uint64_t>> resync_end_;  // {seq, number}
+  bool resync_end_back_ = false;  // with resync_end_: OfferResyncEnd's `back`
   uint64_t region_epoch_ = 0;       // ResetRegions() calls
   bool consistent_ = true;          // as the store holds it (read by Start())
   std::atomic<uint64_t> regions_done_{0};

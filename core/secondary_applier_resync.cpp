@@ -50,9 +50,10 @@ std::vector<RangeCheckResult> SecondaryApplier::TakeCheckResults() {
   return results;
 }
 
-void SecondaryApplier::OfferResyncEnd(uint64_t seq, uint64_t number) {
+void SecondaryApplier::OfferResyncEnd(uint64_t seq, uint64_t number, bool back) {
   std::lock_guard<std::mutex> lock(mu_);
   resync_end_ = std::make_pair(seq, number);
+  resync_end_back_ = back;
   ready_cv_.notify_one();
 }
 
@@ -81,6 +82,7 @@ Status SecondaryApplier::ApplyResync(std::unique_lock<std::mutex>& lock) {
   items.swap(regions_);
   region_bytes_ = 0;
   std::optional<std::pair<uint64_t, uint64_t>> end = resync_end_;
+  const bool back = resync_end_back_;
   resync_end_.reset();
   const uint64_t epoch = region_epoch_;
   lock.unlock();
@@ -89,7 +91,7 @@ Status SecondaryApplier::ApplyResync(std::unique_lock<std::mutex>& lock) {
   // must leave no record in the SRL.
   Status st = SyncAndApply();
   if (st.ok() && !items.empty()) st = ApplyResyncItems(items, &results);
-  if (st.ok() && end) st = FinishResync(end->first);
+  if (st.ok() && end) st = FinishResync(end->first, back);
   lock.lock();
   if (st.ok() && epoch == region_epoch_) {
     // The outcomes before the count that covers them (see the header).
@@ -182,16 +184,23 @@ Status SecondaryApplier::RunVerifies(std::unique_lock<std::mutex>& lock) {
   return st;
 }
 
-Status SecondaryApplier::FinishResync(uint64_t seq) {
-  if (seq < applied_seq_.load()) {
+Status SecondaryApplier::FinishResync(uint64_t seq, bool back) {
+  if (seq < applied_seq_.load() && !back) {
     return Status::Error(fmt::format("resync: the primary ends it at seq {}, below the applied "
                                      "seq {}",
                                      seq, applied_seq_.load()),
                          EPROTO);
   }
   Status st = Checkpoint();
-  // The SRL first: a crash after it restarts at seq + 1 (Start() takes the
-  // applied seq from the SRL and persists it).
+  if (st.ok() && seq + 1 < srl_->next_seq()) {
+    // Back (a failback): applied_seq first, so that a crash before the SRL
+    // moves restarts from the SRL's higher seq (Start() takes it) instead of
+    // finding the log below a persisted floor.
+    st = PersistAppliedSeq(seq);
+    if (st.ok()) st = srl_->Rebase(seq + 1, true);
+  }
+  // Forward: the SRL first: a crash after it restarts at seq + 1 (Start()
+  // takes the applied seq from the SRL and persists it).
   if (st.ok() && seq + 1 > srl_->next_seq()) st = srl_->Rebase(seq + 1);
   if (st.ok()) st = PersistAppliedSeq(seq);
   if (st.ok()) st = store_->SaveConsistency(true);

@@ -541,7 +541,7 @@ Status Srl::AdvanceTail(uint64_t new_tail_seq, uint64_t synced_seq) {
   return Status::Ok();
 }
 
-Status Srl::Rebase(uint64_t next_seq) {
+Status Srl::Rebase(uint64_t next_seq, bool back) {
   Impl& s = *impl_;
   std::lock_guard<std::mutex> checkpoint_lock(s.checkpoint_mu);
   ChainPosition target;
@@ -555,7 +555,7 @@ Status Srl::Rebase(uint64_t next_seq) {
                                        s.path, next_seq, s.tail.seq, s.head.seq - 1),
                            EINVAL);
     }
-    if (next_seq < s.head.seq) {
+    if (next_seq < s.head.seq && (!back || next_seq == 0)) {
       return Status::Error(fmt::format("internal: cannot rebase SRL {} back to seq {} (next seq "
                                        "{})",
                                        s.path, next_seq, s.head.seq),
@@ -570,11 +570,13 @@ Status Srl::Rebase(uint64_t next_seq) {
   // Durable first, as for a tail move: behind the old checkpoint, which
   // expects the old seq there, a record appended at the new seq would not
   // be recovered.
-  Status st = s.Remember(s.WriteCheckpoint(target, s.checkpoint_synced_seq));
+  const uint64_t synced = std::min(s.checkpoint_synced_seq, next_seq - 1);
+  Status st = s.Remember(s.WriteCheckpoint(target, synced));
   if (!st.ok()) return st;
   std::lock_guard<std::mutex> lock(s.mu);
   s.tail = target;
   s.head = target;
+  s.checkpoint_synced_seq = synced;
   return Status::Ok();
 }
 

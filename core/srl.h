@@ -123,7 +123,14 @@ class Srl {
   // before recording `next_seq - 1` anywhere as applied or durable: until
   // it returns, a crash may recover the old position, and Recover() with a
   // durable_seq at or above the old next seq reports damage.
-  Status Rebase(uint64_t next_seq);
+  //
+  // `back`: a fast failback may also move the seq back (doc/failover.md:
+  // the seqs this host held past the other line's fork were of the line
+  // it gives up). The argument above does not depend on the direction —
+  // nothing lies at the head's LSN in the current lap — and the
+  // checkpoint's synced_seq is lowered to next_seq - 1, so that recovery
+  // does not take the new, lower seqs for damage.
+  Status Rebase(uint64_t next_seq, bool back = false);
 
   uint64_t tail_seq() const;        // oldest retained record
   uint64_t next_seq() const;        // seq of the next appended record

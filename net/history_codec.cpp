@@ -1,6 +1,7 @@
-// The generation history on the wire (doc/wire-protocol.md, protocol 4):
-// an array of [uuid, start_seq, parent, created_at] arrays, oldest first,
-// at most kMaxHistoryEntries of them, checked by CheckHistory once read.
+// What failover adds to the wire (doc/wire-protocol.md, protocol 4): the
+// generation history — an array of [uuid, start_seq, parent, created_at]
+// arrays, oldest first, at most kMaxHistoryEntries of them, checked by
+// CheckHistory once read — and the DIRTY message of a fast failback.
 #include <fmt/format.h>
 
 #include "net/msg_codec.h"
@@ -58,4 +59,48 @@ GenerationHistory ReadHistory(FieldReader& r, const char* key, bool optional) {
   return history;
 }
 
+Result<Message> ParseDirty(FieldReader& r) {
+  DirtyMsg m;
+  m.session_id = r.SessionId();
+  const msgpack::object_array* ext = r.Array("ext");
+  if (!r.ok()) return r.status();
+  if (ext->size > kMaxDirtyExtents) {
+    r.Fail(fmt::format("key \"ext\" lists {} ranges, at most {} allowed", ext->size,
+                       kMaxDirtyExtents));
+    return r.status();
+  }
+  for (uint32_t i = 0; i < ext->size; ++i) {
+    const msgpack::object& e = ext->ptr[i];
+    const msgpack::object* f = e.via.array.ptr;
+    if (e.type != msgpack::type::ARRAY || e.via.array.size != 3 ||
+        f[0].type != msgpack::type::POSITIVE_INTEGER || f[0].via.u64 > UINT32_MAX ||
+        f[1].type != msgpack::type::POSITIVE_INTEGER ||
+        f[2].type != msgpack::type::POSITIVE_INTEGER || f[2].via.u64 == 0 ||
+        f[1].via.u64 + f[2].via.u64 < f[1].via.u64) {
+      r.Fail(fmt::format("key \"ext\"[{}] must be [volume, offset, length > 0]", i));
+      return r.status();
+    }
+    m.extents.push_back({static_cast<uint32_t>(f[0].via.u64), f[1].via.u64, f[2].via.u64});
+  }
+  return Message(std::move(m));
+}
+
 }  // namespace rvg::msg_codec
+
+namespace rvg {
+
+std::string Encode(const DirtyMsg& m) {
+  using namespace msg_codec;
+  HeaderPacker p(MsgType::kDirty, 2);
+  p.Uint("sid", m.session_id);
+  p.ArrayStart("ext", static_cast<uint32_t>(m.extents.size()));
+  for (const DirtyExtent& e : m.extents) {
+    p.packer().pack_array(3);
+    p.packer().pack_uint32(e.volume);
+    p.packer().pack_uint64(e.offset);
+    p.packer().pack_uint64(e.length);
+  }
+  return p.Finish();
+}
+
+}  // namespace rvg

@@ -41,6 +41,7 @@ const char* TypeLabel(MsgType type) {
     case MsgType::kResync: return "RESYNC";
     case MsgType::kCompare: return "COMPARE";
     case MsgType::kCompared: return "COMPARED";
+    case MsgType::kDirty: return "DIRTY";
   }
   return "unknown";
 }
@@ -135,6 +136,7 @@ Result<Message> ParseWelcome(FieldReader& r) {
   m.applied_seq = r.Uint("app");
   m.host = r.String("host", kMaxNameBytes);
   m.history = ReadHistory(r, "hist", false);
+  m.fork_seq = r.OptionalUint("fork", 0);
   return Finish(r, std::move(m));
 }
 
@@ -221,7 +223,7 @@ Result<Message> DecodeMap(const msgpack::object_map& map) {
                          EPROTO);
   }
   if (type < static_cast<uint64_t>(MsgType::kHello) ||
-      type > static_cast<uint64_t>(MsgType::kCompared)) {
+      type > static_cast<uint64_t>(MsgType::kDirty)) {
     return HeaderError(fmt::format("unknown message type {}", type));
   }
   const MsgType msg_type = static_cast<MsgType>(type);
@@ -238,6 +240,7 @@ Result<Message> DecodeMap(const msgpack::object_map& map) {
     case MsgType::kPing: return ParsePing(r);
     case MsgType::kCompare: return ParseCompare(r);
     case MsgType::kCompared: return ParseCompared(r);
+    case MsgType::kDirty: return ParseDirty(r);
   }
   return Status::Error("internal: unhandled message type", EPROTO);
 }
@@ -278,13 +281,14 @@ std::string Encode(const HelloMsg& m) {
 }
 
 std::string Encode(const WelcomeMsg& m) {
-  HeaderPacker p(MsgType::kWelcome, 6);
+  HeaderPacker p(MsgType::kWelcome, m.fork_seq != 0 ? 7 : 6);
   p.Str("uuid", m.rvg_uuid);
   p.Str("gen", m.generation);
   p.Uint("sid", m.session_id);
   p.Uint("app", m.applied_seq);
   p.Str("host", m.host);
   PackHistory(p, "hist", m.history);
+  if (m.fork_seq != 0) p.Uint("fork", m.fork_seq);
   return p.Finish();
 }
 

@@ -45,6 +45,7 @@ enum class MsgType : uint8_t {
   kResync = 9,   // primary -> secondary: a bitmap resync begins, or ends at a seq
   kCompare = 10,   // primary -> secondary: the hash of a range, to compare with the secondary's
   kCompared = 11,  // secondary -> primary: the outcome of one COMPARE
+  kDirty = 12,     // secondary -> primary: ranges a fast failback must resync (before WELCOME)
 };
 
 struct VolumeInfo {
@@ -77,6 +78,11 @@ struct WelcomeMsg {
   uint64_t applied_seq = 0;  // the secondary resumes at applied_seq + 1
   std::string host{};          // the secondary's own name ("" if it has none)
   GenerationHistory history{};  // the secondary's, after any adoption (never empty)
+  // A fast failback (doc/failover.md): non-zero when this secondary holds
+  // seqs from fork_seq on of a line the primary's replaced; the DIRTY
+  // messages before this WELCOME listed the ranges they wrote. Optional on
+  // the wire ("fork", absent: 0).
+  uint64_t fork_seq = 0;
 
   bool operator==(const WelcomeMsg&) const = default;
 };
@@ -201,9 +207,25 @@ struct ComparedMsg {
   bool operator==(const ComparedMsg&) const = default;
 };
 
+// DIRTY: byte ranges of volumes that a fast failback must resync, sent by
+// a secondary that holds writes of a replaced line, in the session its
+// HELLO opened and before its WELCOME; at most kMaxDirtyExtents a message.
+inline constexpr size_t kMaxDirtyExtents = 1024;
+struct DirtyExtent {
+  uint32_t volume = 0;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  bool operator==(const DirtyExtent&) const = default;
+};
+struct DirtyMsg {
+  uint64_t session_id = 0;
+  std::vector<DirtyExtent> extents;
+  bool operator==(const DirtyMsg&) const = default;
+};
+
 // Equality compares every field; decode(encode(m)) == m for every valid m.
 using Message = std::variant<HelloMsg, WelcomeMsg, RejectMsg, WriteMsg, AckMsg, NackMsg, PingMsg,
-                             ResyncMsg, CompareMsg, ComparedMsg>;
+                             ResyncMsg, CompareMsg, ComparedMsg, DirtyMsg>;
 
 // Encoders return the header frame.
 std::string Encode(const HelloMsg& m);
@@ -216,6 +238,7 @@ std::string Encode(const PingMsg& m);
 std::string Encode(const ResyncMsg& m);
 std::string Encode(const CompareMsg& m);
 std::string Encode(const ComparedMsg& m);
+std::string Encode(const DirtyMsg& m);
 
 // Decodes a header frame. Checks structure, types, protocol version and
 // value sanity (session ids non-zero, lengths <= kMaxWriteBytes, from <= to,

@@ -245,6 +245,7 @@ class FieldReader {
 // DecodeHeader's dispatch.
 Result<Message> ParseCompare(FieldReader& r);
 Result<Message> ParseCompared(FieldReader& r);
+Result<Message> ParseDirty(FieldReader& r);  // history_codec.cpp
 
 // A generation history under `key` (history_codec.cpp): written trimmed
 // to its newest kMaxHistoryEntries, read back checked by CheckHistory. An

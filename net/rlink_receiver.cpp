@@ -7,6 +7,7 @@
 
 #include "core/range_check.h"
 #include "core/text.h"
+#include "net/curve_server.h"
 #include "net/zmq_util.h"
 
 namespace rvg {
@@ -70,37 +71,22 @@ RlinkReceiver::RlinkReceiver(RlinkReceiverConfig config, SecondaryApplier* appli
 RlinkReceiver::~RlinkReceiver() { Stop(); }
 
 Status RlinkReceiver::OpenSocket() {
-  if (!config_.insecure) {
-    if (config_.secret_key.empty() || config_.primary_keys.empty()) {
-      return Status::Error("internal: a secure receiver needs its secret key and a primary's");
-    }
-    // The authenticator first: a CURVE server without one admits anybody.
-    Result<std::unique_ptr<ZapHandler>> zap =
-        ZapHandler::Bind(context_, config_.primary_keys, config_.rvg_name);
-    if (!zap.ok()) return zap.status();
-    zap_ = std::move(*zap);
-  }
-  socket_ = std::make_unique<zmq::socket_t>(*context_, zmq::socket_type::router);
-  socket_->set(zmq::sockopt::linger, 0);
-  // A frame larger than the largest legal one is refused by ZeroMQ itself
-  // (the offending connection is dropped) before it costs us memory.
-  socket_->set(zmq::sockopt::maxmsgsize, kMaxFrameOnWire);
-  socket_->set(zmq::sockopt::rcvhwm, kReceiveQueueMessages);
-  if (!config_.insecure) {
-    socket_->set(zmq::sockopt::curve_server, true);
-    socket_->set(zmq::sockopt::curve_secretkey, config_.secret_key);
-    socket_->set(zmq::sockopt::zap_domain, ZapHandler::kDomain);
-  }
-  try {
-    watch_ = std::make_unique<HandshakeWatch>(*context_, *socket_);
-    socket_->bind(config_.listen);
-  } catch (const zmq::error_t& e) {
-    watch_.reset();
-    socket_.reset();
-    zap_.reset();
-    return Status::Error("cannot listen on " + config_.listen + ": " + e.what() +
-                         " (is another rvgd using it?)");
-  }
+  ServerSocketOptions options;
+  options.rvg_name = config_.rvg_name;
+  options.listen = config_.listen;
+  options.insecure = config_.insecure;
+  options.secret_key = config_.secret_key;
+  options.peer_keys = config_.primary_keys;
+  options.max_frame_bytes = kMaxFrameOnWire;
+  options.receive_queue = kReceiveQueueMessages;
+  std::unique_ptr<HandshakeWatch> watch;
+  Result<ServerSocket> server = BindServerSocket(context_, options, [&](zmq::socket_t& socket) {
+    watch = std::make_unique<HandshakeWatch>(*context_, socket);
+  });
+  if (!server.ok()) return server.status();
+  zap_ = std::move(server->zap);
+  socket_ = std::move(server->socket);
+  watch_ = std::move(watch);
   return Status::Ok();
 }
 
@@ -150,14 +136,7 @@ std::chrono::steady_clock::time_point RlinkReceiver::last_heard() const {
 void RlinkReceiver::Run() {
   std::vector<zmq::message_t> frames;
   while (!stop_) {
-    zmq::pollitem_t items[3] = {
-        {socket_->handle(), 0, ZMQ_POLLIN, 0},
-        {nullptr, wakeup_->fd(), ZMQ_POLLIN, 0},
-        {zap_ ? zap_->socket().handle() : nullptr, zap_ ? 0 : wakeup_->fd(), ZMQ_POLLIN, 0},
-    };
-    zmq::poll(items, 3, std::chrono::milliseconds(100));
-    if (items[1].revents & ZMQ_POLLIN) wakeup_->Drain();
-    if (zap_) zap_->HandleRequests();
+    WaitForServerWork(*socket_, zap_.get(), *wakeup_, std::chrono::milliseconds(100));
     TakeHandshakeEvents();
     // Take everything waiting before acking, so one ack covers a burst.
     int budget = 1024;

@@ -320,7 +320,14 @@ json StatusJson(const RvgLive& live) {
            {"used_percent", Rounded(percent, 10)}};
   }
   json flags = json::object();
-  for (const FlagEntry& flag : live.flags) flags[flag.name] = flag.value;
+  json flag_details = json::array();  // `rvgadm flags`: when and why
+  for (const FlagEntry& flag : live.flags) {
+    flags[flag.name] = flag.value;
+    flag_details.push_back({{"name", flag.name},
+                            {"value", flag.value},
+                            {"set_at", flag.set_at},
+                            {"reason", flag.reason}});
+  }
   json rlinks = json::array();
   for (const RlinkLive& rlink : live.rlinks) rlinks.push_back(RlinkJson(rlink));
   json undo = nullptr;
@@ -345,7 +352,7 @@ json StatusJson(const RvgLive& live) {
           {"applied_seq", live.applied_seq},
           {"volumes", VolumesJson(config.volumes)},
           {"srl", srl},
-          {"flags", flags},
+          {"flags", flags}, {"flag_details", flag_details},
           {"undo", undo},
           {"rlinks", rlinks}};
 }

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <climits>
 #include <cmath>
+#include <ctime>
 #include <future>
 
 #include "cli/common/secondary_store.h"
@@ -117,17 +118,23 @@ int RunFlags(const Context& context, const ParsedArgs& args) {
   const std::string& rvg = args.positional()[0];
   Result<nlohmann::json> status = FetchStatus(context.home, rvg);
   if (!status.ok()) return ReportError(status.status());
-  nlohmann::json flags = status->value("flags", nlohmann::json::object());
+  nlohmann::json details = status->value("flag_details", nlohmann::json::array());
   if (context.json) {
-    PrintJson(flags);
+    PrintJson(details);
     return kExitOk;
   }
-  if (!flags.is_object() || flags.empty()) {
+  if (!details.is_array() || details.empty()) {
     PrintLine("RVG " + rvg + " has no flags set");
     return kExitOk;
   }
-  for (const auto& [name, value] : flags.items()) {
-    PrintLine(name + "=" + (value.is_string() ? value.get<std::string>() : value.dump()));
+  for (const nlohmann::json& flag : details) {
+    const std::time_t set_at = flag.value("set_at", int64_t{0});
+    char when[32] = "?";
+    std::tm tm{};
+    if (gmtime_r(&set_at, &tm) != nullptr) std::strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+    const std::string reason = flag.value("reason", std::string());
+    PrintLine(flag.value("name", std::string()) + "=" + flag.value("value", std::string()) +
+              "  (set " + when + (reason.empty() ? "" : ": " + reason) + ")");
   }
   return kExitOk;
 }

@@ -11,6 +11,7 @@
 #include "fuse/rvg_fs.h"
 #include "fuse/stale_mount.h"
 #include "net/host_keys.h"
+#include "net/primary_listener.h"
 #include "net/rlink_sender.h"
 
 namespace rvg {
@@ -49,6 +50,7 @@ class PrimaryDaemon : public Daemon, public CheckpointListener, public BitmapSto
  private:
   void Shutdown();
   Status LoadKeysIfNeeded();
+  Status StartListener(const GenerationHistory& history);
   void RecordPeerGeneration(const std::string& rlink, const std::string& generation);
   void Replaced(const std::string& rlink, const HistoryComparison& c, const std::string& why);
 
@@ -61,6 +63,7 @@ class PrimaryDaemon : public Daemon, public CheckpointListener, public BitmapSto
   std::unique_ptr<PrimaryRvg> engine_;
   std::vector<std::unique_ptr<RlinkSender>> senders_;
   std::unique_ptr<RvgFs> fs_;
+  std::unique_ptr<PrimaryListener> listener_;  // when the RVG has a listen endpoint
   // Set once the daemon stops for good: drains end instead of waiting for
   // senders that have stopped.
   std::atomic<bool> stopping_{false};
@@ -145,12 +148,44 @@ Status PrimaryDaemon::Start() {
     senders_.back()->Start();
   }
 
-  Status st = PrepareMountpoint(ctx_.mount);
+  Status st = StartListener(*history);
+  if (!st.ok()) return st;
+  st = PrepareMountpoint(ctx_.mount);
   if (!st.ok()) return st;
   Result<std::unique_ptr<RvgFs>> fs = RvgFs::Mount(engine_.get(), ctx_.mount, "rvg:" + cfg.name);
   if (!fs.ok()) return fs.status();
   fs_ = std::move(*fs);
   spdlog::info("RVG {}: volumes mounted at {}", cfg.name, ctx_.mount);
+  return Status::Ok();
+}
+
+// A primary with a listen endpoint (it was a secondary, or is to be one)
+// answers HELLOs there: an old primary coming back learns it was replaced
+// (doc/failover.md).
+Status PrimaryDaemon::StartListener(const GenerationHistory& history) {
+  const RvgConfig& cfg = ctx_.config;
+  if (cfg.listen.empty()) return Status::Ok();
+  PrimaryListenerConfig lc;
+  lc.rvg_name = cfg.name;
+  lc.listen = cfg.listen;
+  lc.host = cfg.host;
+  lc.insecure = true;
+  for (const RlinkConfig& r : rlink_configs_) {
+    if (r.insecure) continue;
+    lc.insecure = false;
+    lc.peer_keys.push_back(r.peer_key);
+  }
+  if (!lc.insecure) {
+    lc.secret_key = keys_.secret_key;
+  } else if (rlink_configs_.empty()) {
+    return Status::Ok();  // no host to answer
+  }
+  lc.history = [history] { return history; };
+  lc.last_seq = [this] { return engine_->synced_seq(); };
+  Result<std::unique_ptr<PrimaryListener>> listener = PrimaryListener::Start(lc, ctx_.zmq);
+  if (!listener.ok()) return listener.status();
+  listener_ = std::move(*listener);
+  spdlog::info("RVG {}: answering HELLOs on {} as the primary", cfg.name, cfg.listen);
   return Status::Ok();
 }
 
@@ -169,13 +204,20 @@ void PrimaryDaemon::RecordPeerGeneration(const std::string& rlink, const std::st
   if (!st.ok()) spdlog::error("rlink {}: recording its generation: {}", rlink, st.message());
 }
 
-// Sender threads: another host is primary of a newer line. Stepping down
+// Sender threads: another host is primary of a newer line. Writes here
+// would only diverge from it, so they stop at once (EROFS). Stepping down
 // by itself (fast failback) is not built yet: flag it and say so.
 void PrimaryDaemon::Replaced(const std::string& rlink, const HistoryComparison& c,
                              const std::string& why) {
   const std::string reason = "host " + rlink + " is primary of a newer generation (" + c.reason +
                              "): " + why;
-  spdlog::error("{}; this host must become its secondary (rvgadm stop, then resolve)", reason);
+  if (!engine_->fenced()) {
+    engine_->Fence(Status::Error("RVG " + ctx_.config.name + ": " + reason +
+                                     "; this host takes no writes",
+                                 EROFS));
+    spdlog::error("{}; writes are refused from now on: this host must become its secondary",
+                  reason);
+  }
   Status st = ctx_.db->Run([&](StateDb& db) {
     return db.SetFlag(ctx_.config.name, "replaced_by", rlink, reason);
   });
@@ -259,6 +301,7 @@ Status PrimaryDaemon::Stop() {
 
 void PrimaryDaemon::Shutdown() {
   stopping_ = true;
+  listener_.reset();
   fs_.reset();  // lazy unmount if still mounted (fatal paths only)
   if (engine_) {
     Status st = engine_->Close();

@@ -16,6 +16,10 @@ primary is lost — real rvgd processes, the primary SIGKILLed.
    them.
 """
 
+import errno
+import json
+import os
+
 import rlinkctl
 import rvgdata
 import rvgtest
@@ -71,6 +75,29 @@ def take_over_when_primary_silent(host, *extra):
                interval=0.5, state=lambda: refusals[-1:])
 
 
+def old_primary_returns(p, s):
+    """The old primary starts again as primary. The new one answers its
+    HELLO with its history: p finds itself behind, refuses every write from
+    then on (EROFS) and flags who replaced it. (It does not yet step down
+    by itself: fast failback is the next increment of doc/failover.md.)"""
+    p.start(mount=True)
+    wait_until(lambda: p.status()['flags'].get('replaced_by') == 's', 30,
+               'the old primary learns from the new one that it was replaced',
+               state=lambda: p.status()['flags'])
+    fd = os.open(p.mounted('a'), os.O_WRONLY)
+    try:
+        os.pwrite(fd, b'x' * 4096, 0)
+        failed = None
+    except OSError as e:
+        failed = e.errno
+    finally:
+        os.close(fd)
+    check(failed == errno.EROFS, f'a write on the replaced old primary: errno {failed}, '
+          'expected EROFS')
+    log(f'old primary {p.name}: flagged replaced_by=s, writes refused with EROFS')
+    p.stop()
+
+
 def after_failure(env):
     p, s = paired_with_peer(env, '64M')
     old = s.status()
@@ -96,6 +123,12 @@ def after_failure(env):
     log(f'{s.name} is primary: generation {st["generation"][:8]} (was {old["generation"][:8]}), '
         f'applied seq {drained}, flags {flags}')
     check_volumes(s, model, 'what the dead primary wrote')
+    listed = s.rvgadm('flags', s.rvg).stdout
+    check(f'source=p  (set ' in listed and f'takeover at seq {drained + 1}' in listed,
+          f'rvgadm flags does not say when and why source was set:\n{listed}')
+    details = json.loads(s.rvgadm('--json', 'flags', s.rvg).stdout)
+    check({d['name'] for d in details} == {'source', 'last_owner'} and
+          all(d['set_at'] > 0 and d['reason'] for d in details), f'flags --json: {details}')
 
     # The new primary goes on from seq drained + 1 and tracks its writes
     # for the old primary.
@@ -112,6 +145,8 @@ def after_failure(env):
           'it must track the new writes (failback bitmap)')
     log(f'{len(more)} writes as primary; RLINK p tracks {r["dcm_dirty_bytes"]} bytes for failback')
     check_volumes(s, model, 'the old and the new writes')
+    old_primary_returns(p, s)
+    check_volumes(s, model, 'the same, untouched by the old primary')
     s.stop()
     restarted = s.status()
     check(restarted['role'] == 'primary' and restarted['generation'] == st['generation'],

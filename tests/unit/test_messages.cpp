@@ -28,6 +28,9 @@ GenerationHistory SampleHistory() {
   return h;
 }
 
+DirtyMsg SampleDirty() { return {7, {{1, 0, 65536}, {0xffffffffu, kMax64 - 10, 10}}}; }
+WelcomeMsg SampleFailbackWelcome();
+
 HelloMsg SampleHello() {
   HelloMsg m;
   m.rvg_name = "datavg";
@@ -50,6 +53,11 @@ RejectMsg SampleReject() {
   m.session_id = 42;
   m.reason = "generation history diverged: split brain";
   m.retry = false;
+  return m;
+}
+WelcomeMsg SampleFailbackWelcome() {
+  WelcomeMsg m = SampleWelcome();
+  m.fork_seq = 91;
   return m;
 }
 RejectMsg SampleHistoryReject() {
@@ -83,7 +91,8 @@ std::vector<std::string> SampleFrames() {
   return {Encode(SampleHello()), Encode(SampleWelcome()),   Encode(SampleReject()),
           Encode(SampleWrite()), Encode(SampleLazyWrite()), Encode(SampleAck()),
           Encode(SampleNack()),  Encode(SamplePing()),      Encode(SampleRegion()),
-          Encode(SampleResyncEnd()), Encode(SampleHistoryReject())};
+          Encode(SampleResyncEnd()), Encode(SampleHistoryReject()), Encode(SampleDirty()),
+          Encode(SampleFailbackWelcome())};
 }
 
 Result<Message> Decode(const std::string& frame) { return DecodeHeader(frame.data(), frame.size()); }
@@ -237,7 +246,7 @@ std::vector<PackValue> WrongValuesFor(msgpack::type::object_type type) {
 // Keys a reader takes as absent when missing: "wait" (added without a
 // version bump), and a REJECT's history fields.
 bool OptionalKey(const std::string& key, bool reject) {
-  if (key == "wait") return true;
+  if (key == "wait" || key == "fork") return true;
   return reject && (key == "hist" || key == "last" || key == "prim");
 }
 
@@ -627,6 +636,18 @@ TEST_CASE("a generation history is decoded checked, or the message is refused", 
   CHECK(DecodeAs<WelcomeMsg>(Encode(SampleWelcome())) == SampleWelcome());
   CHECK(DecodeAs<RejectMsg>(Encode(SampleHistoryReject())) == SampleHistoryReject());
   CHECK(DecodeAs<RejectMsg>(Encode(SampleReject())).history.empty());
+  CHECK(DecodeAs<WelcomeMsg>(Encode(SampleFailbackWelcome())) == SampleFailbackWelcome());
+  CHECK(DecodeAs<WelcomeMsg>(Encode(SampleWelcome())).fork_seq == 0);
+  CHECK(DecodeAs<DirtyMsg>(Encode(SampleDirty())) == SampleDirty());
+  const std::string dirty = Encode(SampleDirty());
+  CHECK_THAT(DecodeError(EditKey(dirty, "ext", [](Packer& pk) {
+               pk.pack_array(1).pack_array(3).pack(1).pack(kMax64).pack(2);  // wraps around
+             })),
+             Catch::Contains("[volume, offset, length > 0]"));
+  CHECK_THAT(DecodeError(EditKey(dirty, "ext", [](Packer& pk) {
+               pk.pack_array(1).pack_array(3).pack(1).pack(0).pack(0);
+             })),
+             Catch::Contains("[volume, offset, length > 0]"));
 
   const std::string frame = Encode(hello);
   auto history_of = [&](const PackValue& v) { return DecodeError(EditKey(frame, "hist", v)); };

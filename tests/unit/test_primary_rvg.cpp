@@ -320,3 +320,49 @@ TEST_CASE("reads see writes that are in the SRL but not yet on the image") {
     REQUIRE(std::equal(back.begin(), back.end(), model.begin() + roff));
   }
 }
+
+TEST_CASE("a fenced engine refuses writes with the fence's error until unfenced") {
+  Rig rig;
+  auto engine = rig.Open();
+  auto data = Pattern(3, 4096);
+  REQUIRE(engine->Write(1, 0, data.data(), data.size(), false).ok());
+  engine->Fence(Status::Error("host b is primary of a newer generation", EROFS));
+  CHECK(engine->fenced());
+  Status st = engine->Write(1, 8192, data.data(), data.size(), false);
+  CHECK(st.code() == EROFS);
+  CHECK(st.message() == "host b is primary of a newer generation");
+  CHECK(engine->last_seq() == 1);  // nothing was sequenced
+  std::vector<uint8_t> back(data.size());
+  REQUIRE(engine->Read(1, 0, back.data(), back.size()).ok());  // reads still work
+  CHECK(back == data);
+  engine->Unfence();
+  CHECK(engine->Write(1, 8192, data.data(), data.size(), false).ok());
+  CHECK(engine->last_seq() == 2);
+}
+
+TEST_CASE("ExtentsSince lists what was written from a seq on, or says the SRL lost it") {
+  Rig rig;
+  auto engine = rig.Open();
+  auto data = Pattern(4, 1000);
+  for (uint64_t i = 0; i < 5; ++i) {
+    REQUIRE(engine->Write(static_cast<uint32_t>(1 + i % 2), i * 4096, data.data(), data.size(),
+                          false)
+                .ok());
+  }
+  auto extents = engine->ExtentsSince(3);
+  REQUIRE(extents.ok());
+  REQUIRE(extents->size() == 3);
+  CHECK((*extents)[0].volume == 1);
+  CHECK((*extents)[0].offset == 2 * 4096);
+  CHECK((*extents)[0].length == 1000);
+  CHECK((*extents)[2].offset == 4 * 4096);
+  CHECK(engine->ExtentsSince(6)->empty());
+  // Once checkpoints release the records, the SRL cannot say any more.
+  REQUIRE(engine->Flush().ok());
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (engine->srl_tail_seq() <= 3 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  REQUIRE(engine->srl_tail_seq() > 3);
+  CHECK(engine->ExtentsSince(3).status().code() == ENOENT);
+}
