@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 
@@ -177,6 +178,11 @@ Result<RoleChange> SecondaryDaemon::Takeover(bool force, std::string* note) {
         " ms ago): takeover is for a primary that is gone; switch roles with migrate, or stop "
         "the primary first");
   }
+  if (receiver_->generation().empty() || receiver_->uuid().empty()) {
+    return Status::Error("RVG " + cfg.name + " has never been bound to a primary (no generation "
+                         "history): there is nothing to take over; create it as a primary "
+                         "instead");
+  }
   auto flags = ctx_.db->Run([&](StateDb& db) { return db.Flags(cfg.name); });
   if (!flags.ok()) return flags.status();
   const bool inconsistent = FlaggedInconsistent(*flags);
@@ -220,14 +226,22 @@ Result<RoleChange> SecondaryDaemon::Takeover(bool force, std::string* note) {
       return undone.status().Annotate("rolling back the unfinished resync");
     }
   }
-  Result<uint64_t> applied = store_.LoadAppliedSeq();
-  if (!applied.ok()) return applied.status();
+  Result<uint64_t> persisted = store_.LoadAppliedSeq();
+  if (!persisted.ok()) return persisted.status();
+  // The SRL is the truth about the seqs this host holds (a persisted
+  // applied seq may lag it when a checkpoint's commit was put off): the
+  // new generation must start past both, or it would reuse seqs.
+  const uint64_t start = std::max(*persisted + 1, srl_->next_seq());
+  if (start != *persisted + 1) {
+    spdlog::warn("takeover: the SRL goes on at seq {} while the applied seq persisted is {}; the "
+                 "new generation starts at {}", srl_->next_seq(), *persisted, start);
+  }
   Result<GenerationHistory> history =
       ctx_.db->Run([&](StateDb& db) { return db.Generations(cfg.name); });
   if (!history.ok()) return history.status();
   RoleChange change;
   change.role = "primary";
-  change.generation = NextGeneration(*history, NewUuid(), *applied + 1,
+  change.generation = NextGeneration(*history, NewUuid(), start,
                                      static_cast<int64_t>(std::time(nullptr)));
   // The old primary's RLINK here tracks every write from now on in its
   // DCM — the failback bitmap — so that a fast failback resyncs only them.
@@ -235,7 +249,7 @@ Result<RoleChange> SecondaryDaemon::Takeover(bool force, std::string* note) {
     if (r.name == source) change.rlink_states.push_back({r.name, "dcm"});
   }
   change.clear_flags.push_back("primary");
-  const std::string why = "takeover at seq " + std::to_string(*applied + 1);
+  const std::string why = "takeover at seq " + std::to_string(start);
   change.set_flags.push_back({"last_owner", cfg.host.empty() ? "this host" : cfg.host, 0, why});
   if (!source.empty()) change.set_flags.push_back({"source", source, 0, why});
   if (inconsistent && note->find("rolled back") != std::string::npos) {
