@@ -111,6 +111,9 @@ struct RoleChange {
   std::vector<FlagEntry> set_flags;
   std::vector<std::string> clear_flags;
   std::vector<std::pair<std::string, std::string>> rlink_states;  // RLINK name, state
+  // A primary stepping down for a fast failback: the regions it wrote past
+  // the fork, which replace the failback bitmap (bitmaps row rlink "").
+  std::optional<std::vector<BitmapChunk>> failback_bitmap;
 };
 
 class StateDb {
@@ -187,6 +190,12 @@ class StateDb {
   Status SetPrimaryRunning(const std::string& rvg, bool running);
   Status SaveRlinkPeerGeneration(const std::string& rvg, const std::string& rlink,
                                  const std::string& generation);
+  // The end of a fast failback on the host that stepped down, once the
+  // resync's end is durable on its images: in one transaction the peer's
+  // history is adopted (as AdoptHistory), and flags `failback` and
+  // `inconsistent` and the failback bitmap are removed. A power cut leaves
+  // the host either still owing the failback (it is done again) or done.
+  Status EndFailback(const std::string& rvg, const GenerationHistory& history);
 
   // Bitmaps (DESIGN.md State; core/dirty_map.h): the DCM bitmap of an
   // RLINK, or with rlink "" the failback bitmap, stored one row per chunk

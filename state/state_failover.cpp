@@ -75,6 +75,26 @@ Status UpdateRvgColumn(sqlite3* db, const char* sql, const std::string& rvg,
   return status;
 }
 
+// The whole history replaced by `history` (checked by the caller), its
+// newest entry made current; inside the caller's transaction.
+Status ReplaceHistory(sqlite3* db, const std::string& rvg, const GenerationHistory& history,
+                      const std::string& what) {
+  SqlStatement clear(db, "DELETE FROM generations WHERE rvg = ?");
+  clear.BindText(rvg);
+  Status status = clear.Run(what);
+  for (const Generation& g : history) {
+    if (status.ok()) status = InsertGeneration(db, rvg, g, what);
+  }
+  if (status.ok()) status = SetCurrentGeneration(db, rvg, history.back().uuid, what);
+  return status;
+}
+
+Status DeleteFailbackBitmap(sqlite3* db, const std::string& rvg, const std::string& what) {
+  SqlStatement st(db, "DELETE FROM bitmaps WHERE rvg = ? AND rlink = ''");
+  st.BindText(rvg);
+  return st.Run(what);
+}
+
 }  // namespace
 
 // ---- Generations ---------------------------------------------------------
@@ -98,14 +118,7 @@ Status StateDb::AdoptHistory(const std::string& rvg, const GenerationHistory& hi
   SqlTransaction tx(db_, what);
   status = tx.BeginWrite();
   if (status.ok()) status = RequireRvg(db_, rvg, what);
-  if (!status.ok()) return status;
-  SqlStatement clear(db_, "DELETE FROM generations WHERE rvg = ?");
-  clear.BindText(rvg);
-  if (status = clear.Run(what); !status.ok()) return status;
-  for (const Generation& g : history) {
-    if (status = InsertGeneration(db_, rvg, g, what); !status.ok()) return status;
-  }
-  status = SetCurrentGeneration(db_, rvg, history.back().uuid, what);
+  if (status.ok()) status = ReplaceHistory(db_, rvg, history, what);
   if (!status.ok()) return status;
   return tx.Commit();
 }
@@ -189,6 +202,18 @@ Status StateDb::ChangeRole(const std::string& rvg, const RoleChange& change) {
   for (const FlagEntry& flag : change.set_flags) {
     if (status.ok()) status = UpsertFlag(db_, rvg, flag, what);
   }
+  if (status.ok() && change.failback_bitmap) {
+    status = DeleteFailbackBitmap(db_, rvg, what);
+    SqlStatement insert(db_,
+                        "INSERT INTO bitmaps (rvg, rlink, volume_id, chunk_index, bits) "
+                        "VALUES (?, '', ?, ?, ?)");
+    for (const BitmapChunk& chunk : *change.failback_bitmap) {
+      if (!status.ok()) break;
+      insert.BindText(rvg).BindUint(chunk.volume).BindUint(chunk.index).BindBlob(chunk.bits);
+      status = insert.Run(what);
+      insert.Reset();
+    }
+  }
   for (const auto& [rlink, state] : change.rlink_states) {
     if (!status.ok()) break;
     SqlStatement st(db_, "UPDATE rlinks SET state = ? WHERE rvg = ? AND name = ?");
@@ -199,6 +224,22 @@ Status StateDb::ChangeRole(const std::string& rvg, const RoleChange& change) {
                              ENOENT);
     }
   }
+  if (!status.ok()) return status;
+  return tx.Commit();
+}
+
+Status StateDb::EndFailback(const std::string& rvg, const GenerationHistory& history) {
+  const std::string what = "ending the fast failback of RVG " + Printable(rvg);
+  Status status = CheckHistory(history);
+  if (!status.ok()) return status.Annotate(what);
+  SqlTransaction tx(db_, what);
+  status = tx.BeginWrite();
+  if (status.ok()) status = RequireRvg(db_, rvg, what);
+  if (status.ok()) status = ReplaceHistory(db_, rvg, history, what);
+  for (const char* flag : {"failback", "inconsistent"}) {
+    if (status.ok()) status = DeleteFlag(db_, rvg, flag, what);
+  }
+  if (status.ok()) status = DeleteFailbackBitmap(db_, rvg, what);
   if (!status.ok()) return status;
   return tx.Commit();
 }

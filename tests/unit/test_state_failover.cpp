@@ -84,6 +84,44 @@ TEST_CASE("ChangeRole applies role, generation, flags and RLINK states together"
   CHECK_FALSE(db->ChangeRole("web", bad).ok());
 }
 
+TEST_CASE("a step-down stores the failback bitmap; EndFailback adopts and clears it at once",
+          "[state_db]") {
+  TempDir dir;
+  auto db = OpenOk(dir.File("state.db"));
+  REQUIRE(db->CreateRvg(PrimaryConfig("web")).ok());
+  REQUIRE(db->AddRlink(Rlink("web", "london")).ok());
+  // A stale chunk of an earlier failback is replaced, not merged.
+  REQUIRE(db->SaveBitmapChunks("web", "", {BitmapChunk{0, 3, std::vector<uint8_t>(8, 0xff)}}).ok());
+
+  RoleChange down;
+  down.role = "secondary";
+  down.set_flags = {{"failback", "gen-9", 0, "replaced"}};
+  down.clear_flags = {"last_owner"};
+  down.failback_bitmap = std::vector<BitmapChunk>{BitmapChunk{0, 0, {0x05, 0x00}}};
+  REQUIRE(db->ChangeRole("web", down).ok());
+  CHECK(db->GetRvg("web")->role == "secondary");
+  auto bitmap = *db->LoadBitmap("web", "");
+  REQUIRE(bitmap.size() == 1);
+  CHECK(bitmap[0].index == 0);
+  CHECK(bitmap[0].bits == std::vector<uint8_t>{0x05, 0x00});
+  CHECK(db->LoadBitmap("web", "london")->empty());
+  REQUIRE(db->SetFlag("web", "inconsistent", "1", "resync").ok());
+
+  GenerationHistory peer = *db->Generations("web");
+  peer.push_back(NextGeneration(peer, "gen-9", 40, 3));
+  GenerationHistory broken = peer;
+  broken[1].parent = "nowhere";
+  REQUIRE_FALSE(db->EndFailback("web", broken).ok());
+  CHECK(db->Flags("web")->size() == 2);  // nothing changed
+
+  REQUIRE(db->EndFailback("web", peer).ok());
+  CHECK(*db->Generations("web") == peer);
+  CHECK(db->GetRvg("web")->generation == "gen-9");
+  CHECK(db->Flags("web")->empty());
+  CHECK(db->LoadBitmap("web", "")->empty());
+  RequireError(db->EndFailback("nope", peer), "no RVG named nope");
+}
+
 TEST_CASE("mountpoint, the running marker and the peer's generation persist", "[state_db]") {
   TempDir dir;
   const std::string path = dir.File("state.db");
