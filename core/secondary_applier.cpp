@@ -46,12 +46,13 @@ Status SecondaryApplier::Start() {
   if (!st.ok()) return st;
   Result<bool> consistent = store_->LoadConsistency();
   if (!consistent.ok()) return consistent.status().Annotate("reading the consistency flag");
-  consistent_ = *consistent;
+  bool images_consistent = *consistent;
   if (undo_ != nullptr) {
-    st = undo_->Recover(applied_seq_.load(), &consistent_,
+    st = undo_->Recover(applied_seq_.load(), &images_consistent,
                         [this] { return store_->SaveConsistency(true); });
     if (!st.ok()) return st;
   }
+  consistent_ = images_consistent;
   {
     std::lock_guard<std::mutex> lock(mu_);
     reorder_.Reset(applied_seq_.load() + 1);

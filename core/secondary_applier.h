@@ -220,6 +220,9 @@ class SecondaryApplier {
   void OfferResyncEnd(uint64_t seq, uint64_t number, bool back = false);
   // The highest region number written and synced in this session.
   uint64_t regions_done() const { return regions_done_.load(); }
+  // False from the first region of a resync until its end is durable (or
+  // as Start() found it): the images are no prefix of any history then.
+  bool consistent() const { return consistent_.load(); }
   // A new session: drops queued regions and checks, and restarts the
   // count at 0.
   void ResetRegions();
@@ -276,7 +279,7 @@ class SecondaryApplier {
   std::optional<std::pair<uint64_t, uint64_t>> resync_end_;  // {seq, number}
   bool resync_end_back_ = false;  // with resync_end_: OfferResyncEnd's `back`
   uint64_t region_epoch_ = 0;       // ResetRegions() calls
-  bool consistent_ = true;          // as the store holds it (read by Start())
+  std::atomic<bool> consistent_{true};  // as the store holds it (read by Start())
   std::atomic<uint64_t> regions_done_{0};
   std::vector<RangeCheck> verifies_;               // in arrival order
   std::vector<RangeCheckResult> check_results_;    // not yet taken

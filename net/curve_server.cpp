@@ -1,9 +1,15 @@
 #include "net/curve_server.h"
 
+#include <cerrno>
+#include <chrono>
+#include <thread>
+
 namespace rvg {
 
-Result<ServerSocket> BindServerSocket(zmq::context_t* context, const ServerSocketOptions& options,
-                                      const std::function<void(zmq::socket_t&)>& before_bind) {
+namespace {
+
+Result<ServerSocket> BindOnce(zmq::context_t* context, const ServerSocketOptions& options,
+                              const std::function<void(zmq::socket_t&)>& before_bind) {
   ServerSocket s;
   if (!options.insecure) {
     if (options.secret_key.empty() || options.peer_keys.empty()) {
@@ -31,9 +37,29 @@ Result<ServerSocket> BindServerSocket(zmq::context_t* context, const ServerSocke
     s.socket->bind(options.listen);
   } catch (const zmq::error_t& e) {
     return Status::Error("cannot listen on " + options.listen + ": " + e.what() +
-                         " (is another rvgd using it?)");
+                             " (is another rvgd using it?)",
+                         e.num());
   }
   return s;
+}
+
+}  // namespace
+
+// A role change closes one server socket (and its authenticator) and binds
+// the next on the same endpoints; ZeroMQ lets go of a closed socket's
+// endpoints on its I/O thread, a moment later. So an endpoint in use is
+// tried again for a few seconds before it is reported.
+Result<ServerSocket> BindServerSocket(zmq::context_t* context, const ServerSocketOptions& options,
+                                      const std::function<void(zmq::socket_t&)>& before_bind) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  for (;;) {
+    Result<ServerSocket> s = BindOnce(context, options, before_bind);
+    if (s.ok() || s.status().code() != EADDRINUSE ||
+        std::chrono::steady_clock::now() >= give_up) {
+      return s;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
 }
 
 void WaitForServerWork(zmq::socket_t& socket, ZapHandler* zap, Wakeup& wakeup,

@@ -319,7 +319,8 @@ void RlinkReceiver::OnHello(const PeerId& peer, const HelloMsg& h) {
     return;
   }
   RejectMsg refusal;
-  st = DecideHistory(h, &refusal);
+  uint64_t fork = 0;
+  st = DecideHistory(h, &refusal, &fork);
   if (!st.ok()) {
     Drop("HELLO refused: " + st.message());
     // Only an authenticated peer learns our history (Refuse's rule).
@@ -343,13 +344,14 @@ void RlinkReceiver::OnHello(const PeerId& peer, const HelloMsg& h) {
     // Writes held past the contiguous run came from the old session; the
     // new one resends whatever it needs, and nothing planted stays.
     size_t dropped = applier_->DropAhead();
-    applier_->ResetRegions();
-    resync_open_ = false;
-    next_region_ = 1;
+    ResetResync();
     spdlog::info("session {:016x} opened by primary rlink {}{}", h.session_id, h.rlink_name,
                  dropped ? " (" + std::to_string(dropped) + " writes held ahead dropped)" : "");
     if (hooks_.followed) hooks_.followed(peer.key, h.host);
   }
+  session_history_ = h.history;
+  failback_fork_ = fork;
+  if (fork != 0) SendFailbackRanges(peer, h.session_id);
   WelcomeMsg w;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -359,8 +361,10 @@ void RlinkReceiver::OnHello(const PeerId& peer, const HelloMsg& h) {
   w.generation = w.history.back().uuid;
   w.host = config_.host;
   w.session_id = h.session_id;
+  w.fork_seq = fork;
   // Everything up to received_seq is applied or in memory and will be
-  // applied, so that is where the primary resumes.
+  // applied, so that is where the primary resumes (in a failback, the
+  // primary resyncs from the fork instead).
   w.applied_seq = applier_->received_seq();
   Reply(peer.connection, Encode(w));
   acked_received_ = 0;  // force a fresh ack for the new session
@@ -380,7 +384,7 @@ void RlinkReceiver::OnWrite(const PeerId& peer, const WriteMsg& m, zmq::message_
     Drop("WRITE seq " + std::to_string(m.seq) + " outside the current session");
     return;
   }
-  Status st = ValidateWrite(m, config_.rvg_uuid, config_.history.back().uuid, session_id,
+  Status st = ValidateWrite(m, config_.rvg_uuid, session_history_.back().uuid, session_id,
                             config_.volumes, data ? data->data() : nullptr,
                             data ? data->size() : 0);
   if (!st.ok()) {
@@ -447,9 +451,11 @@ void RlinkReceiver::OnResync(const PeerId& peer, const ResyncMsg& m) {
     return;
   }
   // The end must close an open resync, follow its last region, and not
-  // move this secondary back or off the end of the seqs.
+  // move this secondary back (in a failback: before the fork) or off the
+  // end of the seqs.
   const uint64_t held = applier_->received_seq();
-  if (!resync_open_ || m.number != next_region_ || m.seq < held || m.seq == UINT64_MAX) {
+  const uint64_t lowest = failback_fork_ != 0 ? failback_fork_ - 1 : held;
+  if (!resync_open_ || m.number != next_region_ || m.seq < lowest || m.seq == UINT64_MAX) {
     ResyncViolation(peer, m.session_id,
                     "RESYNC end at seq " + std::to_string(m.seq) + " (number " +
                         std::to_string(m.number) + ") does not close the resync (" +
@@ -461,7 +467,14 @@ void RlinkReceiver::OnResync(const PeerId& peer, const ResyncMsg& m) {
   resync_open_ = false;
   ++next_region_;
   spdlog::info("bitmap resync: every region sent; moving to seq {}", m.seq);
-  applier_->OfferResyncEnd(m.seq, m.number);
+  const bool back = failback_fork_ != 0;
+  if (back) {
+    // Armed before the applier can take the end: it fires when the end is
+    // durable. A later resync of this session is an ordinary one.
+    if (hooks_.failback_end) hooks_.failback_end(session_history_);
+    failback_fork_ = 0;
+  }
+  applier_->OfferResyncEnd(m.seq, m.number, back);
 }
 
 // A resync message out of place ends the session (the primary starts a new
@@ -473,10 +486,17 @@ void RlinkReceiver::ResyncViolation(const PeerId& peer, uint64_t session_id,
     std::lock_guard<std::mutex> lock(mu_);
     gate_.Close();
   }
+  ResetResync();
+  Refuse(peer, session_id, "resync out of order: " + why + "; start a new session", true);
+}
+
+void RlinkReceiver::ResetResync() {
   applier_->ResetRegions();
   resync_open_ = false;
   next_region_ = 1;
-  Refuse(peer, session_id, "resync out of order: " + why + "; start a new session", true);
+  failback_fork_ = 0;
+  // An armed failback end that the applier has not taken will not come.
+  if (hooks_.failback_cut) hooks_.failback_cut();
 }
 
 void RlinkReceiver::SendAck() {

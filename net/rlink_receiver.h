@@ -49,12 +49,14 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <zmq.hpp>
 
+#include "core/dcm_tracker.h"
 #include "core/generation_history.h"
 #include "core/range_check.h"
 #include "core/secondary_applier.h"
@@ -75,6 +77,10 @@ struct RlinkReceiverConfig {
   GenerationHistory history;  // empty while unbound
   std::string host;        // this host's name in the RVG, for WELCOME
   std::vector<VolumeSpec> volumes;
+  // Set on a host that stepped down for a fast failback (flag `failback`):
+  // the ranges it wrote past the fork, reported to the new primary in
+  // DIRTY messages before the WELCOME of the session that rolls them back.
+  std::optional<std::vector<VolumeExtent>> failback;
   std::chrono::milliseconds nack_after{500};
   // CURVE: this host's secret key and the public keys (Z85) of the hosts
   // it accepts a primary from. Empty only when insecure is set.
@@ -96,6 +102,12 @@ struct HistoryHooks {
   // A session opened with a primary: the key it proved ("" on an insecure
   // link) and the host name it announced. Called on the receiver thread.
   std::function<void(const std::string& key, const std::string& host)> followed;
+  // A fast failback's resync end is on its way to the applier: once it is
+  // durable, `history` is to be adopted (SecondaryStore::ArmFailbackEnd),
+  // and then RlinkReceiver::FailbackEnded called.
+  std::function<void(const GenerationHistory& history)> failback_end;
+  // A failback session ended before its resync did: nothing to adopt.
+  std::function<void()> failback_cut;
 };
 
 class RlinkReceiver {
@@ -120,6 +132,9 @@ class RlinkReceiver {
   // The last session's peer: when it was last heard from (epoch when
   // never), for takeover's "is the primary gone" check.
   std::chrono::steady_clock::time_point last_heard() const;
+  // The fast failback is complete and durable (any thread): `history` is
+  // ours now, and there is nothing left to report.
+  void FailbackEnded(const GenerationHistory& history);
 
  private:
   using Session = SessionGate::Session;
@@ -133,9 +148,13 @@ class RlinkReceiver {
   void OnWrite(const PeerId& peer, const WriteMsg& m, zmq::message_t* data);
   Status CheckHello(const HelloMsg& h);
   // rlink_receiver_history.cpp: the generation rule for a HELLO that passed
-  // CheckHello. OK: accept it (a newer history was adopted). Otherwise
-  // `refusal` is filled in to be sent (with our history).
-  Status DecideHistory(const HelloMsg& h, RejectMsg* refusal);
+  // CheckHello. OK: accept it (a newer history was adopted, or, with
+  // *fork set, the session is a fast failback from seq *fork on: nothing
+  // is adopted until its resync ends). Otherwise `refusal` is filled in to
+  // be sent (with our history).
+  Status DecideHistory(const HelloMsg& h, RejectMsg* refusal, uint64_t* fork);
+  // The failback ranges, in DIRTY messages of the session being opened.
+  void SendFailbackRanges(const PeerId& peer, uint64_t session_id);
   void Reply(const std::string& identity, const std::string& header);
   void Reject(const std::string& identity, uint64_t session_id, const std::string& why,
               bool retry);
@@ -150,6 +169,8 @@ class RlinkReceiver {
   void OnCompare(const PeerId& peer, const CompareMsg& m);
   void SendCheckResults(const Session& s, const std::vector<RangeCheckResult>& results);
   void ResyncViolation(const PeerId& peer, uint64_t session_id, const std::string& why);
+  // The session's resync is over: regions queued in the applier dropped.
+  void ResetResync();
   void SendAck();
   void MaybeNack();
 
@@ -183,6 +204,10 @@ class RlinkReceiver {
   // next REGION (or the end) must carry. Receiver thread only.
   bool resync_open_ = false;
   uint64_t next_region_ = 1;
+  // The session's line: writes and regions must carry its generation; in
+  // a fast failback (failback_fork_ != 0) it is adopted only at the end.
+  GenerationHistory session_history_;
+  uint64_t failback_fork_ = 0;
   bool ack_due_ = false;
   std::pair<uint64_t, uint64_t> gap_{0, 0};
   std::chrono::steady_clock::time_point gap_since_;

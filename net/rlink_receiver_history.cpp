@@ -13,12 +13,15 @@ std::string Short(const std::string& uuid) { return uuid.substr(0, 8); }
 
 }  // namespace
 
-Status RlinkReceiver::DecideHistory(const HelloMsg& h, RejectMsg* refusal) {
+Status RlinkReceiver::DecideHistory(const HelloMsg& h, RejectMsg* refusal, uint64_t* fork) {
+  *fork = 0;
   const uint64_t held = applier_->received_seq();
   GenerationHistory ours;
+  bool failback;
   {
     std::lock_guard<std::mutex> lock(mu_);
     ours = config_.history;
+    failback = config_.failback.has_value();
   }
   refusal->retry = false;
   refusal->last_seq = held;
@@ -36,6 +39,26 @@ Status RlinkReceiver::DecideHistory(const HelloMsg& h, RejectMsg* refusal) {
     HistoryComparison c = CompareHistories(ours, held, h.history, h.last_seq);
     refusal->history = ours;
     const std::string row = " (doc/failover.md row " + std::to_string(c.row) + ")";
+    const bool behind = c.verdict == HistoryVerdict::kSame ||
+                        c.verdict == HistoryVerdict::kLocalBehind;
+    if (behind && c.rollback && failback && c.fork_seq > 0) {
+      // This host stepped down: the new primary rolls back what it wrote
+      // from the fork on, and its history becomes ours at the end.
+      spdlog::warn("sync direction: {} is followed with a fast failback: {}; the regions this "
+                   "host wrote from seq {} on are resynced from it{}",
+                   who, c.reason, c.fork_seq, row);
+      *fork = c.fork_seq;
+      return Status::Ok();
+    }
+    if (behind && ours != h.history && !applier_->consistent()) {
+      // Half of a resync from our line is on the images: they are no
+      // prefix of the peer's line, nor of ours, until rolled back.
+      refusal->reason = "this secondary is inconsistent (a resync in generation " +
+                        Short(ours.back().uuid) + " was cut off) and cannot follow another "
+                        "line: rvgadm stop, rvgadm rollback and rvgadm start it";
+      spdlog::warn("sync direction: refusing {}: {}", who, refusal->reason);
+      return Status::Error(refusal->reason);
+    }
     switch (c.verdict) {
       case HistoryVerdict::kSame:
       case HistoryVerdict::kLocalBehind:
@@ -92,6 +115,34 @@ Status RlinkReceiver::DecideHistory(const HelloMsg& h, RejectMsg* refusal) {
   }
   config_.history = h.history;
   return Status::Ok();
+}
+
+void RlinkReceiver::SendFailbackRanges(const PeerId& peer, uint64_t session_id) {
+  std::vector<VolumeExtent> extents;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (config_.failback) extents = *config_.failback;
+  }
+  uint64_t bytes = 0;
+  for (size_t i = 0; i < extents.size(); i += kMaxDirtyExtents) {
+    DirtyMsg m;
+    m.session_id = session_id;
+    for (size_t j = i; j < extents.size() && j < i + kMaxDirtyExtents; ++j) {
+      m.extents.push_back({extents[j].volume, extents[j].offset, extents[j].length});
+      bytes += extents[j].length;
+    }
+    Reply(peer.connection, Encode(m));
+  }
+  spdlog::info("fast failback: reported {} ranges ({} bytes) this host wrote past the fork",
+               extents.size(), bytes);
+}
+
+void RlinkReceiver::FailbackEnded(const GenerationHistory& history) {
+  std::lock_guard<std::mutex> lock(mu_);
+  config_.history = history;
+  config_.failback.reset();
+  spdlog::info("fast failback complete: this host follows generation {} now",
+               Short(history.back().uuid));
 }
 
 }  // namespace rvg

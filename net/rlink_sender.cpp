@@ -19,6 +19,7 @@ RlinkSender::RlinkSender(RlinkSenderConfig config, PrimaryRvg* engine,
       engine_(engine),
       rlinks_(std::move(rlinks)),
       index_(index),
+      dcm_(dcm),
       progress_(rlinks_->progress(index)),
       context_(context),
       wakeup_(Wakeup::Create()) {
@@ -287,6 +288,8 @@ void RlinkSender::HandleMessage(std::vector<zmq::message_t>& frames) {
   Message& msg = decoded.value();
   if (auto* w = std::get_if<WelcomeMsg>(&msg)) {
     if (w->session_id == session_id_ && !connected_) OnWelcome(*w);
+  } else if (auto* d = std::get_if<DirtyMsg>(&msg)) {
+    if (d->session_id == session_id_ && !connected_) OnDirty(*d);
   } else if (auto* a = std::get_if<AckMsg>(&msg)) {
     if (a->session_id != session_id_ || !connected_) return;
     last_heard_ = Clock::now();
@@ -335,43 +338,34 @@ void RlinkSender::HandleMessage(std::vector<zmq::message_t>& frames) {
   }
 }
 
-// A refusal that carries the peer's history: log what the two histories
-// say, and when the peer is a primary of a line newer than ours, this host
-// has been replaced (doc/failover.md).
-void RlinkSender::OnHistoryRefusal(const RejectMsg& r) {
-  const HistoryComparison c =
-      CompareHistories(config_.history, engine_->last_seq(), r.history, r.last_seq);
-  spdlog::warn("rlink {}: sync direction: {} refused us{}: {} (doc/failover.md row {})",
-               config_.rlink_name, config_.address, r.primary ? " as a primary itself" : "",
-               c.reason, c.row);
-  if (r.primary && c.verdict == HistoryVerdict::kLocalBehind && config_.replaced) {
-    config_.replaced(c, r.reason);
-  }
-}
-
 void RlinkSender::OnWelcome(const WelcomeMsg& w) {
-  if (w.rvg_uuid != config_.rvg_uuid || w.generation != config_.generation) {
+  const bool failback = w.fork_seq != 0;
+  if (w.rvg_uuid != config_.rvg_uuid || (!failback && w.generation != config_.generation)) {
     SetError("secondary answered for another RVG or generation; refusing it");
     CloseSession("wrong RVG in WELCOME");
     return;
   }
+  if (failback && !AcceptFailback(w)) return;
+  // A failback resyncs everything from the fork on: the secondary's seqs
+  // there are of the replaced line.
+  const uint64_t applied = failback ? w.fork_seq - 1 : w.applied_seq;
   uint64_t last = engine_->last_seq();
-  if (w.applied_seq > last) {
-    SetError("secondary holds seq " + std::to_string(w.applied_seq) +
+  if (applied > last) {
+    SetError("secondary holds seq " + std::to_string(applied) +
              " but this primary's newest is " + std::to_string(last) +
              ": histories diverged; not replicating (needs resolve)");
     CloseSession("secondary ahead of primary");
     return;
   }
-  uint64_t resume = w.applied_seq + 1;
+  uint64_t resume = applied + 1;
   // An RLINK in DCM is owed regions, not records: the SRL need not hold
   // its resume point.
   const bool owed_regions = rlinks_->Tracking(index_) || rlinks_->ResyncSeq(index_);
-  if (owed_regions && w.applied_seq < progress_.data_acked_seq.load()) {
+  if (owed_regions && !failback && applied < progress_.data_acked_seq.load()) {
     // It lost writes it had acknowledged (restored, or its SRL redone):
     // those are in neither the bitmap nor the stream.
     rlinks_->MarkStale(index_, "the secondary lost acknowledged writes");
-    SetError("secondary is at seq " + std::to_string(w.applied_seq) + " but had acknowledged " +
+    SetError("secondary is at seq " + std::to_string(applied) + " but had acknowledged " +
              std::to_string(progress_.data_acked_seq.load()) +
              ": it needs a full sync (rvgadm startrep --full)");
     CloseSession("secondary went back");
@@ -379,15 +373,15 @@ void RlinkSender::OnWelcome(const WelcomeMsg& w) {
   }
   if (!owed_regions && resume < engine_->srl_tail_seq()) {
     rlinks_->MarkStale(index_, "the SRL no longer holds what it needs");
-    SetError("secondary is at seq " + std::to_string(w.applied_seq) +
+    SetError("secondary is at seq " + std::to_string(applied) +
              " but the SRL only holds from seq " + std::to_string(engine_->srl_tail_seq()) +
              ": it needs a full sync");
     CloseSession("secondary too far behind");
     return;
   }
-  progress_.sent_seq = w.applied_seq;
+  progress_.sent_seq = applied;
   if (config_.peer_accepted) config_.peer_accepted(w.generation);
-  if (!rlinks_->SessionUp(index_, w.applied_seq)) {
+  if (!rlinks_->SessionUp(index_, applied)) {
     SetError("RLINK is stale: the secondary needs a full sync (rvgadm startrep --full)");
     CloseSession("stale RLINK");
     retry_after_ = Clock::now() + std::chrono::seconds(5);

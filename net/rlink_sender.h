@@ -148,7 +148,13 @@ class RlinkSender {
   void SendHello();
   void HandleMessage(std::vector<zmq::message_t>& frames);
   void OnWelcome(const WelcomeMsg& m);
+  // rlink_sender_failback.cpp (doc/failover.md): a refusal with the peer's
+  // history; a DIRTY of a fast failback merged into the DCM; a WELCOME
+  // with a fork checked and the RLINK set to resync (false: refused, the
+  // session closed).
   void OnHistoryRefusal(const RejectMsg& r);
+  void OnDirty(const DirtyMsg& d);
+  bool AcceptFailback(const WelcomeMsg& w);
   void SendRecords();
   // zmq::poll's timeout: short enough to send again once the bandwidth
   // limit allows (never zero while throttled: that would spin).
@@ -164,6 +170,7 @@ class RlinkSender {
   PrimaryRvg* const engine_;
   const std::shared_ptr<RlinkSet> rlinks_;
   const size_t index_;
+  DcmTracker* const dcm_;  // may be null
   RlinkProgress& progress_;  // rlinks_->progress(index_)
   zmq::context_t* const context_;
   const std::shared_ptr<Wakeup> wakeup_;

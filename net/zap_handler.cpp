@@ -34,7 +34,7 @@ Result<std::unique_ptr<ZapHandler>> ZapHandler::Bind(zmq::context_t* context,
     handler->socket_.set(zmq::sockopt::linger, 0);
     handler->socket_.bind(kZapEndpoint);
   } catch (const zmq::error_t& e) {
-    return Status::Error(std::string("cannot start the CURVE authenticator: ") + e.what());
+    return Status::Error(std::string("cannot start the CURVE authenticator: ") + e.what(), e.num());
   }
   return handler;
 }

@@ -95,6 +95,21 @@ Status DeleteFailbackBitmap(sqlite3* db, const std::string& rvg, const std::stri
   return st.Run(what);
 }
 
+// `history` (checked) replaces the RVG's, and `also` (may be null) runs,
+// in one write transaction.
+Status AdoptWith(sqlite3* db, const std::string& rvg, const GenerationHistory& history,
+                 const std::string& what, const std::function<Status()>& also) {
+  Status status = CheckHistory(history);
+  if (!status.ok()) return status.Annotate(what);
+  SqlTransaction tx(db, what);
+  status = tx.BeginWrite();
+  if (status.ok()) status = RequireRvg(db, rvg, what);
+  if (status.ok()) status = ReplaceHistory(db, rvg, history, what);
+  if (status.ok() && also) status = also();
+  if (!status.ok()) return status;
+  return tx.Commit();
+}
+
 }  // namespace
 
 // ---- Generations ---------------------------------------------------------
@@ -112,15 +127,8 @@ Status StateDb::AddGeneration(const std::string& rvg, const Generation& entry) {
 }
 
 Status StateDb::AdoptHistory(const std::string& rvg, const GenerationHistory& history) {
-  const std::string what = "adopting the peer's generation history in RVG " + Printable(rvg);
-  Status status = CheckHistory(history);
-  if (!status.ok()) return status.Annotate(what);
-  SqlTransaction tx(db_, what);
-  status = tx.BeginWrite();
-  if (status.ok()) status = RequireRvg(db_, rvg, what);
-  if (status.ok()) status = ReplaceHistory(db_, rvg, history, what);
-  if (!status.ok()) return status;
-  return tx.Commit();
+  return AdoptWith(db_, rvg, history,
+                   "adopting the peer's generation history in RVG " + Printable(rvg), nullptr);
 }
 
 Result<GenerationHistory> StateDb::Generations(const std::string& rvg) {
@@ -230,18 +238,14 @@ Status StateDb::ChangeRole(const std::string& rvg, const RoleChange& change) {
 
 Status StateDb::EndFailback(const std::string& rvg, const GenerationHistory& history) {
   const std::string what = "ending the fast failback of RVG " + Printable(rvg);
-  Status status = CheckHistory(history);
-  if (!status.ok()) return status.Annotate(what);
-  SqlTransaction tx(db_, what);
-  status = tx.BeginWrite();
-  if (status.ok()) status = RequireRvg(db_, rvg, what);
-  if (status.ok()) status = ReplaceHistory(db_, rvg, history, what);
-  for (const char* flag : {"failback", "inconsistent"}) {
-    if (status.ok()) status = DeleteFlag(db_, rvg, flag, what);
-  }
-  if (status.ok()) status = DeleteFailbackBitmap(db_, rvg, what);
-  if (!status.ok()) return status;
-  return tx.Commit();
+  return AdoptWith(db_, rvg, history, what, [&] {
+    Status status;
+    for (const char* flag : {"failback", "inconsistent"}) {
+      if (status.ok()) status = DeleteFlag(db_, rvg, flag, what);
+    }
+    if (status.ok()) status = DeleteFailbackBitmap(db_, rvg, what);
+    return status;
+  });
 }
 
 Status StateDb::SetMountpoint(const std::string& rvg, const std::string& mountpoint) {

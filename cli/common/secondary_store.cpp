@@ -24,10 +24,40 @@ Result<uint64_t> SecondaryStore::LoadAppliedSeq() {
 }
 
 Status SecondaryStore::SaveConsistency(bool consistent) {
+  std::optional<GenerationHistory> failback;
+  std::function<void(const GenerationHistory&)> ended;
+  if (consistent) {
+    std::lock_guard<std::mutex> lock(mu_);
+    failback.swap(failback_end_);
+    ended.swap(ended_);
+  }
+  if (failback) {
+    Status st = run_([&](StateDb& db) { return db.EndFailback(rvg_, *failback); });
+    if (!st.ok()) {
+      // Still armed for the applier's retry (a busy database) or restart.
+      ArmFailbackEnd(std::move(*failback), std::move(ended));
+      return st;
+    }
+    if (ended) ended(*failback);
+    return st;
+  }
   return run_([&](StateDb& db) {
     if (consistent) return db.ClearFlag(rvg_, kInconsistent);
     return db.SetFlag(rvg_, kInconsistent, "bitmap resync from the primary");
   });
+}
+
+void SecondaryStore::ArmFailbackEnd(GenerationHistory history,
+                                    std::function<void(const GenerationHistory&)> ended) {
+  std::lock_guard<std::mutex> lock(mu_);
+  failback_end_ = std::move(history);
+  ended_ = std::move(ended);
+}
+
+void SecondaryStore::DisarmFailbackEnd() {
+  std::lock_guard<std::mutex> lock(mu_);
+  failback_end_.reset();
+  ended_ = nullptr;
 }
 
 Result<bool> SecondaryStore::LoadConsistency() {

@@ -6,9 +6,17 @@
 // The flag: status shows consistent: false, and a takeover will need
 // --force, exactly while it is set — from the first region of a bitmap
 // resync until the resync ends or is rolled back.
+//
+// A fast failback (doc/failover.md) ends with a resync whose end makes
+// this host a copy of the new primary's line: the receiver arms the store
+// with that line's history (ArmFailbackEnd) as it hands the end to the
+// applier, and the applier's SaveConsistency(true) after the end is
+// durable then records it all in one transaction (StateDb::EndFailback)
+// and calls `ended`. A session that ends first disarms it.
 #pragma once
 
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -34,9 +42,16 @@ class SecondaryStore : public AppliedSeqStore {
   Status SaveConsistency(bool consistent) override;
   Result<bool> LoadConsistency() override;
 
+  void ArmFailbackEnd(GenerationHistory history,
+                      std::function<void(const GenerationHistory&)> ended);
+  void DisarmFailbackEnd();
+
  private:
   const std::string rvg_;
   const Runner run_;
+  std::mutex mu_;  // the armed end: the receiver arms, the applier fires
+  std::optional<GenerationHistory> failback_end_;
+  std::function<void(const GenerationHistory&)> ended_;
 };
 
 // Whether `flags` hold "inconsistent".

@@ -3,6 +3,7 @@
 // socket) and drives a Daemon through this interface.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -41,6 +42,14 @@ struct DaemonContext {
   std::string mount;  // primary: absolute mountpoint
   SharedStateDb* db = nullptr;
   zmq::context_t* zmq = nullptr;
+  // Called from any thread when the role daemon wants rvgd's main thread
+  // to change its role (a primary that found itself replaced steps down:
+  // Daemon::StepDown). Must not block.
+  std::function<void()> step_down_wanted;
+  // Waits for the control requests still at work on the daemon (drains, on
+  // threads of their own) to end and be answered: before a role change
+  // destroys the daemon they use. Its Stop() has made them end.
+  std::function<void()> finish_requests;
 };
 
 class Daemon {
@@ -75,6 +84,13 @@ class Daemon {
   // the primary role. `note` gets what the administrator should know.
   virtual Result<RoleChange> Takeover(bool /*force*/, std::string* /*note*/) {
     return Status::Error("RVG " + name() + " is the primary on this host already");
+  }
+  // Fast failback (doc/failover.md), primaries only, on rvgd's main thread
+  // after step_down_wanted: a primary that another host replaced stops —
+  // still serving, fenced, when its mount is busy — and returns the change
+  // that makes it a secondary holding the ranges it wrote past the fork.
+  virtual Result<RoleChange> StepDown(std::string* /*note*/) {
+    return Status::Error("RVG " + name() + " is a secondary here already");
   }
   virtual std::string name() const = 0;
   // False once a failed role change has stopped this role for good.

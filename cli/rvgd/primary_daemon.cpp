@@ -7,6 +7,7 @@
 
 #include "cli/common/status_view.h"
 #include "cli/rvgd/daemon.h"
+#include "cli/rvgd/step_down.h"
 #include "core/primary_rvg.h"
 #include "fuse/rvg_fs.h"
 #include "fuse/stale_mount.h"
@@ -33,7 +34,9 @@ class PrimaryDaemon : public Daemon, public CheckpointListener, public BitmapSto
   nlohmann::json StatusJson() override;
   Status Drain(const std::string& rlink, double timeout_s) override;
   std::string name() const override { return ctx_.config.name; }
+  bool serving() const override { return !stopping_; }
   Result<std::string> ControlRlink(const std::string& rlink, const std::string& action) override;
+  Result<RoleChange> StepDown(std::string* note) override;
 
   Status PersistRlinkProgress(const std::vector<RlinkSnapshot>& rlinks) override;
 
@@ -53,6 +56,9 @@ class PrimaryDaemon : public Daemon, public CheckpointListener, public BitmapSto
   Status StartListener(const GenerationHistory& history);
   void RecordPeerGeneration(const std::string& rlink, const std::string& generation);
   void Replaced(const std::string& rlink, const HistoryComparison& c, const std::string& why);
+  // A host that learned before a restart that it was replaced stays
+  // fenced until it has stepped down (flag replaced_by).
+  Status FenceIfReplaced();
 
   DaemonContext ctx_;
   CurveKeyPair keys_;  // empty when every RLINK is insecure
@@ -64,6 +70,8 @@ class PrimaryDaemon : public Daemon, public CheckpointListener, public BitmapSto
   std::vector<std::unique_ptr<RlinkSender>> senders_;
   std::unique_ptr<RvgFs> fs_;
   std::unique_ptr<PrimaryListener> listener_;  // when the RVG has a listen endpoint
+  std::mutex step_down_mu_;
+  std::optional<StepDownCause> step_down_;  // set by Replaced()
   // Set once the daemon stops for good: drains end instead of waiting for
   // senders that have stopped.
   std::atomic<bool> stopping_{false};
@@ -103,6 +111,8 @@ Status PrimaryDaemon::Start() {
   if (!engine.ok()) return engine.status();
   engine_ = std::move(*engine);
   spdlog::info("RVG {}: write pipeline ready at seq {}", cfg.name, engine_->last_seq());
+  Status fenced = FenceIfReplaced();
+  if (!fenced.ok()) return fenced;
 
   Result<GenerationHistory> history =
       ctx_.db->Run([&](StateDb& db) { return db.Generations(cfg.name); });
@@ -205,8 +215,8 @@ void PrimaryDaemon::RecordPeerGeneration(const std::string& rlink, const std::st
 }
 
 // Sender threads: another host is primary of a newer line. Writes here
-// would only diverge from it, so they stop at once (EROFS). Stepping down
-// by itself (fast failback) is not built yet: flag it and say so.
+// would only diverge from it, so they stop at once (EROFS), and rvgd's
+// main thread is asked to make this host its secondary (StepDown).
 void PrimaryDaemon::Replaced(const std::string& rlink, const HistoryComparison& c,
                              const std::string& why) {
   const std::string reason = "host " + rlink + " is primary of a newer generation (" + c.reason +
@@ -215,13 +225,54 @@ void PrimaryDaemon::Replaced(const std::string& rlink, const HistoryComparison& 
     engine_->Fence(Status::Error("RVG " + ctx_.config.name + ": " + reason +
                                      "; this host takes no writes",
                                  EROFS));
-    spdlog::error("{}; writes are refused from now on: this host must become its secondary",
-                  reason);
+    spdlog::error("{}; writes are refused from now on: this host steps down to be its "
+                  "secondary", reason);
+    Status st = ctx_.db->Run([&](StateDb& db) {
+      return db.SetFlag(ctx_.config.name, "replaced_by", rlink, reason);
+    });
+    if (!st.ok()) spdlog::error("cannot flag it: {}", st.message());
   }
-  Status st = ctx_.db->Run([&](StateDb& db) {
-    return db.SetFlag(ctx_.config.name, "replaced_by", rlink, reason);
-  });
-  if (!st.ok()) spdlog::error("cannot flag it: {}", st.message());
+  {
+    std::lock_guard<std::mutex> lock(step_down_mu_);
+    step_down_ = StepDownCause{rlink, c.fork_seq};
+  }
+  if (ctx_.step_down_wanted) ctx_.step_down_wanted();
+}
+
+Status PrimaryDaemon::FenceIfReplaced() {
+  auto flags = ctx_.db->Run([&](StateDb& db) { return db.Flags(ctx_.config.name); });
+  if (!flags.ok()) return flags.status();
+  for (const FlagEntry& f : *flags) {
+    if (f.name != "replaced_by") continue;
+    engine_->Fence(Status::Error("RVG " + ctx_.config.name + ": host " + f.value + " replaced "
+                                 "this primary (" + f.reason + "); this host takes no writes",
+                                 EROFS));
+    spdlog::error("RVG {}: host {} replaced this primary before the restart: writes are "
+                  "refused until this host has stepped down", ctx_.config.name, f.value);
+  }
+  return Status::Ok();
+}
+
+Result<RoleChange> PrimaryDaemon::StepDown(std::string* note) {
+  std::optional<StepDownCause> cause;
+  {
+    std::lock_guard<std::mutex> lock(step_down_mu_);
+    cause = step_down_;
+  }
+  if (!cause) return Status::Error("no other host has replaced this primary");
+  if (ctx_.config.listen.empty()) {
+    return Status::Error("RVG " + ctx_.config.name + " has no listen endpoint, so this host "
+                         "cannot become the secondary of " + cause->by + ": it stays fenced "
+                         "(give it one with rvgadm set, or recreate it)");
+  }
+  // A busy mount refuses, and the host goes on fenced; the next refusal
+  // from the new primary tries again.
+  Status st = Stop();
+  if (!st.ok()) return st.Annotate("stepping down");
+  // Closed: every write this host took is in its SRL.
+  RoleChange change = PlanStepDown(ctx_.config, *engine_, *cause, note);
+  spdlog::warn("stepping down to secondary of {}: {}", cause->by, *note);
+  return change;
 }
 
 // Every RLINK must be paired (or explicitly insecure) before anything

@@ -7,6 +7,56 @@
 
 namespace rvg {
 
+namespace {
+
+// The old role has stopped: it lets go of its locked images and SRL, the
+// change is recorded, and the new role starts (mounting at `mount` when it
+// is the primary). From the first step on a failure leaves no role
+// running: *fatal stays set.
+Status SwitchRole(const RoleChange& change, const std::string& mount, DaemonContext* ctx,
+                  std::unique_ptr<Daemon>* daemon, bool* fatal) {
+  if (ctx->finish_requests) ctx->finish_requests();
+  daemon->reset();
+  *fatal = true;
+  const std::string& rvg = ctx->config.name;
+  Status st = ctx->db->Run([&](StateDb& db) {
+    Status s = db.ChangeRole(rvg, change);
+    if (s.ok() && !mount.empty()) s = db.SetMountpoint(rvg, mount);
+    return s;
+  });
+  if (!st.ok()) {
+    return st.Annotate("recording the role change in state.db (still " + ctx->config.role + ")");
+  }
+  Result<RvgConfig> config = ctx->db->Run([&](StateDb& db) { return db.GetRvg(rvg); });
+  if (!config.ok()) return config.status();
+  ctx->config = *config;
+  ctx->mount = change.role == "primary" ? mount : std::string();
+  *daemon = change.role == "primary" ? MakePrimaryDaemon(*ctx) : MakeSecondaryDaemon(*ctx);
+  st = (*daemon)->Start();
+  if (!st.ok()) {
+    return st.Annotate("the role change to " + change.role + " is recorded, but the role did "
+                       "not start (rvgadm start " + rvg + " tries again)");
+  }
+  *fatal = false;
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status StepDownRole(DaemonContext* ctx, std::unique_ptr<Daemon>* daemon, bool* fatal) {
+  *fatal = false;
+  std::string note;
+  Result<RoleChange> change = (*daemon)->StepDown(&note);
+  if (!change.ok()) {
+    *fatal = !(*daemon)->serving();
+    return change.status();
+  }
+  Status st = SwitchRole(*change, "", ctx, daemon, fatal);
+  if (st.ok()) spdlog::warn("RVG {} is a secondary here now, awaiting its fast failback",
+                            ctx->config.name);
+  return st;
+}
+
 Result<nlohmann::json> TakeOverRole(const nlohmann::json& request, DaemonContext* ctx,
                                     std::unique_ptr<Daemon>* daemon, bool* fatal) {
   *fatal = false;
@@ -39,29 +89,10 @@ Result<nlohmann::json> TakeOverRole(const nlohmann::json& request, DaemonContext
     *fatal = !(*daemon)->serving();
     return change.status();
   }
-  // The secondary role lets go of its locked images and SRL before the
-  // primary role opens them.
-  daemon->reset();
-  *fatal = true;  // from here on, a failure leaves no role running
-  const std::string& rvg = ctx->config.name;
-  Status st = ctx->db->Run([&](StateDb& db) {
-    Status s = db.ChangeRole(rvg, *change);
-    if (s.ok()) s = db.SetMountpoint(rvg, dir);
-    return s;
-  });
-  if (!st.ok()) return st.Annotate("recording the takeover in state.db (still a secondary)");
-  spdlog::info("takeover: RVG {} is primary here from now on, generation {} from seq {}", rvg,
-               change->generation->uuid, change->generation->start_seq);
-  Result<RvgConfig> config = ctx->db->Run([&](StateDb& db) { return db.GetRvg(rvg); });
-  if (!config.ok()) return config.status();
-  ctx->config = *config;
-  ctx->mount = dir;
-  *daemon = MakePrimaryDaemon(*ctx);
-  st = (*daemon)->Start();
-  if (!st.ok()) {
-    return st.Annotate("the takeover is recorded, but the primary role did not start (rvgadm "
-                       "start " + rvg + " tries again)");
-  }
+  Status st = SwitchRole(*change, dir, ctx, daemon, fatal);
+  if (!st.ok()) return st;
+  spdlog::info("takeover: RVG {} is primary here from now on, generation {} from seq {}",
+               ctx->config.name, change->generation->uuid, change->generation->start_seq);
   *fatal = false;
   nlohmann::json reply = {{"ok", true},
                           {"generation", change->generation->uuid},

@@ -21,4 +21,9 @@ namespace rvg {
 Result<nlohmann::json> TakeOverRole(const nlohmann::json& request, DaemonContext* ctx,
                                     std::unique_ptr<Daemon>* daemon, bool* fatal);
 
+// A primary that another host replaced becomes its secondary
+// (Daemon::StepDown, doc/failover.md "Fast failback"). A busy mount
+// refuses and leaves the primary serving, fenced; `*fatal` as above.
+Status StepDownRole(DaemonContext* ctx, std::unique_ptr<Daemon>* daemon, bool* fatal);
+
 }  // namespace rvg

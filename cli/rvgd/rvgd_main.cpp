@@ -174,7 +174,15 @@ int Run(const Args& args) {
   if (!server.ok()) return fail(server.status());
 
   zmq::context_t zmq_context(1);
-  DaemonContext ctx{home, *config, "", &shared, &zmq_context};
+  ControlServer* control = server->get();
+  // A primary that finds itself replaced asks for a step-down, which runs
+  // here on the main thread between two Serve() calls.
+  std::atomic<bool> step_down{false};
+  DaemonContext ctx{home, *config, "", &shared, &zmq_context, [&step_down, control] {
+                      step_down = true;
+                      control->Stop();
+                    },
+                    [control] { control->FinishDeferred(); }};
   if (config->role == "primary") {
     if (args.mount.empty() && config->mountpoint.empty()) {
       return fail(Status::Error("a primary needs --mount DIR"));
@@ -197,7 +205,6 @@ int Run(const Args& args) {
   // Signals are blocked in every thread (see main) and taken here.
   std::atomic<bool> signalled{false};
   std::atomic<bool> exiting{false};
-  ControlServer* control = server->get();
   std::thread signal_thread([&] {
     sigset_t set;
     sigemptyset(&set);
@@ -266,6 +273,18 @@ int Run(const Args& args) {
       }
       return ErrorReply(Status::Error("unknown control command \"" + cmd + "\""));
     });
+    if (!stopped && step_down.exchange(false)) {
+      bool fatal = false;
+      Status s = StepDownRole(&ctx, &daemon, &fatal);
+      if (!s.ok() && fatal) {
+        spdlog::error("step-down failed after the primary role stopped: {}; exiting",
+                      s.message());
+        failed = true;
+        stopped = true;
+      } else if (!s.ok()) {
+        spdlog::error("cannot step down yet: {}", s.message());
+      }
+    }
     if (!stopped && signalled) {
       Status s = daemon->Stop();
       if (s.ok()) {

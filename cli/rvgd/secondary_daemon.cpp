@@ -9,6 +9,7 @@
 #include "cli/common/secondary_store.h"
 #include "cli/common/status_view.h"
 #include "cli/rvgd/daemon.h"
+#include "core/failback_bitmap.h"
 #include "core/secondary_applier.h"
 #include "core/uuid.h"
 #include "net/host_keys.h"
@@ -42,6 +43,8 @@ class SecondaryDaemon : public Daemon {
  private:
   Status Shutdown();
   Result<std::vector<std::string>> AcceptedPrimaryKeys();
+  // The ranges to report in a fast failback, when flag `failback` is set.
+  Result<std::optional<std::vector<VolumeExtent>>> FailbackRanges();
   HistoryHooks Hooks();
   void Followed(const std::string& key, const std::string& host);
 
@@ -106,6 +109,9 @@ Status SecondaryDaemon::Start() {
     if (!history.ok()) return history.status();
     rc.history = *history;
   }
+  Result<std::optional<std::vector<VolumeExtent>>> failback = FailbackRanges();
+  if (!failback.ok()) return failback.status();
+  rc.failback = *failback;
   // The receiver exists before the apply thread starts, which calls it.
   receiver_ = std::make_unique<RlinkReceiver>(rc, applier_.get(), Hooks(), ctx_.zmq);
   Status st = applier_->Start();
@@ -142,6 +148,25 @@ Result<std::vector<std::string>> SecondaryDaemon::AcceptedPrimaryKeys() {
   return keys;
 }
 
+Result<std::optional<std::vector<VolumeExtent>>> SecondaryDaemon::FailbackRanges() {
+  const RvgConfig& cfg = ctx_.config;
+  auto flags = ctx_.db->Run([&](StateDb& db) { return db.Flags(cfg.name); });
+  if (!flags.ok()) return flags.status();
+  bool failback = false;
+  for (const FlagEntry& f : *flags) failback = failback || f.name == "failback";
+  if (!failback) return std::optional<std::vector<VolumeExtent>>();
+  auto chunks = ctx_.db->Run([&](StateDb& db) { return db.LoadBitmap(cfg.name, ""); });
+  if (!chunks.ok()) return chunks.status();
+  Result<std::vector<VolumeExtent>> extents =
+      FailbackExtents(cfg.volumes, cfg.region_size, *chunks);
+  if (!extents.ok()) return extents.status();
+  uint64_t bytes = 0;
+  for (const VolumeExtent& e : *extents) bytes += e.length;
+  spdlog::warn("RVG {}: this host stepped down for a fast failback: the new primary is to "
+               "resync the {} bytes it wrote past the fork", cfg.name, bytes);
+  return std::optional<std::vector<VolumeExtent>>(std::move(*extents));
+}
+
 HistoryHooks SecondaryDaemon::Hooks() {
   HistoryHooks hooks;
   hooks.adopt = [this](const std::string& uuid, const GenerationHistory& history) {
@@ -157,6 +182,12 @@ HistoryHooks SecondaryDaemon::Hooks() {
     });
   };
   hooks.followed = [this](const std::string& key, const std::string& host) { Followed(key, host); };
+  hooks.failback_end = [this](const GenerationHistory& history) {
+    store_.ArmFailbackEnd(history, [this](const GenerationHistory& adopted) {
+      receiver_->FailbackEnded(adopted);
+    });
+  };
+  hooks.failback_cut = [this] { store_.DisarmFailbackEnd(); };
   hooks.split_brain = [this](const std::string& reason) {
     Status st = ctx_.db->Run(
         [&](StateDb& db) { return db.SetFlag(ctx_.config.name, "split_brain", reason, reason); });
@@ -207,6 +238,8 @@ Result<RoleChange> SecondaryDaemon::Takeover(bool force, std::string* note) {
   }
   Status st = Shutdown();
   shut_down_ = true;
+  // A failback end the applier never took must not fire at the rollback.
+  store_.DisarmFailbackEnd();
   if (!st.ok()) return st.Annotate("stopping the secondary role");
   if (inconsistent) {
     // The applier's Start() recovered the area and it has stopped: the
@@ -249,6 +282,7 @@ Result<RoleChange> SecondaryDaemon::Takeover(bool force, std::string* note) {
     if (r.name == source) change.rlink_states.push_back({r.name, "dcm"});
   }
   change.clear_flags.push_back("primary");
+  change.clear_flags.push_back("failback");  // this host's line goes on instead
   const std::string why = "takeover at seq " + std::to_string(start);
   change.set_flags.push_back({"last_owner", cfg.host.empty() ? "this host" : cfg.host, 0, why});
   if (!source.empty()) change.set_flags.push_back({"source", source, 0, why});

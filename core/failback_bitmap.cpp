@@ -1,0 +1,61 @@
+#include "core/failback_bitmap.h"
+
+#include <string>
+
+namespace rvg {
+
+Result<std::vector<BitmapChunk>> FailbackChunks(const std::vector<VolumeSpec>& volumes,
+                                                uint64_t region_size,
+                                                const std::vector<VolumeExtent>& extents) {
+  DirtyMap map(volumes, region_size);
+  std::vector<ChunkRef> changed;
+  for (const VolumeExtent& e : extents) {
+    const VolumeSpec* volume = nullptr;
+    for (const VolumeSpec& v : volumes) {
+      if (v.id == e.volume) volume = &v;
+    }
+    if (volume == nullptr || e.offset > volume->size || e.length > volume->size - e.offset) {
+      return Status::Error("a write of volume " + std::to_string(e.volume) + " at offset " +
+                               std::to_string(e.offset) + " (" + std::to_string(e.length) +
+                               " bytes) lies outside the volumes",
+                           EINVAL);
+    }
+    map.Mark(e.volume, e.offset, e.length, &changed);
+  }
+  std::vector<BitmapChunk> chunks;
+  for (const ChunkRef& ref : changed) chunks.push_back(map.Chunk(ref));
+  return chunks;
+}
+
+Result<std::vector<VolumeExtent>> FailbackExtents(const std::vector<VolumeSpec>& volumes,
+                                                  uint64_t region_size,
+                                                  const std::vector<BitmapChunk>& chunks) {
+  DirtyMap map(volumes, region_size);
+  for (const BitmapChunk& chunk : chunks) {
+    Status st = map.Load(chunk);
+    if (!st.ok()) return st.Annotate("the failback bitmap");
+  }
+  std::vector<VolumeExtent> extents;
+  RegionRef from{};
+  for (std::optional<RegionRef> r = map.NextDirty(from); r; r = map.NextDirty(from)) {
+    const auto [offset, length] = map.Extent(*r);
+    VolumeExtent* last = extents.empty() ? nullptr : &extents.back();
+    if (last != nullptr && last->volume == r->volume && last->offset + last->length == offset) {
+      last->length += length;
+    } else {
+      extents.push_back({r->volume, offset, length});
+    }
+    from = RegionRef{r->volume, r->index + 1};
+  }
+  return extents;
+}
+
+std::vector<VolumeExtent> WholeVolumes(const std::vector<VolumeSpec>& volumes) {
+  std::vector<VolumeExtent> extents;
+  for (const VolumeSpec& v : volumes) {
+    if (v.size > 0) extents.push_back({v.id, 0, v.size});
+  }
+  return extents;
+}
+
+}  // namespace rvg

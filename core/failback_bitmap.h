@@ -1,0 +1,38 @@
+// The failback bitmap (doc/failover.md, "Fast failback"): the regions a
+// primary that stepped down wrote past the fork, kept in state.db as
+// bitmap chunks (StateDb, rlink "") between the step-down and the end of
+// its failback, and reported to the new primary as byte ranges.
+//
+// Region granularity on purpose: a range becomes every region it touches,
+// so the ranges read back cover at least what was written — a failback
+// may resync a little more than was written, never less.
+#pragma once
+
+#include <vector>
+
+#include "core/dcm_tracker.h"
+#include "core/dirty_map.h"
+#include "core/status.h"
+#include "core/volume.h"
+
+namespace rvg {
+
+// The chunks with a bit set for every region `extents` touch. An extent
+// of an unknown volume or past its end is an error (a damaged SRL record
+// would otherwise go unreported).
+Result<std::vector<BitmapChunk>> FailbackChunks(const std::vector<VolumeSpec>& volumes,
+                                                uint64_t region_size,
+                                                const std::vector<VolumeExtent>& extents);
+
+// The dirty regions of `chunks` as ranges, adjacent regions joined, in
+// volume order. Chunks that do not fit the volumes are an error naming
+// them (DirtyMap::Load).
+Result<std::vector<VolumeExtent>> FailbackExtents(const std::vector<VolumeSpec>& volumes,
+                                                  uint64_t region_size,
+                                                  const std::vector<BitmapChunk>& chunks);
+
+// Every volume whole: what a failback resyncs when nothing tells which
+// regions differ.
+std::vector<VolumeExtent> WholeVolumes(const std::vector<VolumeSpec>& volumes);
+
+}  // namespace rvg

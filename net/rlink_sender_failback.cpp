@@ -1,0 +1,101 @@
+// RlinkSender's half of doc/failover.md: what the histories in a refusal
+// say, and the primary's side of a fast failback — the secondary (an old
+// primary that stepped down) reports in DIRTY messages the ranges it wrote
+// past the fork, they join this RLINK's DCM (which already tracks what
+// this primary wrote since), and the WELCOME with the fork starts the
+// bitmap resync that makes the secondary an exact copy again.
+#include <spdlog/spdlog.h>
+
+#include "net/rlink_sender.h"
+
+namespace rvg {
+
+// A refusal that carries the peer's history: log what the two histories
+// say, and when the peer is a primary of a line newer than ours, this host
+// has been replaced (doc/failover.md).
+void RlinkSender::OnHistoryRefusal(const RejectMsg& r) {
+  const HistoryComparison c =
+      CompareHistories(config_.history, engine_->last_seq(), r.history, r.last_seq);
+  spdlog::warn("rlink {}: sync direction: {} refused us{}: {} (doc/failover.md row {})",
+               config_.rlink_name, config_.address, r.primary ? " as a primary itself" : "",
+               c.reason, c.row);
+  if (r.primary && c.verdict == HistoryVerdict::kLocalBehind && config_.replaced) {
+    config_.replaced(c, r.reason);
+  }
+}
+
+// Before the WELCOME of the session they belong to (HandleMessage checks
+// that). A range outside the volumes is a peer's bug or a forgery: the
+// session is refused rather than trusted for part of what it reported.
+void RlinkSender::OnDirty(const DirtyMsg& d) {
+  if (dcm_ == nullptr) {
+    SetError("the secondary asks for a fast failback, but this RLINK keeps no bitmap");
+    CloseSession("failback without a DCM");
+    return;
+  }
+  std::vector<VolumeExtent> extents;
+  for (const DirtyExtent& e : d.extents) {
+    const VolumeSpec* volume = nullptr;
+    for (const VolumeSpec& v : config_.volumes) {
+      if (v.id == e.volume) volume = &v;
+    }
+    if (volume == nullptr || e.length == 0 || e.offset > volume->size ||
+        e.length > volume->size - e.offset) {
+      SetError("the secondary reported a failback range outside the volumes (volume " +
+               std::to_string(e.volume) + ", offset " + std::to_string(e.offset) + ", length " +
+               std::to_string(e.length) + "); refusing the session");
+      CloseSession("bad DIRTY range");
+      return;
+    }
+    extents.push_back({e.volume, e.offset, e.length});
+  }
+  Status st = dcm_->MarkExtents(index_, extents);
+  if (!st.ok()) {
+    SetError("cannot record the secondary's failback ranges in the DCM: " + st.message());
+    CloseSession("DCM write failed");
+    return;
+  }
+  last_heard_ = std::chrono::steady_clock::now();
+}
+
+bool RlinkSender::AcceptFailback(const WelcomeMsg& w) {
+  const uint64_t last = engine_->last_seq();
+  const HistoryComparison c = CompareHistories(config_.history, last, w.history, w.applied_seq);
+  auto refuse = [&](const std::string& why) {
+    SetError("the secondary's fast failback is refused: " + why);
+    CloseSession("failback refused");
+    return false;
+  };
+  // The secondary must hold a line this one replaced, forking where our
+  // own history says.
+  if (c.verdict != HistoryVerdict::kLocalAhead || !c.rollback || c.fork_seq != w.fork_seq ||
+      w.fork_seq > last + 1) {
+    return refuse("its history does not fork from ours at seq " + std::to_string(w.fork_seq) +
+                  " (" + c.reason + ")");
+  }
+  if (dcm_ == nullptr) return refuse("this RLINK keeps no bitmap");
+  Status st;
+  std::string how = "the regions either side wrote since the fork";
+  if (rlinks_->state(index_) == RlinkState::kStale) {
+    // Nothing tracked what this primary sent it: every region.
+    st = engine_->StartFullSync(index_);
+    how = "every region (the RLINK was stale, so nothing tracked what it lacks)";
+  } else if (!rlinks_->Tracking(index_) && !rlinks_->ResyncSeq(index_)) {
+    Result<bool> owed = engine_->ResyncDirty(index_);
+    st = owed.status();
+    if (owed.ok() && !*owed) {
+      // It holds seqs past the fork but reported no range: the bitmaps
+      // cannot tell what differs.
+      st = engine_->ResyncFull(index_);
+      how = "every region (neither bitmap says what differs)";
+    }
+  }
+  if (!st.ok()) return refuse(st.message());
+  spdlog::warn("rlink {}: sync direction: fast failback of {}: it holds seqs {}..{} of a line "
+               "generation {} replaced; resyncing {} ({} bytes dirty now)",
+               config_.rlink_name, config_.address, w.fork_seq, w.applied_seq,
+               config_.generation.substr(0, 8), how, dcm_->dirty_bytes(index_));
+  return true;
+}
+
+}  // namespace rvg

@@ -1,0 +1,66 @@
+// The failback bitmap (core/failback_bitmap.h): ranges written past the
+// fork survive the trip through persisted chunks as ranges that cover
+// them, region-aligned and joined, and bad ranges or chunks are errors.
+#include <catch2/catch.hpp>
+
+#include "core/failback_bitmap.h"
+
+using namespace rvg;
+using Catch::Matchers::Contains;
+
+namespace {
+
+constexpr uint64_t kRs = 4096;
+
+bool Covers(const std::vector<VolumeExtent>& cover, const VolumeExtent& e) {
+  for (const VolumeExtent& c : cover) {
+    if (c.volume == e.volume && c.offset <= e.offset && e.offset + e.length <= c.offset + c.length) {
+      return true;
+    }
+  }
+  return false;
+}
+
+TEST_CASE("failback ranges round-trip through chunks, region-aligned and joined", "[failback]") {
+  const std::vector<VolumeSpec> volumes = {{1, "a", "/a", 64 * kRs}, {7, "b", "/b", 10 * kRs + 100}};
+  const std::vector<VolumeExtent> written = {
+      {1, 100, 10},             // inside region 0
+      {1, kRs - 1, 2},          // regions 0 and 1
+      {1, 5 * kRs, kRs},        // region 5 exactly
+      {7, 10 * kRs, 100},       // the short last region of b
+      {7, 3 * kRs + 7, 1}};     // region 3 of b
+  Result<std::vector<BitmapChunk>> chunks = FailbackChunks(volumes, kRs, written);
+  REQUIRE(chunks.ok());
+  Result<std::vector<VolumeExtent>> back = FailbackExtents(volumes, kRs, *chunks);
+  REQUIRE(back.ok());
+  for (const VolumeExtent& e : written) CHECK(Covers(*back, e));
+  REQUIRE(back->size() == 4);
+  CHECK((*back)[0].volume == 1);
+  CHECK((*back)[0].offset == 0);
+  CHECK((*back)[0].length == 2 * kRs);  // regions 0 and 1 joined
+  CHECK((*back)[1].offset == 5 * kRs);
+  CHECK((*back)[2].volume == 7);
+  CHECK((*back)[2].offset == 3 * kRs);
+  CHECK((*back)[3].offset == 10 * kRs);
+  CHECK((*back)[3].length == 100);
+
+  CHECK(FailbackExtents(volumes, kRs, {})->empty());
+  const std::vector<VolumeExtent> whole = WholeVolumes(volumes);
+  REQUIRE(whole.size() == 2);
+  CHECK(whole[1].length == 10 * kRs + 100);
+}
+
+TEST_CASE("failback ranges outside the volumes, and chunks that do not fit, are errors",
+          "[failback]") {
+  const std::vector<VolumeSpec> volumes = {{1, "a", "/a", 8 * kRs}};
+  Result<std::vector<BitmapChunk>> bad = FailbackChunks(volumes, kRs, {{1, 8 * kRs - 1, 2}});
+  REQUIRE_FALSE(bad.ok());
+  CHECK_THAT(bad.status().message(), Contains("outside the volumes"));
+  CHECK_FALSE(FailbackChunks(volumes, kRs, {{2, 0, 1}}).ok());
+  Result<std::vector<VolumeExtent>> wrong =
+      FailbackExtents(volumes, kRs, {BitmapChunk{9, 0, {0x01}}});
+  REQUIRE_FALSE(wrong.ok());
+  CHECK_THAT(wrong.status().message(), Contains("failback bitmap"));
+}
+
+}  // namespace
