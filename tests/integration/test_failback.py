@@ -10,6 +10,11 @@ failback p's images equal s's byte for byte — those lost writes rolled
 back to s's contents — and the bytes resynced are the regions either side
 wrote since the fork, far fewer than the volumes hold (counted by the
 RLINK's resync counters). Replication then goes on in order from s to p.
+
+Scenario 2: the new primary dies in the middle of that failback resync.
+The half-resynced old primary refuses to take over without --force; with
+--force it rolls the resync back from its undo area and serves its own
+data as it was before the failback.
 """
 
 import copy
@@ -25,10 +30,10 @@ VOLUMES = [('a', '32M'), ('b', '32M')]
 SIZES = [32 << 20, 32 << 20]
 
 
-def pair(env):
+def pair(env, names=('p', 's')):
     """p (primary, with a listen endpoint of its own for when it is a
     secondary) and s (secondary, knowing p as a host of the RVG)."""
-    p, s = env.host('p'), env.host('s')
+    p, s = env.host(names[0]), env.host(names[1])
     s.create_secondary(VOLUMES, f'tcp://127.0.0.1:{rvgtest.free_port()}')
     p.listen = f'tcp://127.0.0.1:{rvgtest.free_port()}'
     p.rvgadm('create', p.rvg, *p._volume_args(VOLUMES), '--srl', f'{p.srl_path}:64M',
@@ -54,29 +59,74 @@ def check_images(host, model, what):
     log(f'{host.name}: both images hold {what}, byte for byte')
 
 
-def main(env):
-    p, s = pair(env)
-    model = rvgdata.Model(SIZES, 51)
-    p.write_plan(model, plan(51, 20, 0))
+def fail_over(env, names, seed):
+    """p writes, drains, writes more that s never gets, dies; s takes over
+    and writes. Returns (p, s, model of s's data, model of p's data)."""
+    p, s = pair(env, names)
+    model = rvgdata.Model(SIZES, seed)
+    p.write_plan(model, plan(seed, 20, 0))
     p.drain()
-
-    # Writes s never gets: the RLINK paused, then p dies.
     p.rvgadm('pauserep', p.rvg, s.name)
     lost = copy.deepcopy(model)
-    p.write_plan(lost, plan(52, 6, 1000))
+    p.write_plan(lost, plan(seed + 1, 6, 1000))
     check(lost.volumes != model.volumes, 'the lost writes changed nothing')
     p.kill9()
     rvgtest.lazy_unmount(p.mountpoint)
     take_over_when_primary_silent(s)
-    generation = s.status()['generation']
+    s.write_plan(model, plan(seed + 2, 6, 2000))
+    return p, s, model, lost
 
-    # The new primary writes, overlapping some of the lost writes' regions.
-    s.write_plan(model, plan(53, 6, 2000))
 
-    # The old primary returns as primary. s refuses it as a primary of a
-    # newer line; p steps down by itself and s resyncs it.
+def start_old_primary(p):
+    """rvgadm start as the primary it still is: it may step down at once,
+    so the mount is not checked here."""
     os.makedirs(p.mountpoint, exist_ok=True)
     p.rvgadm('start', p.rvg, '--mount', p.mountpoint)
+
+
+def new_primary_dies_mid_failback(env):
+    p, s, _, lost = fail_over(env, ('q', 't'), 61)
+    # Slow enough to be caught in the middle.
+    s.rvgadm('set', s.rvg, p.name, 'bandwidth_limit=256K')
+    start_old_primary(p)
+    last = {}
+
+    def resync_under_way():
+        last['p'] = p.status()
+        undo = last['p'].get('undo')
+        return last['p']['role'] == 'secondary' and undo is not None and undo['bytes'] > 0
+    wait_until(resync_under_way, 60, 'the failback resync has begun overwriting the old primary',
+               state=lambda: {k: last.get('p', {}).get(k) for k in ('role', 'undo', 'flags')})
+    s.kill9()
+    rvgtest.lazy_unmount(s.mountpoint)
+    check(not p.status()['consistent'], 'the old primary is consistent in the middle of its '
+          'failback resync')
+    refusals = []
+
+    def refused_as_inconsistent():
+        cp = p.rvgadm('takeover', p.rvg, '--mount', p.mountpoint, check=False)
+        check(cp.returncode != 0, 'takeover of a half-resynced host succeeded without --force')
+        refusals.append(cp.stderr.strip())
+        return 'inconsistent' in refusals[-1]
+    wait_until(refused_as_inconsistent, 30, 'takeover is refused because of the inconsistency',
+               interval=0.5, state=lambda: refusals[-1:])
+    log(f'refused: {refusals[-1]}')
+    p.rvgadm('takeover', p.rvg, '--mount', p.mountpoint, '--force')
+    st = p.status()
+    check(st['role'] == 'primary' and st['consistent'],
+          f'after takeover --force: role {st["role"]}, consistent {st["consistent"]}')
+    for i, (name, _, _) in enumerate(p.volumes):
+        rvgdata.compare_file_to_bytes(p.mounted(name), bytes(lost.volumes[i]))
+    log(f'{p.name}: the cut-off failback rolled back: it serves its own data from before it')
+    p.stop()
+
+
+def main(env):
+    # The old primary returns as primary. The new one refuses it as a
+    # primary of a newer line; it steps down by itself and is resynced.
+    p, s, model, _ = fail_over(env, ('p', 's'), 51)
+    generation = s.status()['generation']
+    start_old_primary(p)
     last = {}
 
     def stepped_down():
@@ -114,6 +164,7 @@ def main(env):
     p.stop()
     check_images(p, model, "the new primary's data: the lost writes rolled back")
     check_images(s, model, 'the same')
+    new_primary_dies_mid_failback(env)
 
 
 if __name__ == '__main__':
