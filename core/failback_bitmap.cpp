@@ -1,5 +1,7 @@
 #include "core/failback_bitmap.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <string>
 
 namespace rvg {
@@ -46,6 +48,26 @@ Result<std::vector<VolumeExtent>> FailbackExtents(const std::vector<VolumeSpec>&
       extents.push_back({r->volume, offset, length});
     }
     from = RegionRef{r->volume, r->index + 1};
+  }
+  return extents;
+}
+
+std::vector<VolumeExtent> Coarsened(std::vector<VolumeExtent> extents, size_t max_count) {
+  uint64_t gap = 1;
+  while (extents.size() > max_count && max_count > 0) {
+    std::vector<VolumeExtent> joined;
+    for (const VolumeExtent& e : extents) {
+      VolumeExtent* last = joined.empty() ? nullptr : &joined.back();
+      const uint64_t end = last != nullptr ? last->offset + last->length : 0;
+      if (last != nullptr && last->volume == e.volume && e.offset >= last->offset &&
+          (e.offset <= end || e.offset - end <= gap)) {
+        last->length = std::max(last->offset + last->length, e.offset + e.length) - last->offset;
+      } else {
+        joined.push_back(e);
+      }
+    }
+    extents.swap(joined);
+    gap = gap > (UINT64_MAX >> 2) ? UINT64_MAX : gap * 4;
   }
   return extents;
 }

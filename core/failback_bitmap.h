@@ -31,6 +31,12 @@ Result<std::vector<VolumeExtent>> FailbackExtents(const std::vector<VolumeSpec>&
                                                   uint64_t region_size,
                                                   const std::vector<BitmapChunk>& chunks);
 
+// At most `max_count` ranges that cover `extents` (sorted by volume order
+// of FailbackExtents, then offset): neighbours on a volume are joined
+// across ever wider gaps until few enough remain. A superset is safe for
+// a failback: it only resyncs more.
+std::vector<VolumeExtent> Coarsened(std::vector<VolumeExtent> extents, size_t max_count);
+
 // Every volume whole: what a failback resyncs when nothing tells which
 // regions differ.
 std::vector<VolumeExtent> WholeVolumes(const std::vector<VolumeSpec>& volumes);

@@ -2,6 +2,7 @@
 // follows, decided from the two generation histories in a HELLO.
 #include <spdlog/spdlog.h>
 
+#include "core/failback_bitmap.h"
 #include "core/text.h"
 #include "net/rlink_receiver.h"
 
@@ -10,6 +11,10 @@ namespace rvg {
 namespace {
 
 std::string Short(const std::string& uuid) { return uuid.substr(0, 8); }
+
+// DIRTY messages of one failback report (ZeroMQ's default send queue
+// holds 1000 messages).
+constexpr size_t kMaxDirtyMessages = 64;
 
 }  // namespace
 
@@ -123,6 +128,9 @@ void RlinkReceiver::SendFailbackRanges(const PeerId& peer, uint64_t session_id) 
     std::lock_guard<std::mutex> lock(mu_);
     if (config_.failback) extents = *config_.failback;
   }
+  // A ROUTER socket drops what exceeds its send queue without a word, so
+  // the report stays far below it: wider ranges, never a lost one.
+  extents = Coarsened(std::move(extents), kMaxDirtyMessages * kMaxDirtyExtents);
   uint64_t bytes = 0;
   for (size_t i = 0; i < extents.size(); i += kMaxDirtyExtents) {
     DirtyMsg m;

@@ -63,4 +63,16 @@ TEST_CASE("failback ranges outside the volumes, and chunks that do not fit, are 
   CHECK_THAT(wrong.status().message(), Contains("failback bitmap"));
 }
 
+TEST_CASE("failback ranges are coarsened to a bounded count that still covers them",
+          "[failback]") {
+  std::vector<VolumeExtent> many;
+  for (uint64_t i = 0; i < 1000; ++i) many.push_back({1, i * 3 * kRs, kRs});
+  many.push_back({2, 0, kRs});
+  const std::vector<VolumeExtent> few = Coarsened(many, 10);
+  CHECK(few.size() <= 10);
+  for (const VolumeExtent& e : many) CHECK(Covers(few, e));
+  CHECK(few.back().volume == 2);  // volumes are never joined
+  CHECK(Coarsened(many, 5000).size() == many.size());
+}
+
 }  // namespace
