@@ -259,19 +259,18 @@ Status UndoArea::Recover(uint64_t applied_seq, bool* consistent,
     return Damaged("no valid header (or one written by another RVG)");
   }
   header_ = **header;
-  if (applied_seq > header_.base_seq) {
-    // FinishResync moves the SRL (and applied_seq) past the resync's end
-    // only once every region is on the synced images: the resync ended.
+  if (applied_seq != header_.base_seq) {
+    // FinishResync moves the SRL (and applied_seq) to the resync's end only
+    // once every region is on the synced images: the resync ended — past
+    // the area's seq, or below it when a fast failback took this host back
+    // to the new primary's line (a lost SRL is caught before this, by the
+    // recovery's floor).
     st = save_consistent();
     if (!st.ok()) return st.Annotate("finishing an ended resync");
     *consistent = true;
-    return leftover(fmt::format("the resync ended at seq {} (above the undo area's seq {})",
-                                applied_seq, header_.base_seq));
-  }
-  if (applied_seq < header_.base_seq) {
-    file_.reset();
-    return Damaged(fmt::format("it starts at seq {}, above the secondary's applied seq {}",
-                               header_.base_seq, applied_seq));
+    return leftover(fmt::format("the resync ended at seq {} ({} the undo area's seq {})",
+                                applied_seq, applied_seq > header_.base_seq ? "above" : "below",
+                                header_.base_seq));
   }
   st = ForEachRecord(false, [this](const RecordHead& r, const uint8_t*) {
     Claim(r.volume, r.offset, r.length);

@@ -35,9 +35,11 @@
 //   - So at start (Recover): a file under a consistent flag is a leftover
 //     (a resync or rollback that finished, or a Begin whose flag never
 //     followed) and is removed; under an inconsistent flag it is the way
-//     back, unless the secondary's applied seq is past base_seq, which
-//     means the resync's end was durable in the SRL and only the flag was
-//     not: then the flag is saved and the file removed.
+//     back, unless the secondary's applied seq is other than base_seq —
+//     past it, or below it after a fast failback's end took the host back
+//     to the new primary's line — which means the resync's end was
+//     durable in the SRL and only the flag was not: then the flag is saved
+//     and the file removed.
 // A session lost midway leaves the area as it is; the next resync (a new
 // session, or after a restart of either side) only adds regions not saved
 // yet, and the area stays valid until some resync ends.

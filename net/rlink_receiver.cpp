@@ -351,7 +351,7 @@ void RlinkReceiver::OnHello(const PeerId& peer, const HelloMsg& h) {
   }
   session_history_ = h.history;
   failback_fork_ = fork;
-  if (fork != 0) SendFailbackRanges(peer, h.session_id);
+  if (fork != 0) SendFailbackRanges(peer, h.session_id, fork);
   WelcomeMsg w;
   {
     std::lock_guard<std::mutex> lock(mu_);

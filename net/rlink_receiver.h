@@ -78,9 +78,11 @@ struct RlinkReceiverConfig {
   std::string host;        // this host's name in the RVG, for WELCOME
   std::vector<VolumeSpec> volumes;
   // Set on a host that stepped down for a fast failback (flag `failback`):
-  // the ranges it wrote past the fork, reported to the new primary in
-  // DIRTY messages before the WELCOME of the session that rolls them back.
+  // the ranges it wrote from seq failback_from on, reported to the new
+  // primary in DIRTY messages before the WELCOME of the session that rolls
+  // them back (every volume whole for a line that forks earlier).
   std::optional<std::vector<VolumeExtent>> failback;
+  uint64_t failback_from = 0;
   std::chrono::milliseconds nack_after{500};
   // CURVE: this host's secret key and the public keys (Z85) of the hosts
   // it accepts a primary from. Empty only when insecure is set.
@@ -97,7 +99,11 @@ inline constexpr const char* kGenericRefusal = "refused by the secondary (its lo
 // RVG uuid (when unbound) and a primary's newer history before welcoming
 // it; flag a split brain (the reason says with whom and which generations).
 struct HistoryHooks {
-  std::function<Status(const std::string& uuid, const GenerationHistory& history)> adopt;
+  // `end_failback`: this host was flagged `failback` but the new line
+  // needs no rollback; the flag and its bitmap go with the adoption.
+  std::function<Status(const std::string& uuid, const GenerationHistory& history,
+                       bool end_failback)>
+      adopt;
   std::function<void(const std::string& reason)> split_brain;
   // A session opened with a primary: the key it proved ("" on an insecure
   // link) and the host name it announced. Called on the receiver thread.
@@ -154,7 +160,7 @@ class RlinkReceiver {
   // be sent (with our history).
   Status DecideHistory(const HelloMsg& h, RejectMsg* refusal, uint64_t* fork);
   // The failback ranges, in DIRTY messages of the session being opened.
-  void SendFailbackRanges(const PeerId& peer, uint64_t session_id);
+  void SendFailbackRanges(const PeerId& peer, uint64_t session_id, uint64_t fork);
   void Reply(const std::string& identity, const std::string& header);
   void Reject(const std::string& identity, uint64_t session_id, const std::string& why,
               bool retry);

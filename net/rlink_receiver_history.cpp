@@ -107,7 +107,7 @@ Status RlinkReceiver::DecideHistory(const HelloMsg& h, RejectMsg* refusal, uint6
     }
   }
   if (!adopt) return Status::Ok();
-  Status st = hooks_.adopt(h.rvg_uuid, h.history);
+  Status st = hooks_.adopt(h.rvg_uuid, h.history, failback);
   if (!st.ok()) {
     refusal->reason = "secondary cannot record the primary's generation history: " + st.message();
     refusal->retry = true;
@@ -119,14 +119,24 @@ Status RlinkReceiver::DecideHistory(const HelloMsg& h, RejectMsg* refusal, uint6
     config_.rvg_uuid = h.rvg_uuid;
   }
   config_.history = h.history;
+  config_.failback.reset();
   return Status::Ok();
 }
 
-void RlinkReceiver::SendFailbackRanges(const PeerId& peer, uint64_t session_id) {
+void RlinkReceiver::SendFailbackRanges(const PeerId& peer, uint64_t session_id,
+                                       uint64_t fork) {
   std::vector<VolumeExtent> extents;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (config_.failback) extents = *config_.failback;
+    if (fork < config_.failback_from) {
+      // The ranges were recorded for a later fork: what this host wrote
+      // from `fork` up to it is in none of them.
+      spdlog::warn("fast failback: the peer's line forks at seq {}, before seq {} where this "
+                   "host's failback ranges begin: every region is resynced",
+                   fork, config_.failback_from);
+      extents = WholeVolumes(config_.volumes);
+    }
   }
   // A ROUTER socket drops what exceeds its send queue without a word, so
   // the report stays far below it: wider ranges, never a lost one.

@@ -20,6 +20,14 @@ void RlinkSender::OnHistoryRefusal(const RejectMsg& r) {
                config_.rlink_name, config_.address, r.primary ? " as a primary itself" : "",
                c.reason, c.row);
   if (r.primary && c.verdict == HistoryVerdict::kLocalBehind && config_.replaced) {
+    if (config_.insecure) {
+      // Anyone can answer on an unauthenticated link: a forged history
+      // must not make this primary give its data up.
+      spdlog::error("rlink {}: the peer claims to be primary of a newer line, but the RLINK is "
+                    "--insecure, so it is not believed: check {} and, if it is true, stop this "
+                    "primary", config_.rlink_name, config_.address);
+      return;
+    }
     config_.replaced(c, r.reason);
   }
 }

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <chrono>
 #include <ctime>
 
@@ -44,7 +45,8 @@ class SecondaryDaemon : public Daemon {
   Status Shutdown();
   Result<std::vector<std::string>> AcceptedPrimaryKeys();
   // The ranges to report in a fast failback, when flag `failback` is set.
-  Result<std::optional<std::vector<VolumeExtent>>> FailbackRanges();
+  // `*from` gets the first seq they cover (flag `failback`'s value).
+  Result<std::optional<std::vector<VolumeExtent>>> FailbackRanges(uint64_t* from);
   HistoryHooks Hooks();
   void Followed(const std::string& key, const std::string& host);
 
@@ -109,7 +111,7 @@ Status SecondaryDaemon::Start() {
     if (!history.ok()) return history.status();
     rc.history = *history;
   }
-  Result<std::optional<std::vector<VolumeExtent>>> failback = FailbackRanges();
+  Result<std::optional<std::vector<VolumeExtent>>> failback = FailbackRanges(&rc.failback_from);
   if (!failback.ok()) return failback.status();
   rc.failback = *failback;
   // The receiver exists before the apply thread starts, which calls it.
@@ -148,12 +150,20 @@ Result<std::vector<std::string>> SecondaryDaemon::AcceptedPrimaryKeys() {
   return keys;
 }
 
-Result<std::optional<std::vector<VolumeExtent>>> SecondaryDaemon::FailbackRanges() {
+Result<std::optional<std::vector<VolumeExtent>>> SecondaryDaemon::FailbackRanges(
+    uint64_t* from) {
   const RvgConfig& cfg = ctx_.config;
   auto flags = ctx_.db->Run([&](StateDb& db) { return db.Flags(cfg.name); });
   if (!flags.ok()) return flags.status();
   bool failback = false;
-  for (const FlagEntry& f : *flags) failback = failback || f.name == "failback";
+  for (const FlagEntry& f : *flags) {
+    if (f.name != "failback") continue;
+    failback = true;
+    // Unreadable: covers no fork, so every region is resynced.
+    char* end = nullptr;
+    const unsigned long long seq = std::strtoull(f.value.c_str(), &end, 10);
+    *from = f.value.empty() || *end != '\0' || seq == 0 ? UINT64_MAX : seq;
+  }
   if (!failback) return std::optional<std::vector<VolumeExtent>>();
   auto chunks = ctx_.db->Run([&](StateDb& db) { return db.LoadBitmap(cfg.name, ""); });
   if (!chunks.ok()) return chunks.status();
@@ -169,9 +179,13 @@ Result<std::optional<std::vector<VolumeExtent>>> SecondaryDaemon::FailbackRanges
 
 HistoryHooks SecondaryDaemon::Hooks() {
   HistoryHooks hooks;
-  hooks.adopt = [this](const std::string& uuid, const GenerationHistory& history) {
+  hooks.adopt = [this](const std::string& uuid, const GenerationHistory& history,
+                       bool end_failback) {
     return ctx_.db->Run([&](StateDb& db) {
       const std::string& rvg = ctx_.config.name;
+      // Flagged failback, but the line needs no rollback (this host wrote
+      // nothing past the fork): bound already, the flag goes.
+      if (end_failback) return db.EndFailback(rvg, history);
       Result<RvgConfig> now = db.GetRvg(rvg);
       if (!now.ok()) return now.status();
       // Bind first (it refuses another RVG's uuid), then take the history.

@@ -31,7 +31,9 @@ RoleChange PlanStepDown(const RvgConfig& config, const PrimaryRvg& engine,
   change.role = "secondary";
   const std::string why = "replaced by " + cause.by + " (its line begins at seq " +
                           std::to_string(cause.fork_seq) + ")";
-  change.set_flags.push_back({"failback", cause.by, 0, why});
+  // The value is the first seq to be rolled back: the failback bitmap
+  // covers what this host wrote from there on, and no earlier fork.
+  change.set_flags.push_back({"failback", std::to_string(cause.fork_seq), 0, why});
   for (const char* flag : {"last_owner", "replaced_by", "source"}) change.clear_flags.push_back(flag);
   change.failback_bitmap = chunks.ok() ? *chunks : std::vector<BitmapChunk>();
   return change;
