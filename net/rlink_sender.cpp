@@ -154,6 +154,7 @@ void RlinkSender::CloseSession(const std::string& why) {
   verifier_->Abort("the session with the secondary ended (" + why + "); run verify again");
   resync_end_sent_ = false;
   resync_end_number_ = 0;
+  failback_resync_ = false;
   if (connected_) rlinks_->SessionDown(index_);
   connected_ = false;
   watch_.reset();
@@ -572,6 +573,8 @@ void RlinkSender::EndResync() {
                config_.rlink_name, streamer_->bytes_done(), seq + 1);
   streamer_->Finish();
   resync_end_sent_ = false;
+  if (failback_resync_ && config_.failback_done) config_.failback_done();
+  failback_resync_ = false;
   resync_end_number_ = 0;
   PublishResync();
 }

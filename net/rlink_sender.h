@@ -76,6 +76,9 @@ struct RlinkSenderConfig {
   // newer than ours and said it is primary itself: this host was replaced
   // and must step down (doc/failover.md, fast failback).
   std::function<void(const HistoryComparison& verdict, const std::string& why)> replaced;
+  // Called on the sender's thread when a fast failback's resync of this
+  // secondary ended: it is a copy of this primary's line again.
+  std::function<void()> failback_done;
   std::string rlink_name;
   std::string address;
   std::vector<VolumeSpec> volumes;
@@ -185,6 +188,7 @@ class RlinkSender {
   std::unique_ptr<RangeVerifier> verifier_;
   std::atomic<bool> checksum_resync_{false};
   bool resync_end_sent_ = false;
+  bool failback_resync_ = false;  // the session's resync is a fast failback
   uint64_t resync_end_number_ = 0;  // the RESYNC end's number, once sent
   uint64_t session_id_ = 0;
   bool connected_ = false;

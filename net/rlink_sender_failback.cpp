@@ -99,6 +99,7 @@ bool RlinkSender::AcceptFailback(const WelcomeMsg& w) {
     }
   }
   if (!st.ok()) return refuse(st.message());
+  failback_resync_ = true;
   spdlog::warn("rlink {}: sync direction: fast failback of {}: it holds seqs {}..{} of a line "
                "generation {} replaced; resyncing {} ({} bytes dirty now)",
                config_.rlink_name, config_.address, w.fork_seq, w.applied_seq,

@@ -59,6 +59,8 @@ class PrimaryDaemon : public Daemon, public CheckpointListener, public BitmapSto
   // A host that learned before a restart that it was replaced stays
   // fenced until it has stepped down (flag replaced_by).
   Status FenceIfReplaced();
+  // Sender threads: the old primary `rlink` is a copy again (flag source).
+  void FailbackDone(const std::string& rlink);
 
   DaemonContext ctx_;
   CurveKeyPair keys_;  // empty when every RLINK is insecure
@@ -144,6 +146,7 @@ Status PrimaryDaemon::Start() {
                                                         const std::string& why) {
       Replaced(name, c, why);
     };
+    sc.failback_done = [this, name = rlink_configs_[i].name] { FailbackDone(name); };
     sc.rlink_name = rlink_configs_[i].name;
     sc.address = rlink_configs_[i].address;
     sc.volumes = cfg.volumes;
@@ -237,6 +240,19 @@ void PrimaryDaemon::Replaced(const std::string& rlink, const HistoryComparison& 
     step_down_ = StepDownCause{rlink, c.fork_seq};
   }
   if (ctx_.step_down_wanted) ctx_.step_down_wanted();
+}
+
+void PrimaryDaemon::FailbackDone(const std::string& rlink) {
+  Status st = ctx_.db->Run([&](StateDb& db) {
+    Result<std::vector<FlagEntry>> flags = db.Flags(ctx_.config.name);
+    if (!flags.ok()) return flags.status();
+    for (const FlagEntry& f : *flags) {
+      if (f.name == "source" && f.value == rlink) return db.ClearFlag(ctx_.config.name, "source");
+    }
+    return Status::Ok();
+  });
+  if (!st.ok()) spdlog::error("rlink {}: clearing flag source: {}", rlink, st.message());
+  spdlog::info("rlink {}: fast failback complete: the old primary is a copy of this one", rlink);
 }
 
 Status PrimaryDaemon::FenceIfReplaced() {

@@ -150,6 +150,10 @@ def main(env):
     check('failback' not in st['flags'] and st['consistent'],
           f'after the failback: flags {st["flags"]}, consistent {st["consistent"]}')
 
+    wait_until(lambda: 'source' not in s.status()['flags'], 30,
+               'the new primary clears flag source once the failback is complete',
+               state=lambda: s.status()['flags'])
+    check(s.status()['flags'].get('last_owner'), 'flag last_owner went with source')
     r = rlinkctl.rlink(s, p.name)
     sent = (r.get('counters') or {}).get('resync_bytes_sent', 0)
     total = sum(SIZES)
