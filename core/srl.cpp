@@ -556,10 +556,8 @@ Status Srl::Rebase(uint64_t next_seq, bool back) {
                            EINVAL);
     }
     if (next_seq < s.head.seq && (!back || next_seq == 0)) {
-      return Status::Error(fmt::format("internal: cannot rebase SRL {} back to seq {} (next seq "
-                                       "{})",
-                                       s.path, next_seq, s.head.seq),
-                           EINVAL);
+      return Status::Error(fmt::format("internal: cannot rebase SRL {} back to seq {} (next "
+                                       "seq {})", s.path, next_seq, s.head.seq), EINVAL);
     }
     // The head, not the tail: after a recovery that ended behind a WRAP
     // record the head is past it (same seq, the WRAP's CRC as seed), and
