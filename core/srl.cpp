@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/crc32c.h"
+#include "core/fail_stop_file.h"
 #include "core/srl_format.h"
 
 namespace rvg {
@@ -279,7 +280,8 @@ Result<std::unique_ptr<Srl>> Srl::Open(const std::string& path, const std::strin
   s->path = path;
   Status st = CheckUuid(rvg_uuid, &s->uuid);
   if (!st.ok()) return st;
-  Result<std::unique_ptr<File>> file = env->Open(path);
+  // Syncs come from the writer and the checkpointer: see FailStopFile.
+  Result<std::unique_ptr<File>> file = FailStopFile::Wrap(env->Open(path));
   if (!file.ok()) return file.status().Annotate("opening SRL");
   s->file = std::move(*file);
   Result<uint64_t> size = s->file->Size();

@@ -9,6 +9,8 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "core/fail_stop_file.h"
+
 namespace rvg {
 
 namespace {
@@ -65,7 +67,9 @@ Result<std::unique_ptr<VolumeSet>> VolumeSet::Open(const std::vector<VolumeSpec>
   std::vector<std::unique_ptr<File>> files;
   files.reserve(specs.size());
   for (const VolumeSpec& spec : specs) {
-    Result<std::unique_ptr<File>> file = env->Open(spec.path);
+    // Checkpoints, flushes and resyncs may sync an image concurrently: see
+    // FailStopFile.
+    Result<std::unique_ptr<File>> file = FailStopFile::Wrap(env->Open(spec.path));
     if (!file.ok()) return file.status().Annotate("opening image of " + DescribeVolume(spec));
     Result<uint64_t> size = (*file)->Size();
     if (!size.ok()) return size.status().Annotate("checking image of " + DescribeVolume(spec));
