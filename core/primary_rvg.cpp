@@ -145,8 +145,8 @@ int PrimaryRvg::DirectReadFd(uint32_t volume, uint64_t offset, size_t length) {
 Status PrimaryRvg::Write(uint32_t volume, uint64_t offset, const void* data, size_t length,
                          bool strict) {
   if (fenced_.load()) {
-    std::lock_guard<std::mutex> lock(fence_mu_);
-    return fence_;
+    Status fenced = FenceStatus();
+    if (!fenced.ok()) return fenced;
   }
   if (length == 0) return Status::Ok();
   if (length > kMaxWriteBytes) {
@@ -222,6 +222,20 @@ void PrimaryRvg::LeadBatch(std::unique_lock<std::mutex>& lock) {
     queue_.clear();
     WakeQueueFrontLocked();
     return;
+  }
+  if (options_.rotator != nullptr && options_.rotator->RotationDue()) {
+    Status rotated = options_.rotator->Rotate(written_seq_ + 1);
+    if (!rotated.ok()) {
+      // The leader's write fails, the engine does not: the next leader
+      // asks again.
+      PendingWrite* p = queue_.front();
+      p->status = Status::Error("beginning a new generation: " + rotated.message(), EIO);
+      p->done = true;
+      p->cv.notify_one();
+      queue_.pop_front();
+      WakeQueueFrontLocked();
+      return;
+    }
   }
   // The batch is the run of queued writes from the front, bounded so that one
   // group commit does not hold everyone behind it for too long. Seqs are

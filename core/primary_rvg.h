@@ -69,6 +69,7 @@
 #include <vector>
 
 #include "core/dcm_tracker.h"
+#include "core/generation_rotator.h"
 #include "core/inflight_buffer.h"
 #include "core/record.h"
 #include "core/rlink_set.h"
@@ -103,6 +104,9 @@ struct PrimaryOptions {
   // The RLINKs' DCM bitmaps (borrowed; loaded). Without it srlprot
   // autodcm and dcm cannot switch to DCM and writes wait for SRL space.
   DcmTracker* dcm = nullptr;
+  // Asked once per batch whether a new generation begins (borrowed; may be
+  // null: never).
+  GenerationRotator* rotator = nullptr;
 };
 
 // Persists RLINK progress; called by the checkpointer before the SRL tail may
@@ -136,13 +140,16 @@ class PrimaryRvg : public VolumeIo {
                bool strict) override;
   Status Flush() override;
 
-  // Failover (primary_rvg_failover.cpp, doc/failover.md). Fence(): every
-  // write from now on fails with `why` (give it code EROFS) — a host that
-  // learned it was replaced, or holds back as data_corrupt — until
-  // Unfence(). Writes already admitted go on.
-  void Fence(const Status& why);
-  void Unfence();
+  // Failover (primary_rvg_failover.cpp, doc/failover.md). Fence(cause):
+  // every write from now on fails with `why` (give it code EROFS) until
+  // every cause has been lifted by Unfence(cause) — a host that learned it
+  // was replaced stays fenced when its data_corrupt hold ends. Writes
+  // already admitted go on; reads and Flush() are not fenced.
+  enum class FenceCause { kReplaced = 0, kDataCorrupt = 1 };
+  void Fence(FenceCause cause, const Status& why);
+  void Unfence(FenceCause cause);
   bool fenced() const { return fenced_.load(); }
+  bool fenced_for(FenceCause cause) const;
   // The extents of every record from `from_seq` to the newest, read back
   // from memory or the SRL: what this host wrote that a newer line
   // replaced. Fails with ENOENT when the SRL no longer holds `from_seq`.
@@ -296,9 +303,12 @@ class PrimaryRvg : public VolumeIo {
   UnappliedWrites unapplied_;
 
   mutable std::mutex mu_;
+  // fenced_: some entry of fences_ is an error (read on every write
+  // without the lock).
+  Status FenceStatus() const;
   std::atomic<bool> fenced_{false};
-  mutable std::mutex fence_mu_;  // fence_
-  Status fence_;
+  mutable std::mutex fence_mu_;  // fences_
+  Status fences_[2];             // by FenceCause; ok = not fenced for it
   // Ranges under verify (few: the verifier's window), under mu_.
   struct RangeWatch {
     uint64_t id;

@@ -5,16 +5,34 @@
 
 namespace rvg {
 
-void PrimaryRvg::Fence(const Status& why) {
+void PrimaryRvg::Fence(FenceCause cause, const Status& why) {
   std::lock_guard<std::mutex> lock(fence_mu_);
-  fence_ = why.ok() ? Status::Error("writes are fenced off", EROFS) : why;
+  fences_[static_cast<int>(cause)] =
+      why.ok() ? Status::Error("writes are fenced off", EROFS) : why;
   fenced_ = true;
 }
 
-void PrimaryRvg::Unfence() {
+void PrimaryRvg::Unfence(FenceCause cause) {
   std::lock_guard<std::mutex> lock(fence_mu_);
-  fenced_ = false;
-  fence_ = Status::Ok();
+  fences_[static_cast<int>(cause)] = Status::Ok();
+  bool any = false;
+  for (const Status& f : fences_) any = any || !f.ok();
+  fenced_ = any;
+}
+
+bool PrimaryRvg::fenced_for(FenceCause cause) const {
+  std::lock_guard<std::mutex> lock(fence_mu_);
+  return !fences_[static_cast<int>(cause)].ok();
+}
+
+// The first cause fenced answers: a replaced host says so rather than
+// that it waits for a secondary.
+Status PrimaryRvg::FenceStatus() const {
+  std::lock_guard<std::mutex> lock(fence_mu_);
+  for (const Status& f : fences_) {
+    if (!f.ok()) return f;
+  }
+  return Status::Ok();
 }
 
 Result<std::vector<VolumeExtent>> PrimaryRvg::ExtentsSince(uint64_t from_seq) const {

@@ -320,7 +320,7 @@ void RlinkReceiver::OnHello(const PeerId& peer, const HelloMsg& h) {
   }
   RejectMsg refusal;
   uint64_t fork = 0;
-  st = DecideHistory(h, &refusal, &fork);
+  st = DecideHistory(h, peer.key, &refusal, &fork);
   if (!st.ok()) {
     Drop("HELLO refused: " + st.message());
     // Only an authenticated peer learns our history (Refuse's rule).

@@ -108,6 +108,12 @@ struct HistoryHooks {
   // A session opened with a primary: the key it proved ("" on an insecure
   // link) and the host name it announced. Called on the receiver thread.
   std::function<void(const std::string& key, const std::string& host)> followed;
+  // Whether that peer is the host this secondary follows now. An
+  // inconsistent secondary (a cut-off resync) may go on with a new
+  // generation of that host's own line — its rotation at a session loss,
+  // its force-online — since the partial regions came from that host and
+  // its bitmap still owes the rest; never with another host's line.
+  std::function<bool(const std::string& key, const std::string& host)> follows;
   // A fast failback's resync end is on its way to the applier: once it is
   // durable, `history` is to be adopted (SecondaryStore::ArmFailbackEnd),
   // and then RlinkReceiver::FailbackEnded called.
@@ -158,7 +164,8 @@ class RlinkReceiver {
   // *fork set, the session is a fast failback from seq *fork on: nothing
   // is adopted until its resync ends). Otherwise `refusal` is filled in to
   // be sent (with our history).
-  Status DecideHistory(const HelloMsg& h, RejectMsg* refusal, uint64_t* fork);
+  Status DecideHistory(const HelloMsg& h, const std::string& peer_key, RejectMsg* refusal,
+                       uint64_t* fork);
   // The failback ranges, in DIRTY messages of the session being opened.
   void SendFailbackRanges(const PeerId& peer, uint64_t session_id, uint64_t fork);
   void Reply(const std::string& identity, const std::string& header);

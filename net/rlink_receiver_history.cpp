@@ -18,7 +18,8 @@ constexpr size_t kMaxDirtyMessages = 64;
 
 }  // namespace
 
-Status RlinkReceiver::DecideHistory(const HelloMsg& h, RejectMsg* refusal, uint64_t* fork) {
+Status RlinkReceiver::DecideHistory(const HelloMsg& h, const std::string& peer_key,
+                                   RejectMsg* refusal, uint64_t* fork) {
   *fork = 0;
   const uint64_t held = applier_->received_seq();
   GenerationHistory ours;
@@ -55,7 +56,9 @@ Status RlinkReceiver::DecideHistory(const HelloMsg& h, RejectMsg* refusal, uint6
       *fork = c.fork_seq;
       return Status::Ok();
     }
-    if (behind && ours != h.history && !applier_->consistent()) {
+    const bool same_host_goes_on =
+        !c.rollback && hooks_.follows && hooks_.follows(peer_key, h.host);
+    if (behind && ours != h.history && !applier_->consistent() && !same_host_goes_on) {
       // Half of a resync from our line is on the images: they are no
       // prefix of the peer's line, nor of ours, until rolled back.
       refusal->reason = "this secondary is inconsistent (a resync in generation " +

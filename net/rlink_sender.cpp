@@ -202,9 +202,12 @@ void RlinkSender::SendHello() {
   HelloMsg h;
   h.rvg_name = config_.rvg_name;
   h.rvg_uuid = config_.rvg_uuid;
-  h.generation = config_.generation;
+  session_line_version_ = config_.line->version();
+  session_history_ = config_.line->history();
+  session_generation_ = session_history_.back().uuid;
+  h.generation = session_generation_;
   h.host = config_.host;
-  h.history = config_.history;
+  h.history = session_history_;
   h.rlink_name = config_.rlink_name;
   h.session_id = session_id_;
   h.last_seq = engine_->synced_seq();
@@ -248,6 +251,7 @@ void RlinkSender::Run() {
       CloseSession("the RLINK was stopped or went stale");
       continue;
     }
+    if (connected_ && GenerationChanged()) continue;
     if (connected_) {
       if (now - last_heard_ > config_.dead_timeout) {
         SetError("no answer from " + config_.address + " for " +
@@ -325,7 +329,7 @@ void RlinkSender::HandleMessage(std::vector<zmq::message_t>& frames) {
   } else if (auto* r = std::get_if<RejectMsg>(&msg)) {
     if (r->session_id != session_id_ && r->session_id != 0) return;
     CloseSession(r->reason);
-    if (!r->history.empty()) OnHistoryRefusal(*r);
+    if (!r->history.empty() && OnHistoryRefusal(*r)) return;  // reported there
     if (r->retry) {
       SetError("secondary refused the session: " + r->reason);
     } else {
@@ -341,7 +345,7 @@ void RlinkSender::HandleMessage(std::vector<zmq::message_t>& frames) {
 
 void RlinkSender::OnWelcome(const WelcomeMsg& w) {
   const bool failback = w.fork_seq != 0;
-  if (w.rvg_uuid != config_.rvg_uuid || (!failback && w.generation != config_.generation)) {
+  if (w.rvg_uuid != config_.rvg_uuid || (!failback && w.generation != session_generation_)) {
     SetError("secondary answered for another RVG or generation; refusing it");
     CloseSession("wrong RVG in WELCOME");
     return;
@@ -381,12 +385,18 @@ void RlinkSender::OnWelcome(const WelcomeMsg& w) {
     return;
   }
   progress_.sent_seq = applied;
-  if (config_.peer_accepted) config_.peer_accepted(w.generation);
   if (!rlinks_->SessionUp(index_, applied)) {
     SetError("RLINK is stale: the secondary needs a full sync (rvgadm startrep --full)");
     CloseSession("stale RLINK");
     retry_after_ = Clock::now() + std::chrono::seconds(5);
     return;
+  }
+  // After SessionUp: the rotation at a session loss (SessionLossRotation)
+  // must never find a peer that has seen the generation without a session.
+  if (config_.peer_accepted) config_.peer_accepted(w.generation);
+  {
+    std::lock_guard<std::mutex> lock(error_mu_);
+    split_brain_.clear();
   }
   connected_ = true;
   last_heard_ = Clock::now();
@@ -419,6 +429,8 @@ void RlinkSender::SendRecords() {
       return;
     }
 
+    // A record synced after a new generation began may belong to it.
+    if (GenerationChanged()) return;
     PrimaryRvg::RecordSource source = PrimaryRvg::RecordSource::kMemory;
     Result<WriteRecord> rec = engine_->GetRecord(next_send_, &source);
     if (!rec.ok()) {
@@ -438,7 +450,7 @@ void RlinkSender::SendRecords() {
     }
     WriteMsg m;
     m.rvg_uuid = config_.rvg_uuid;
-    m.generation = config_.generation;
+    m.generation = session_generation_;
     m.session_id = session_id_;
     m.seq = rec->seq;
     m.volume = rec->volume;
@@ -534,7 +546,7 @@ void RlinkSender::PumpResync() {
       return true;
     };
     auto charge = [this](uint64_t bytes) { ChargeTraffic(bytes); };
-    switch (streamer_->Pump(*socket_, config_.rvg_uuid, config_.generation, throttled, charge)) {
+    switch (streamer_->Pump(*socket_, config_.rvg_uuid, session_generation_, throttled, charge)) {
       case RegionStreamer::Step::kBlocked:
         blocked_ = true;
         break;

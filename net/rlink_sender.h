@@ -46,7 +46,7 @@
 
 #include <zmq.hpp>
 
-#include "core/generation_history.h"
+#include "core/generation_line.h"
 #include "core/primary_rvg.h"
 #include "core/rate_meter.h"
 #include "core/rlink_progress.h"
@@ -64,11 +64,10 @@ namespace rvg {
 struct RlinkSenderConfig {
   std::string rvg_name;
   std::string rvg_uuid;
-  std::string generation;  // the current one: history.back().uuid
-  // This primary's generation history and its own name (doc/failover.md),
-  // sent in HELLO.
-  GenerationHistory history;
-  std::string host;
+  // This primary's generation history (doc/failover.md), sent in HELLO;
+  // a session ends when a new generation begins (see GenerationLine).
+  std::shared_ptr<const GenerationLine> line;
+  std::string host;  // this host's name, sent in HELLO
   // Called on the sender's thread when a secondary welcomed a session in
   // `generation` (the daemon records it: rlinks.peer_generation).
   std::function<void(const std::string& generation)> peer_accepted;
@@ -76,6 +75,11 @@ struct RlinkSenderConfig {
   // newer than ours and said it is primary itself: this host was replaced
   // and must step down (doc/failover.md, fast failback).
   std::function<void(const HistoryComparison& verdict, const std::string& why)> replaced;
+  // Called on the sender's thread when the peer's history and ours
+  // diverged (doc/failover.md rows 11, 12: split brain); `peer` is its
+  // history. Nothing is replicated to it until resolved.
+  std::function<void(const HistoryComparison& verdict, const GenerationHistory& peer)>
+      split_brain;
   // Called on the sender's thread when a fast failback's resync of this
   // secondary ended: it is a copy of this primary's line again.
   std::function<void()> failback_done;
@@ -137,6 +141,9 @@ class RlinkSender {
   // The next resync of this RLINK compares region hashes before sending
   // (startrep --checksum); until it completes.
   void CompareNextResync() { checksum_resync_ = true; }
+  // The split brain found at the last refusal ("" when none since the
+  // last session), for status: "ours X, theirs Y after Z".
+  std::string split_brain() const;
   // Online verify (rvgadm verify); Start() on it wakes nothing: call Wake().
   RangeVerifier& verifier() { return *verifier_; }
   void Wake() { wakeup_->Signal(); }
@@ -149,13 +156,15 @@ class RlinkSender {
   void TakeHandshakeEvents();
   void CloseSession(const std::string& why);
   void SendHello();
+  // True (the session closed) when a new generation began since HELLO.
+  bool GenerationChanged();
   void HandleMessage(std::vector<zmq::message_t>& frames);
   void OnWelcome(const WelcomeMsg& m);
   // rlink_sender_failback.cpp (doc/failover.md): a refusal with the peer's
   // history; a DIRTY of a fast failback merged into the DCM; a WELCOME
   // with a fork checked and the RLINK set to resync (false: refused, the
   // session closed).
-  void OnHistoryRefusal(const RejectMsg& r);
+  bool OnHistoryRefusal(const RejectMsg& r);  // true: reported (split brain)
   void OnDirty(const DirtyMsg& d);
   bool AcceptFailback(const WelcomeMsg& w);
   void SendRecords();
@@ -191,6 +200,11 @@ class RlinkSender {
   bool failback_resync_ = false;  // the session's resync is a fast failback
   uint64_t resync_end_number_ = 0;  // the RESYNC end's number, once sent
   uint64_t session_id_ = 0;
+  // The history announced in the session's HELLO, and the line's version
+  // then: the session's writes are tagged with its newest generation.
+  GenerationHistory session_history_;
+  std::string session_generation_;
+  uint64_t session_line_version_ = 0;
   bool connected_ = false;
   bool blocked_ = false;  // the socket refused a send; wait for POLLOUT
   bool halted_ = false;   // a damaged record: send nothing until restart
@@ -209,6 +223,7 @@ class RlinkSender {
 
   mutable std::mutex error_mu_;
   std::string last_error_;
+  std::string split_brain_;  // under error_mu_
   // Under error_mu_: the resync's figures as the sender thread last saw
   // them (bytes done is sampled into the meter), and the counters.
   std::optional<std::pair<uint64_t, uint64_t>> resync_progress_;

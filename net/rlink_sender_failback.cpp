@@ -10,15 +10,39 @@
 
 namespace rvg {
 
+bool RlinkSender::GenerationChanged() {
+  if (config_.line->version() == session_line_version_) return false;
+  const std::string now = config_.line->current();
+  spdlog::info("rlink {}: this primary began generation {}: a new session announces it",
+               config_.rlink_name, now.substr(0, 8));
+  CloseSession("new generation " + now.substr(0, 8));
+  return true;
+}
+
 // A refusal that carries the peer's history: log what the two histories
 // say, and when the peer is a primary of a line newer than ours, this host
 // has been replaced (doc/failover.md).
-void RlinkSender::OnHistoryRefusal(const RejectMsg& r) {
+bool RlinkSender::OnHistoryRefusal(const RejectMsg& r) {
   const HistoryComparison c =
-      CompareHistories(config_.history, engine_->last_seq(), r.history, r.last_seq);
+      CompareHistories(session_history_, engine_->last_seq(), r.history, r.last_seq);
   spdlog::warn("rlink {}: sync direction: {} refused us{}: {} (doc/failover.md row {})",
                config_.rlink_name, config_.address, r.primary ? " as a primary itself" : "",
                c.reason, c.row);
+  if (c.verdict == HistoryVerdict::kDiverged) {
+    const std::string what = "ours " + session_history_.back().uuid.substr(0, 8) + ", theirs " +
+                             r.history.back().uuid.substr(0, 8) + " after " +
+                             c.common.substr(0, 8);
+    {
+      std::lock_guard<std::mutex> lock(error_mu_);
+      split_brain_ = what;
+    }
+    Fail("split brain with " + config_.address + " (" + c.reason + "): nothing is replicated "
+         "either way; on the host whose writes since the split are to be thrown away, run "
+         "rvgadm resolve " + config_.rvg_name + " --discard-local");
+    retry_after_ = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    if (config_.split_brain) config_.split_brain(c, r.history);
+    return true;
+  }
   if (r.primary && c.verdict == HistoryVerdict::kLocalBehind && config_.replaced) {
     if (config_.insecure) {
       // Anyone can answer on an unauthenticated link: a forged history
@@ -26,10 +50,11 @@ void RlinkSender::OnHistoryRefusal(const RejectMsg& r) {
       spdlog::error("rlink {}: the peer claims to be primary of a newer line, but the RLINK is "
                     "--insecure, so it is not believed: check {} and, if it is true, stop this "
                     "primary", config_.rlink_name, config_.address);
-      return;
+      return false;
     }
     config_.replaced(c, r.reason);
   }
+  return false;
 }
 
 // Before the WELCOME of the session they belong to (HandleMessage checks
@@ -68,7 +93,7 @@ void RlinkSender::OnDirty(const DirtyMsg& d) {
 
 bool RlinkSender::AcceptFailback(const WelcomeMsg& w) {
   const uint64_t last = engine_->last_seq();
-  const HistoryComparison c = CompareHistories(config_.history, last, w.history, w.applied_seq);
+  const HistoryComparison c = CompareHistories(session_history_, last, w.history, w.applied_seq);
   auto refuse = [&](const std::string& why) {
     SetError("the secondary's fast failback is refused: " + why);
     CloseSession("failback refused");
@@ -89,6 +114,22 @@ bool RlinkSender::AcceptFailback(const WelcomeMsg& w) {
     st = engine_->StartFullSync(index_);
     how = "every region (the RLINK was stale, so nothing tracked what it lacks)";
   } else if (!rlinks_->Tracking(index_) && !rlinks_->ResyncSeq(index_)) {
+    // Nothing tracked this RLINK in its bitmap (it was not in DCM: a split
+    // brain, not a takeover): what this primary wrote past the last seq
+    // the secondary acknowledged is in the SRL — or, when the SRL no
+    // longer reaches back that far, anywhere.
+    const uint64_t from = progress_.data_acked_seq.load() + 1;
+    Result<std::vector<VolumeExtent>> ours = engine_->ExtentsSince(from);
+    if (ours.ok()) {
+      st = dcm_->MarkExtents(index_, *ours);
+    } else {
+      spdlog::warn("rlink {}: the SRL no longer holds seq {} ({}): every region is resynced",
+                   config_.rlink_name, from, ours.status().message());
+      st = engine_->ResyncFull(index_);
+      how = "every region (the SRL no longer holds what the secondary lacks of this line)";
+    }
+  }
+  if (st.ok() && !rlinks_->Tracking(index_) && !rlinks_->ResyncSeq(index_)) {
     Result<bool> owed = engine_->ResyncDirty(index_);
     st = owed.status();
     if (owed.ok() && !*owed) {
@@ -103,8 +144,13 @@ bool RlinkSender::AcceptFailback(const WelcomeMsg& w) {
   spdlog::warn("rlink {}: sync direction: fast failback of {}: it holds seqs {}..{} of a line "
                "generation {} replaced; resyncing {} ({} bytes dirty now)",
                config_.rlink_name, config_.address, w.fork_seq, w.applied_seq,
-               config_.generation.substr(0, 8), how, dcm_->dirty_bytes(index_));
+               session_generation_.substr(0, 8), how, dcm_->dirty_bytes(index_));
   return true;
+}
+
+std::string RlinkSender::split_brain() const {
+  std::lock_guard<std::mutex> lock(error_mu_);
+  return split_brain_;
 }
 
 }  // namespace rvg

@@ -108,6 +108,10 @@ struct FlagEntry {
 struct RoleChange {
   std::string role;  // "primary" | "secondary"
   std::optional<Generation> generation;
+  // Replaces the whole history (not empty) before
+  // `generation` is appended: resolve --discard-local drops this host's
+  // generations after a split.
+  std::optional<GenerationHistory> history;
   std::vector<FlagEntry> set_flags;
   std::vector<std::string> clear_flags;
   std::vector<std::pair<std::string, std::string>> rlink_states;  // RLINK name, state

@@ -200,6 +200,16 @@ Status StateDb::ChangeRole(const std::string& rvg, const RoleChange& change) {
   if (!status.ok()) return status;
   status = UpdateRvgColumn(db_, "UPDATE rvgs SET role = ? WHERE name = ?", rvg, what,
                            [&](SqlStatement& st) { st.BindText(change.role); });
+  // A secondary is not a primary that could end uncleanly (data_corrupt).
+  if (status.ok() && change.role == "secondary") {
+    status = UpdateRvgColumn(db_, "UPDATE rvgs SET primary_running = 0 WHERE name = ?", rvg, what,
+                             [](SqlStatement&) {});
+  }
+  if (status.ok() && change.history) {
+    // This host's own (a prefix of it): longer than a peer may send.
+    if (change.history->empty()) status = Status::Error("internal: " + what + ": empty history");
+    if (status.ok()) status = ReplaceHistory(db_, rvg, *change.history, what);
+  }
   if (status.ok() && change.generation) {
     status = InsertGeneration(db_, rvg, *change.generation, what);
     if (status.ok()) status = SetCurrentGeneration(db_, rvg, change.generation->uuid, what);

@@ -57,6 +57,8 @@ int RunRollback(const Context& context, const ParsedArgs& args);
 Result<std::string> PrepareMountpoint(const std::string& text);
 // cmd_failover.cpp: role changes (doc/failover.md).
 int RunTakeover(const Context& context, const ParsedArgs& args);
+int RunForceOnline(const Context& context, const ParsedArgs& args);
+int RunResolve(const Context& context, const ParsedArgs& args);
 // cmd_planned.cpp: commands whose arguments are parsed but whose engine
 // support is not in this version yet.
 int RunNotYetAvailable(const Context& context, const ParsedArgs& args);

@@ -128,14 +128,16 @@ const std::vector<Command>& Commands() {
        "planned switch of the primary role to SEC",
        RunNotYetAvailable},
       {{.name = "force-online", .synopsis = "RVG", .required = {"RVG"}},
-       "bring a primary online that cannot reach any secondary",
-       RunNotYetAvailable},
+       "serve writes on a primary held back as data_corrupt (it did not stop cleanly and no "
+       "secondary has answered since) under a new generation",
+       RunForceOnline},
       {{.name = "resolve",
         .synopsis = "RVG --discard-local",
         .required = {"RVG"},
         .flag_options = {"--discard-local"}},
-       "end a split brain by turning this host into a secondary",
-       RunNotYetAvailable},
+       "end a split brain: this host becomes the secondary of the peer it diverged from, its "
+       "writes since the split rolled back by a fast failback",
+       RunResolve},
   };
   return kCommands;
 }

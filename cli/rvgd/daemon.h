@@ -92,6 +92,22 @@ class Daemon {
   virtual Result<RoleChange> StepDown(std::string* /*note*/) {
     return Status::Error("RVG " + name() + " is a secondary here already");
   }
+  // force-online (doc/failover.md), primaries only: a primary held back as
+  // data_corrupt serves writes under a new generation. The string is a
+  // note for the administrator.
+  virtual Result<std::string> ForceOnline() {
+    return Status::Error("RVG " + name() + " is a secondary here; force-online applies to a "
+                         "primary held back as data_corrupt");
+  }
+  // resolve --discard-local (doc/failover.md), primaries only: a primary
+  // in a split brain fences its writes and prepares to step down to be the
+  // secondary of the peer it diverged from, throwing away its writes since
+  // the split; rvgd's main thread then calls StepDown(). The string is a
+  // note for the administrator.
+  virtual Result<std::string> PrepareResolve() {
+    return Status::Error("RVG " + name() + " is a secondary here; resolve --discard-local "
+                         "applies to a primary in a split brain");
+  }
   virtual std::string name() const = 0;
   // False once a failed role change has stopped this role for good.
   virtual bool serving() const { return true; }

@@ -225,6 +225,20 @@ int Run(const Args& args) {
   spdlog::info("serving");
   bool stopped = false;
   bool failed = false;  // a role change left no role running
+  // A primary that was replaced, or resolves a split brain, becomes a
+  // secondary; when that fails after the primary role stopped, rvgd ends
+  // (state.db says what it is, and rvgadm start brings it back).
+  auto step_down_now = [&](const char* what) {
+    bool fatal = false;
+    Status s = StepDownRole(&ctx, &daemon, &fatal);
+    if (!s.ok() && fatal) {
+      spdlog::error("{} failed after the primary role stopped: {}; exiting", what, s.message());
+      failed = true;
+      stopped = true;
+      control->Stop();
+    }
+    return s;
+  };
   while (!stopped) {
     control->Serve([&](const nlohmann::json& req) -> ControlServer::Answer {
       std::string cmd = req.value("cmd", "");
@@ -264,6 +278,18 @@ int Run(const Args& args) {
         }
         return reply.ok() ? *reply : ErrorReply(reply.status());
       }
+      if (cmd == "resolve") {
+        Result<std::string> note = daemon->PrepareResolve();
+        if (!note.ok()) return ErrorReply(note.status());
+        Status s = step_down_now("resolve");
+        if (!s.ok()) return ErrorReply(s.Annotate("resolve"));
+        return nlohmann::json{{"ok", true}, {"note", *note}};
+      }
+      if (cmd == "force-online") {
+        Result<std::string> note = daemon->ForceOnline();
+        if (!note.ok()) return ErrorReply(note.status());
+        return nlohmann::json{{"ok", true}, {"note", *note}};
+      }
       if (cmd == "stop") {
         Status s = daemon->Stop();
         if (!s.ok()) return ErrorReply(s);
@@ -274,14 +300,8 @@ int Run(const Args& args) {
       return ErrorReply(Status::Error("unknown control command \"" + cmd + "\""));
     });
     if (!stopped && step_down.exchange(false)) {
-      bool fatal = false;
-      Status s = StepDownRole(&ctx, &daemon, &fatal);
-      if (!s.ok() && fatal) {
-        spdlog::error("step-down failed after the primary role stopped: {}; exiting",
-                      s.message());
-        failed = true;
-        stopped = true;
-      } else if (!s.ok()) {
+      Status s = step_down_now("step-down");
+      if (!s.ok() && !stopped) {
         spdlog::error("cannot step down yet: {}", s.message());
       }
     }

@@ -49,6 +49,10 @@ class SecondaryDaemon : public Daemon {
   Result<std::optional<std::vector<VolumeExtent>>> FailbackRanges(uint64_t* from);
   HistoryHooks Hooks();
   void Followed(const std::string& key, const std::string& host);
+  bool Follows(const std::string& key, const std::string& host);
+  // The name of the host that proved `key` (its RLINK here), or that
+  // announced `host` on an insecure link.
+  Result<std::string> HostName(StateDb& db, const std::string& key, const std::string& host);
 
   DaemonContext ctx_;
   SecondaryStore store_;  // applied_seq and the inconsistent flag in state.db
@@ -196,6 +200,9 @@ HistoryHooks SecondaryDaemon::Hooks() {
     });
   };
   hooks.followed = [this](const std::string& key, const std::string& host) { Followed(key, host); };
+  hooks.follows = [this](const std::string& key, const std::string& host) {
+    return Follows(key, host);
+  };
   hooks.failback_end = [this](const GenerationHistory& history) {
     store_.ArmFailbackEnd(history, [this](const GenerationHistory& adopted) {
       receiver_->FailbackEnded(adopted);
@@ -312,15 +319,37 @@ Result<RoleChange> SecondaryDaemon::Takeover(bool force, std::string* note) {
 // Which host this secondary follows, as flag "primary" (its RLINK name
 // here when its key is pinned on one, else the name it announced): what
 // a takeover names as the source, also after this rvgd restarted.
+Result<std::string> SecondaryDaemon::HostName(StateDb& db, const std::string& key,
+                                              const std::string& host) {
+  std::string name = host.empty() ? "unnamed" : host;
+  Result<std::vector<RlinkConfig>> rlinks = db.ListRlinks(ctx_.config.name);
+  if (!rlinks.ok()) return rlinks.status();
+  for (const RlinkConfig& r : *rlinks) {
+    if ((!key.empty() && r.peer_key == key) || (key.empty() && r.name == host)) name = r.name;
+  }
+  return name;
+}
+
+bool SecondaryDaemon::Follows(const std::string& key, const std::string& host) {
+  Result<bool> follows = ctx_.db->Run([&](StateDb& db) -> Result<bool> {
+    Result<std::string> name = HostName(db, key, host);
+    if (!name.ok()) return name.status();
+    Result<std::vector<FlagEntry>> flags = db.Flags(ctx_.config.name);
+    if (!flags.ok()) return flags.status();
+    for (const FlagEntry& f : *flags) {
+      if (f.name == "primary") return f.value == *name;
+    }
+    return false;
+  });
+  return follows.ok() && *follows;
+}
+
 void SecondaryDaemon::Followed(const std::string& key, const std::string& host) {
   Status st = ctx_.db->Run([&](StateDb& db) {
     const std::string& rvg = ctx_.config.name;
-    std::string name = host.empty() ? "unnamed" : host;
-    Result<std::vector<RlinkConfig>> rlinks = db.ListRlinks(rvg);
-    if (!rlinks.ok()) return rlinks.status();
-    for (const RlinkConfig& r : *rlinks) {
-      if ((!key.empty() && r.peer_key == key) || (key.empty() && r.name == host)) name = r.name;
-    }
+    Result<std::string> found = HostName(db, key, host);
+    if (!found.ok()) return found.status();
+    const std::string& name = *found;
     Result<std::vector<FlagEntry>> flags = db.Flags(rvg);
     if (!flags.ok()) return flags.status();
     for (const FlagEntry& f : *flags) {

@@ -34,7 +34,10 @@ RoleChange PlanStepDown(const RvgConfig& config, const PrimaryRvg& engine,
   // The value is the first seq to be rolled back: the failback bitmap
   // covers what this host wrote from there on, and no earlier fork.
   change.set_flags.push_back({"failback", std::to_string(cause.fork_seq), 0, why});
-  for (const char* flag : {"last_owner", "replaced_by", "source"}) change.clear_flags.push_back(flag);
+  change.history = cause.history;
+  for (const char* flag : {"last_owner", "replaced_by", "source", "data_corrupt", "split_brain"}) {
+    change.clear_flags.push_back(flag);
+  }
   change.failback_bitmap = chunks.ok() ? *chunks : std::vector<BitmapChunk>();
   return change;
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "core/primary_rvg.h"
@@ -17,6 +18,10 @@ namespace rvg {
 struct StepDownCause {
   std::string by;
   uint64_t fork_seq = 0;
+  // resolve --discard-local: this host's history up to the generation both
+  // sides share, which replaces its own (its generations after the split
+  // are thrown away with their writes).
+  std::optional<GenerationHistory> history;
 };
 
 // The change for RVG `config`, from `engine` (closed: every write it took

@@ -73,6 +73,15 @@ _SCATTER_LENGTHS = [512, 1024, 4096, 4096, 8192, 12288, 65536, 131072,
                     131072 + 4096, 262144, 1048576, 1000, 4096 + 123, 70000]
 
 
+def numbered_plan(seed, count, volume_sizes, first_index):
+    """scatter_plan with write indexes from `first_index` on: contents that
+    no other plan of the same model repeats."""
+    writes = scatter_plan(seed, count, volume_sizes)
+    for w in writes:
+        w.index += first_index
+    return writes
+
+
 def scatter_plan(seed, count, volume_sizes):
     """`count` writes spread over all volumes: random offsets (a quarter of
     them not sector aligned), lengths from 512 B to 1 MiB, overlaps allowed."""

@@ -241,6 +241,13 @@ def assert_images_identical(primary, secondary):
         log(f'volume {name}: {size} bytes identical on {primary.name} and {secondary.name}')
 
 
+def assert_images_hold(host, model, what):
+    """Every volume image of `host` holds `model`'s bytes."""
+    for i, (_, path, _) in enumerate(host.volumes):
+        rvgdata.compare_file_to_bytes(path, bytes(model.volumes[i]))
+    log(f'{host.name}: every image holds {what}, byte for byte')
+
+
 STATUS_KEYS = ('rvg', 'role', 'running', 'pid', 'mount', 'generation', 'consistent',
                'last_seq', 'applied_seq', 'volumes', 'srl', 'flags', 'rlinks')
 RLINK_KEYS = ('name', 'address', 'synchronous', 'latencyprot', 'srlprot', 'state', 'sent_seq',

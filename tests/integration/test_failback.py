@@ -47,16 +47,10 @@ def pair(env, names=('p', 's')):
 
 
 def plan(seed, count, first_index):
-    writes = rvgdata.scatter_plan(seed, count, SIZES)
-    for w in writes:
-        w.index += first_index
-    return writes
+    return rvgdata.numbered_plan(seed, count, SIZES, first_index)
 
 
-def check_images(host, model, what):
-    for i, (name, path, _) in enumerate(host.volumes):
-        rvgdata.compare_file_to_bytes(path, bytes(model.volumes[i]))
-    log(f'{host.name}: both images hold {what}, byte for byte')
+check_images = rvgtest.assert_images_hold
 
 
 def fail_over(env, names, seed):

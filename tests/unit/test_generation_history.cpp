@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "core/generation_history.h"
+#include "core/generation_line.h"
 
 using rvg::CompareHistories;
 using rvg::Generation;
@@ -178,4 +179,18 @@ TEST_CASE("CheckHistory refuses what no host could have sent") {
     too_long.push_back(rvg::NextGeneration(too_long, "g" + std::to_string(i), i + 1, 0));
   }
   CHECK_FALSE(rvg::CheckHistory(too_long).ok());
+}
+
+TEST_CASE("a GenerationLine grows at its end and counts every new generation") {
+  rvg::GenerationLine line(kG1G2);
+  CHECK(line.current() == kG1G2.back().uuid);
+  const uint64_t before = line.version();
+  const rvg::Generation next = rvg::NextGeneration(line.history(), "g3", 140, 0);
+  line.Extend(next);
+  CHECK(line.version() == before + 1);
+  CHECK(line.current() == "g3");
+  GenerationHistory want = kG1G2;
+  want.push_back(next);
+  CHECK(line.history() == want);
+  CHECK(rvg::CheckHistory(line.history()).ok());
 }

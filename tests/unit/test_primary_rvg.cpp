@@ -321,12 +321,14 @@ TEST_CASE("reads see writes that are in the SRL but not yet on the image") {
   }
 }
 
-TEST_CASE("a fenced engine refuses writes with the fence's error until unfenced") {
+TEST_CASE("a fenced engine refuses writes with the fence's error until every cause is lifted") {
+  using Cause = PrimaryRvg::FenceCause;
   Rig rig;
   auto engine = rig.Open();
   auto data = Pattern(3, 4096);
   REQUIRE(engine->Write(1, 0, data.data(), data.size(), false).ok());
-  engine->Fence(Status::Error("host b is primary of a newer generation", EROFS));
+  engine->Fence(Cause::kDataCorrupt, Status::Error("waiting for a secondary", EROFS));
+  engine->Fence(Cause::kReplaced, Status::Error("host b is primary of a newer generation", EROFS));
   CHECK(engine->fenced());
   Status st = engine->Write(1, 8192, data.data(), data.size(), false);
   CHECK(st.code() == EROFS);
@@ -335,9 +337,63 @@ TEST_CASE("a fenced engine refuses writes with the fence's error until unfenced"
   std::vector<uint8_t> back(data.size());
   REQUIRE(engine->Read(1, 0, back.data(), back.size()).ok());  // reads still work
   CHECK(back == data);
-  engine->Unfence();
+  // A secondary's answer ends the data_corrupt hold, not the replacement.
+  engine->Unfence(Cause::kDataCorrupt);
+  CHECK(engine->fenced());
+  CHECK_FALSE(engine->fenced_for(Cause::kDataCorrupt));
+  CHECK(engine->Write(1, 8192, data.data(), data.size(), false).message() ==
+        "host b is primary of a newer generation");
+  engine->Unfence(Cause::kReplaced);
+  CHECK_FALSE(engine->fenced());
   CHECK(engine->Write(1, 8192, data.data(), data.size(), false).ok());
   CHECK(engine->last_seq() == 2);
+}
+
+// Records what the engine asked, and answers as told.
+class ScriptedRotator : public GenerationRotator {
+ public:
+  bool due = false;
+  Status answer;
+  std::vector<uint64_t> rotated_at;
+
+  bool RotationDue() override { return due; }
+  Status Rotate(uint64_t start_seq) override {
+    rotated_at.push_back(start_seq);
+    if (answer.ok()) due = false;
+    return answer;
+  }
+};
+
+TEST_CASE("a due rotation begins the generation at the next seq, before that seq is handed out") {
+  Rig rig;
+  ScriptedRotator rotator;
+  PrimaryOptions options;
+  options.rotator = &rotator;
+  std::vector<uint64_t> sequenced;
+  options.on_sequenced = [&](const WriteRecord& r) { sequenced.push_back(r.seq); };
+  auto engine = rig.Open(nullptr, options);
+  auto data = Pattern(4, 4096);
+  REQUIRE(engine->Write(1, 0, data.data(), data.size(), false).ok());
+  CHECK(rotator.rotated_at.empty());
+
+  // A failed rotation fails the write and hands out no seq; the engine
+  // stays healthy and the next write asks again.
+  rotator.due = true;
+  rotator.answer = Status::Error("state.db is read-only", EROFS);
+  Status st = engine->Write(1, 4096, data.data(), data.size(), false);
+  CHECK(st.code() == EIO);
+  CHECK(st.message().find("state.db is read-only") != std::string::npos);
+  CHECK(engine->last_seq() == 1);
+  CHECK(engine->health().ok());
+  CHECK(rotator.rotated_at == std::vector<uint64_t>{2});
+
+  rotator.answer = Status::Ok();
+  REQUIRE(engine->Write(1, 4096, data.data(), data.size(), false).ok());
+  CHECK(rotator.rotated_at == std::vector<uint64_t>{2, 2});
+  CHECK(sequenced == std::vector<uint64_t>{1, 2});
+  REQUIRE(engine->Write(1, 8192, data.data(), data.size(), false).ok());
+  CHECK(rotator.rotated_at.size() == 2);  // not due any more
+  CHECK(engine->last_seq() == 3);
 }
 
 TEST_CASE("ExtentsSince lists what was written from a seq on, or says the SRL lost it") {

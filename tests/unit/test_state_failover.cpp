@@ -145,6 +145,24 @@ TEST_CASE("mountpoint, the running marker and the peer's generation persist", "[
   CHECK(db->GetRlink("web", "london")->peer_generation == "gen-1");
   REQUIRE(db->SetPrimaryRunning("web", false).ok());
   CHECK_FALSE(db->GetRvg("web")->primary_running);
+
+  // force-online: a new generation and data_corrupt gone in one change;
+  // the marker stays (the primary runs on).
+  REQUIRE(db->SetPrimaryRunning("web", true).ok());
+  REQUIRE(db->SetFlag("web", "data_corrupt", "1", "unclean end").ok());
+  RoleChange online;
+  online.role = "primary";
+  online.generation = NextGeneration(*db->Generations("web"), "gen-2", 7, 1);
+  online.clear_flags.push_back("data_corrupt");
+  REQUIRE(db->ChangeRole("web", online).ok());
+  CHECK(db->GetRvg("web")->generation == "gen-2");
+  CHECK(db->GetRvg("web")->primary_running);
+  CHECK(db->Flags("web")->empty());
+  // A secondary cannot end uncleanly as a primary: stepping down clears it.
+  RoleChange down;
+  down.role = "secondary";
+  REQUIRE(db->ChangeRole("web", down).ok());
+  CHECK_FALSE(db->GetRvg("web")->primary_running);
 }
 
 TEST_CASE("the format-4 upgrade chains the generation rows in their order", "[state_db]") {
