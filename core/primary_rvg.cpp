@@ -192,6 +192,15 @@ Status PrimaryRvg::Write(uint32_t volume, uint64_t offset, const void* data, siz
   return rlinks_->WaitForSyncAcks(w.record.seq);
 }
 
+void PrimaryRvg::AnswerQueueFrontLocked(const Status& status) {
+  PendingWrite* p = queue_.front();
+  p->status = status;
+  p->done = true;
+  p->cv.notify_one();
+  queue_.pop_front();
+  WakeQueueFrontLocked();
+}
+
 void PrimaryRvg::LeadBatch(std::unique_lock<std::mutex>& lock) {
   // Memory for reads of data not yet on the images is bounded: a stalled
   // image holds up new writes instead of letting them pile up in RAM.
@@ -212,6 +221,7 @@ void PrimaryRvg::LeadBatch(std::unique_lock<std::mutex>& lock) {
     WakeQueueFrontLocked();
     return;
   }
+  if (!BeginGenerationIfDue(lock, epoch)) return;
   if (!failure_.ok()) {
     // No seq is handed out after a failure: fail everyone queued.
     for (PendingWrite* p : queue_) {
@@ -222,20 +232,6 @@ void PrimaryRvg::LeadBatch(std::unique_lock<std::mutex>& lock) {
     queue_.clear();
     WakeQueueFrontLocked();
     return;
-  }
-  if (options_.rotator != nullptr && options_.rotator->RotationDue()) {
-    Status rotated = options_.rotator->Rotate(written_seq_ + 1);
-    if (!rotated.ok()) {
-      // The leader's write fails, the engine does not: the next leader
-      // asks again.
-      PendingWrite* p = queue_.front();
-      p->status = Status::Error("beginning a new generation: " + rotated.message(), EIO);
-      p->done = true;
-      p->cv.notify_one();
-      queue_.pop_front();
-      WakeQueueFrontLocked();
-      return;
-    }
   }
   // The batch is the run of queued writes from the front, bounded so that one
   // group commit does not hold everyone behind it for too long. Seqs are

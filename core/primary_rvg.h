@@ -266,6 +266,10 @@ class PrimaryRvg : public VolumeIo {
              PrimaryOptions options);
   Status Recover();
   void LeadBatch(std::unique_lock<std::mutex>& lock);
+  // false: the leader's write was answered (LeadBatch returns).
+  bool BeginGenerationIfDue(std::unique_lock<std::mutex>& lock, uint64_t epoch);
+  // Answers the write at the front of the queue with `status`.
+  void AnswerQueueFrontLocked(const Status& status);
   void WakeQueueFrontLocked();
   Status AppendToSrl(std::unique_lock<std::mutex>& lock, size_t* done);
   void PublishAppendedLocked(size_t first, size_t count);

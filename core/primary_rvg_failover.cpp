@@ -35,6 +35,27 @@ Status PrimaryRvg::FenceStatus() const {
   return Status::Ok();
 }
 
+// The write leader, before it hands out seqs (options_.rotator). The
+// generation a rotation begins must not start past what a power cut could
+// leave of the SRL, so the records appended so far are synced first (only
+// the leader appends: none is added while the lock is dropped for it).
+bool PrimaryRvg::BeginGenerationIfDue(std::unique_lock<std::mutex>& lock, uint64_t epoch) {
+  GenerationRotator* rotator = options_.rotator;
+  if (rotator == nullptr || !failure_.ok() || !rotator->RotationDue()) return true;
+  if (synced_seq_ != written_seq_ && !SyncSrl(lock)) return true;  // failure_ fails the queue
+  if (epoch != space_abort_epoch_) {  // a stop failed the queue while we synced
+    WakeQueueFrontLocked();
+    return false;
+  }
+  if (synced_seq_ != written_seq_ || !rotator->RotationDue()) return true;
+  Status rotated = rotator->Rotate(written_seq_ + 1);
+  if (rotated.ok()) return true;
+  // The leader's write fails, the engine does not: the next leader asks
+  // again.
+  AnswerQueueFrontLocked(Status::Error("beginning a new generation: " + rotated.message(), EIO));
+  return false;
+}
+
 Result<std::vector<VolumeExtent>> PrimaryRvg::ExtentsSince(uint64_t from_seq) const {
   std::vector<VolumeExtent> extents;
   const uint64_t last = last_seq();

@@ -2,6 +2,8 @@
 // follows, decided from the two generation histories in a HELLO.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "core/failback_bitmap.h"
 #include "core/text.h"
 #include "net/rlink_receiver.h"
@@ -24,10 +26,12 @@ Status RlinkReceiver::DecideHistory(const HelloMsg& h, const std::string& peer_k
   const uint64_t held = applier_->received_seq();
   GenerationHistory ours;
   bool failback;
+  uint64_t failback_from;
   {
     std::lock_guard<std::mutex> lock(mu_);
     ours = config_.history;
     failback = config_.failback.has_value();
+    failback_from = config_.failback_from;
   }
   refusal->retry = false;
   refusal->last_seq = held;
@@ -47,13 +51,21 @@ Status RlinkReceiver::DecideHistory(const HelloMsg& h, const std::string& peer_k
     const std::string row = " (doc/failover.md row " + std::to_string(c.row) + ")";
     const bool behind = c.verdict == HistoryVerdict::kSame ||
                         c.verdict == HistoryVerdict::kLocalBehind;
-    if (behind && c.rollback && failback && c.fork_seq > 0) {
-      // This host stepped down: the new primary rolls back what it wrote
-      // from the fork on, and its history becomes ours at the end.
+    // This host stepped down (replaced, or resolve --discard-local): the
+    // primary rolls back what it wrote from the fork on, and its history
+    // becomes ours at the end. The fork is the earlier of where the lines
+    // part by the histories and where this host's own failback ranges
+    // begin: after a resolve this host may hold writes of its own below
+    // the peer's first new generation, which no rollback by the histories
+    // alone would undo.
+    const bool own_writes = failback_from > 0 && held >= failback_from;
+    if (behind && failback && ((c.rollback && c.fork_seq > 0) || own_writes)) {
+      *fork = c.rollback && c.fork_seq > 0
+                  ? (own_writes ? std::min(c.fork_seq, failback_from) : c.fork_seq)
+                  : failback_from;
       spdlog::warn("sync direction: {} is followed with a fast failback: {}; the regions this "
                    "host wrote from seq {} on are resynced from it{}",
-                   who, c.reason, c.fork_seq, row);
-      *fork = c.fork_seq;
+                   who, c.reason, *fork, row);
       return Status::Ok();
     }
     const bool same_host_goes_on =

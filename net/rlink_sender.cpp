@@ -202,6 +202,8 @@ void RlinkSender::SendHello() {
   HelloMsg h;
   h.rvg_name = config_.rvg_name;
   h.rvg_uuid = config_.rvg_uuid;
+  // The seq before the history: it then lies within the history sent.
+  const uint64_t last_seq = engine_->synced_seq();
   session_line_version_ = config_.line->version();
   session_history_ = config_.line->history();
   session_generation_ = session_history_.back().uuid;
@@ -210,7 +212,7 @@ void RlinkSender::SendHello() {
   h.history = session_history_;
   h.rlink_name = config_.rlink_name;
   h.session_id = session_id_;
-  h.last_seq = engine_->synced_seq();
+  h.last_seq = last_seq;
   h.first_seq = engine_->srl_tail_seq();
   for (const VolumeSpec& v : config_.volumes) h.volumes.push_back({v.id, v.name, v.size});
   if (SendMessage(*socket_, {}, Encode(h), nullptr)) hello_sent_ = Clock::now();
@@ -585,6 +587,10 @@ void RlinkSender::EndResync() {
                config_.rlink_name, streamer_->bytes_done(), seq + 1);
   streamer_->Finish();
   resync_end_sent_ = false;
+  // The secondary has adopted the session's history with the resync end:
+  // it has seen our generation now (the rotation at a session loss counts
+  // on that), though its WELCOME named the line it came from.
+  if (failback_resync_ && config_.peer_accepted) config_.peer_accepted(session_generation_);
   if (failback_resync_ && config_.failback_done) config_.failback_done();
   failback_resync_ = false;
   resync_end_number_ = 0;

@@ -23,6 +23,12 @@ bool RlinkSender::GenerationChanged() {
 // say, and when the peer is a primary of a line newer than ours, this host
 // has been replaced (doc/failover.md).
 bool RlinkSender::OnHistoryRefusal(const RejectMsg& r) {
+  if (config_.line->version() != session_line_version_) {
+    // It answered a HELLO with a history we have since extended: judged
+    // with our seqs of now it could look like a rollback. Ask again.
+    SetError("the peer refused an older HELLO; asking again with the new generation");
+    return true;
+  }
   const HistoryComparison c =
       CompareHistories(session_history_, engine_->last_seq(), r.history, r.last_seq);
   spdlog::warn("rlink {}: sync direction: {} refused us{}: {} (doc/failover.md row {})",
@@ -99,10 +105,11 @@ bool RlinkSender::AcceptFailback(const WelcomeMsg& w) {
     CloseSession("failback refused");
     return false;
   };
-  // The secondary must hold a line this one replaced, forking where our
-  // own history says.
-  if (c.verdict != HistoryVerdict::kLocalAhead || !c.rollback || c.fork_seq != w.fork_seq ||
-      w.fork_seq > last + 1) {
+  // The secondary must be behind our line, across a generation change,
+  // and roll back from at most where our own history says the lines part
+  // (earlier when it holds writes of its own there: resolve).
+  if (c.verdict != HistoryVerdict::kLocalAhead || c.fork_seq == 0 || w.fork_seq == 0 ||
+      w.fork_seq > c.fork_seq || w.fork_seq > last + 1) {
     return refuse("its history does not fork from ours at seq " + std::to_string(w.fork_seq) +
                   " (" + c.reason + ")");
   }

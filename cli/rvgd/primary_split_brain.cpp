@@ -46,22 +46,26 @@ void PrimaryDaemon::SplitBrain(const std::string& rlink, const HistoryComparison
 void PrimaryDaemon::SplitBrainOver(const std::string& rlink) {
   {
     std::lock_guard<std::mutex> lock(step_down_mu_);
-    if (!split_brain_ || split_brain_->rlink != rlink) return;
-    split_brain_.reset();
+    if (split_brain_ && split_brain_->rlink == rlink) split_brain_.reset();
   }
+  // The flag too, also when it was set before rvgd restarted.
+  bool cleared = false;
   Status st = ctx_.db->Run([&](StateDb& db) {
     Result<std::vector<FlagEntry>> flags = db.Flags(ctx_.config.name);
     if (!flags.ok()) return flags.status();
     for (const FlagEntry& f : *flags) {
       if (f.name == "split_brain" && f.value == rlink) {
+        cleared = true;
         return db.ClearFlag(ctx_.config.name, "split_brain");
       }
     }
     return Status::Ok();
   });
   if (!st.ok()) spdlog::error("clearing flag split_brain: {}", st.message());
-  spdlog::warn("RVG {}: the split brain with {} is over: it follows this host's line",
-               ctx_.config.name, rlink);
+  if (cleared) {
+    spdlog::warn("RVG {}: the split brain with {} is over: it follows this host's line",
+                 ctx_.config.name, rlink);
+  }
 }
 
 Result<std::string> PrimaryDaemon::PrepareResolve() {
