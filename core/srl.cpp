@@ -119,10 +119,9 @@ struct Srl::Impl {
   ChainPosition head;
   std::deque<IndexEntry> index;
   bool recovered = false;
-  // The first failed write or fdatasync, sticky: after a failed fdatasync
-  // the kernel may have dropped the pages it could not write, and a retry
-  // would "succeed" over lost data. Every later Append(), Sync() and
-  // AdvanceTail() returns it.
+  // The first failed write or fdatasync, sticky (the file is a FailStopFile
+  // too: the writer and the checkpointer both sync it). Every later
+  // Append(), Sync() and AdvanceTail() returns it.
   Status io_failure;
 
   Status IoFailure() const {
@@ -280,7 +279,6 @@ Result<std::unique_ptr<Srl>> Srl::Open(const std::string& path, const std::strin
   s->path = path;
   Status st = CheckUuid(rvg_uuid, &s->uuid);
   if (!st.ok()) return st;
-  // Syncs come from the writer and the checkpointer: see FailStopFile.
   Result<std::unique_ptr<File>> file = FailStopFile::Wrap(env->Open(path));
   if (!file.ok()) return file.status().Annotate("opening SRL");
   s->file = std::move(*file);

@@ -5,7 +5,7 @@ import errno
 import os
 
 from rvgsys import TestFailure
-from rvgtest import check, wait_until
+from rvgtest import check, log, wait_until
 
 BLOCK = 4096
 
@@ -16,6 +16,15 @@ def rlink(host, name='s'):
         if r.get('name') == name:
             return r
     raise TestFailure(f'host {host.name}: no RLINK {name} in status')
+
+
+def check_partial_resync(primary, name, total, what, since):
+    """The resync of RLINK `name` sent some data, but less than a quarter
+    of the `total` bytes of the volumes: only the regions written `since`."""
+    sent = (rlink(primary, name).get('counters') or {}).get('resync_bytes_sent', 0)
+    check(0 < sent < total // 4, f'{what} resynced {sent} bytes of {total}: expected the '
+          f'regions written since the {since} only')
+    log(f'{what} resynced {sent} bytes ({100 * sent / total:.1f} % of the volumes)')
 
 
 def wait_rlink(host, what, predicate, timeout=60, name='s'):
