@@ -42,6 +42,8 @@ const char* TypeLabel(MsgType type) {
     case MsgType::kCompare: return "COMPARE";
     case MsgType::kCompared: return "COMPARED";
     case MsgType::kDirty: return "DIRTY";
+    case MsgType::kHandover: return "HANDOVER";
+    case MsgType::kHanded: return "HANDED";
   }
   return "unknown";
 }
@@ -223,7 +225,7 @@ Result<Message> DecodeMap(const msgpack::object_map& map) {
                          EPROTO);
   }
   if (type < static_cast<uint64_t>(MsgType::kHello) ||
-      type > static_cast<uint64_t>(MsgType::kDirty)) {
+      type > static_cast<uint64_t>(MsgType::kHanded)) {
     return HeaderError(fmt::format("unknown message type {}", type));
   }
   const MsgType msg_type = static_cast<MsgType>(type);
@@ -241,6 +243,8 @@ Result<Message> DecodeMap(const msgpack::object_map& map) {
     case MsgType::kCompare: return ParseCompare(r);
     case MsgType::kCompared: return ParseCompared(r);
     case MsgType::kDirty: return ParseDirty(r);
+    case MsgType::kHandover: return ParseHandover(r);
+    case MsgType::kHanded: return ParseHanded(r);
   }
   return Status::Error("internal: unhandled message type", EPROTO);
 }

@@ -30,7 +30,8 @@ namespace rvg {
 // 3: COMPARE and COMPARED (checksum resync, verify).
 // 4: generation histories and host names in HELLO and WELCOME; a REJECT
 //    may carry the refuser's history (doc/failover.md).
-inline constexpr uint32_t kProtocolVersion = 4;
+// 5: HANDOVER and HANDED (migrate: a planned switch of roles).
+inline constexpr uint32_t kProtocolVersion = 5;
 inline constexpr size_t kMaxHeaderBytes = 64 * 1024;
 
 enum class MsgType : uint8_t {
@@ -46,6 +47,8 @@ enum class MsgType : uint8_t {
   kCompare = 10,   // primary -> secondary: the hash of a range, to compare with the secondary's
   kCompared = 11,  // secondary -> primary: the outcome of one COMPARE
   kDirty = 12,     // secondary -> primary: ranges a fast failback must resync (before WELCOME)
+  kHandover = 13,  // primary -> secondary: take over from me (migrate), I hold nothing newer
+  kHanded = 14,    // secondary -> primary: the answer to a HANDOVER
 };
 
 struct VolumeInfo {
@@ -223,9 +226,36 @@ struct DirtyMsg {
   bool operator==(const DirtyMsg&) const = default;
 };
 
+// HANDOVER (migrate, doc/failover.md): the primary of the session has
+// stopped taking writes, its newest seq is `seq` and the secondary has
+// data-acked it; the secondary is to become primary of a new generation
+// starting at seq + 1 whose parent is `generation` (the session's), and
+// to mount its volumes at `mount` ("" = its own recorded mountpoint).
+inline constexpr size_t kMaxMountPathBytes = 1000;
+struct HandoverMsg {
+  uint64_t session_id = 0;
+  uint64_t seq = 0;
+  std::string generation;
+  std::string mount;
+  bool operator==(const HandoverMsg&) const = default;
+};
+
+// HANDED: the secondary's answer to a HANDOVER. Accepted: it is becoming
+// primary of `generation` from seq `start_seq` (the HANDOVER's seq + 1)
+// and takes nothing more from this session. Refused: `reason` says why,
+// and it stays the secondary of this primary.
+struct HandedMsg {
+  uint64_t session_id = 0;
+  bool accepted = false;
+  std::string generation;  // "" when refused
+  uint64_t start_seq = 0;  // 0 when refused
+  std::string reason;
+  bool operator==(const HandedMsg&) const = default;
+};
+
 // Equality compares every field; decode(encode(m)) == m for every valid m.
 using Message = std::variant<HelloMsg, WelcomeMsg, RejectMsg, WriteMsg, AckMsg, NackMsg, PingMsg,
-                             ResyncMsg, CompareMsg, ComparedMsg, DirtyMsg>;
+                             ResyncMsg, CompareMsg, ComparedMsg, DirtyMsg, HandoverMsg, HandedMsg>;
 
 // Encoders return the header frame.
 std::string Encode(const HelloMsg& m);
@@ -239,6 +269,8 @@ std::string Encode(const ResyncMsg& m);
 std::string Encode(const CompareMsg& m);
 std::string Encode(const ComparedMsg& m);
 std::string Encode(const DirtyMsg& m);
+std::string Encode(const HandoverMsg& m);
+std::string Encode(const HandedMsg& m);
 
 // Decodes a header frame. Checks structure, types, protocol version and
 // value sanity (session ids non-zero, lengths <= kMaxWriteBytes, from <= to,

@@ -246,6 +246,8 @@ class FieldReader {
 Result<Message> ParseCompare(FieldReader& r);
 Result<Message> ParseCompared(FieldReader& r);
 Result<Message> ParseDirty(FieldReader& r);  // history_codec.cpp
+Result<Message> ParseHandover(FieldReader& r);  // handover_codec.cpp
+Result<Message> ParseHanded(FieldReader& r);    // handover_codec.cpp
 
 // A generation history under `key` (history_codec.cpp): written trimmed
 // to its newest kMaxHistoryEntries, read back checked by CheckHistory. An

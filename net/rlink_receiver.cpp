@@ -241,6 +241,11 @@ void RlinkReceiver::HandleMessage(std::vector<zmq::message_t>& frames) {
     return;
   }
   Message& msg = decoded.value();
+  if (handed_over_) {
+    Refuse(peer, 0, "this host is becoming the primary (migrate)", true);
+    Drop("message after the handover");
+    return;
+  }
   zmq::message_t* data = frames.size() == 3 ? &frames[2] : nullptr;
   if (auto* w = std::get_if<WriteMsg>(&msg)) {
     OnWrite(peer, *w, data);
@@ -263,6 +268,8 @@ void RlinkReceiver::HandleMessage(std::vector<zmq::message_t>& frames) {
     OnResync(peer, *r);
   } else if (auto* c = std::get_if<CompareMsg>(&msg)) {
     OnCompare(peer, *c);
+  } else if (auto* o = std::get_if<HandoverMsg>(&msg)) {
+    OnHandover(peer, *o);
   } else {
     Drop("message type a primary never sends");
   }
@@ -350,6 +357,7 @@ void RlinkReceiver::OnHello(const PeerId& peer, const HelloMsg& h) {
     if (hooks_.followed) hooks_.followed(peer.key, h.host);
   }
   session_history_ = h.history;
+  session_host_ = h.host;
   failback_fork_ = fork;
   if (fork != 0) SendFailbackRanges(peer, h.session_id, fork);
   WelcomeMsg w;

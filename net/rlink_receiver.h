@@ -120,6 +120,15 @@ struct HistoryHooks {
   std::function<void(const GenerationHistory& history)> failback_end;
   // A failback session ended before its resync did: nothing to adopt.
   std::function<void()> failback_cut;
+  // migrate: the primary of the session (key, announced host) hands over
+  // with `m`, and the receiver found this host holding exactly its seqs
+  // and consistent. The daemon checks that it could start as a primary,
+  // and if so arranges to become one (on rvgd's main thread, after this
+  // returns) and returns the new generation's uuid; an error refuses the
+  // handover and changes nothing.
+  std::function<Result<std::string>(const HandoverMsg& m, const std::string& key,
+                                    const std::string& host)>
+      handover;
 };
 
 class RlinkReceiver {
@@ -180,6 +189,10 @@ class RlinkReceiver {
   // COMPARE: a resync's in its place among the regions, a verify's queued
   // until the applied seq reaches its after_seq (core/range_check.h).
   void OnCompare(const PeerId& peer, const CompareMsg& m);
+  // rlink_receiver_handover.cpp: migrate. After an accepted HANDOVER the
+  // receiver takes nothing more from anyone (handed_over_).
+  void OnHandover(const PeerId& peer, const HandoverMsg& m);
+  Status CheckHandover(const HandoverMsg& m);
   void SendCheckResults(const Session& s, const std::vector<RangeCheckResult>& results);
   void ResyncViolation(const PeerId& peer, uint64_t session_id, const std::string& why);
   // The session's resync is over: regions queued in the applier dropped.
@@ -210,6 +223,8 @@ class RlinkReceiver {
   RateLimiter drop_log_{20, std::chrono::seconds(10)};
   RateLimiter handshake_log_{10, std::chrono::seconds(10)};
   bool applier_failed_ = false;  // the session was refused for good
+  bool handed_over_ = false;     // this host is becoming the primary
+  std::string session_host_;     // the host name the session's HELLO announced
   uint64_t acked_received_ = 0;
   uint64_t acked_applied_ = 0;
   uint64_t acked_regions_ = 0;

@@ -60,12 +60,9 @@ std::string RlinkSender::last_error() const {
 
 std::string RlinkSender::sending_from() const {
   switch (sending_from_.load()) {
-    case static_cast<int>(PrimaryRvg::RecordSource::kMemory):
-      return "memory";
-    case static_cast<int>(PrimaryRvg::RecordSource::kSrl):
-      return "srl";
-    default:
-      return "";
+    case static_cast<int>(PrimaryRvg::RecordSource::kMemory): return "memory";
+    case static_cast<int>(PrimaryRvg::RecordSource::kSrl): return "srl";
+    default: return "";
   }
 }
 
@@ -156,6 +153,7 @@ void RlinkSender::CloseSession(const std::string& why) {
   resync_end_number_ = 0;
   failback_resync_ = false;
   if (connected_) rlinks_->SessionDown(index_);
+  HandoverSessionLost(why);
   connected_ = false;
   watch_.reset();
   socket_.reset();
@@ -271,6 +269,7 @@ void RlinkSender::Run() {
           blocked_ = true;
         }
       }
+      if (connected_ && !blocked_) PumpHandover();
       if (connected_ && !blocked_ && now - last_sent_ >= config_.heartbeat) {
         PingMsg p{session_id_, engine_->synced_seq()};
         if (SendMessage(*socket_, {}, Encode(p), nullptr)) last_sent_ = now;
@@ -297,6 +296,8 @@ void RlinkSender::HandleMessage(std::vector<zmq::message_t>& frames) {
     if (w->session_id == session_id_ && !connected_) OnWelcome(*w);
   } else if (auto* d = std::get_if<DirtyMsg>(&msg)) {
     if (d->session_id == session_id_ && !connected_) OnDirty(*d);
+  } else if (auto* h = std::get_if<HandedMsg>(&msg)) {
+    if (h->session_id == session_id_ && connected_) OnHanded(*h);
   } else if (auto* a = std::get_if<AckMsg>(&msg)) {
     if (a->session_id != session_id_ || !connected_) return;
     last_heard_ = Clock::now();

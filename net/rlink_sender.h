@@ -35,6 +35,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <chrono>
 #include <memory>
@@ -148,6 +149,16 @@ class RlinkSender {
   RangeVerifier& verifier() { return *verifier_; }
   void Wake() { wakeup_->Signal(); }
 
+  // migrate (doc/failover.md, rlink_sender_handover.cpp): asks the
+  // secondary, in the current session, to become primary from seq + 1
+  // (HANDOVER) and waits until `timeout` for its answer (HANDED). The
+  // caller has stopped every write and this RLINK has data-acked `seq`.
+  // *sent says whether the HANDOVER went out: an error with *sent false
+  // (no session in time) changed nothing; with *sent true the secondary
+  // may have taken over even though no answer came. One at a time.
+  Result<HandedMsg> HandOver(uint64_t seq, const std::string& mount,
+                             std::chrono::milliseconds timeout, bool* sent);
+
  private:
   void Run();
   // False (with last_error set) when ZeroMQ refuses a socket.
@@ -177,6 +188,11 @@ class RlinkSender {
   void PublishResync();
   void SetError(const std::string& error);
   void Fail(const std::string& error);
+  // rlink_sender_handover.cpp, on the sender thread: send a HANDOVER that
+  // HandOver() asked for; take its answer; a session lost after sending it.
+  void PumpHandover();
+  void OnHanded(const HandedMsg& m);
+  void HandoverSessionLost(const std::string& why);
 
   const RlinkSenderConfig config_;
   PrimaryRvg* const engine_;
@@ -229,6 +245,15 @@ class RlinkSender {
   std::optional<std::pair<uint64_t, uint64_t>> resync_progress_;
   RateMeter resync_rate_;
   ResyncCounters resync_counters_;
+
+  // HandOver()'s request, between the caller and the sender thread.
+  enum class HandoverPhase { kIdle, kWanted, kSent, kDone };
+  std::mutex handover_mu_;
+  std::condition_variable handover_cv_;
+  HandoverPhase handover_phase_ = HandoverPhase::kIdle;  // under handover_mu_
+  HandoverMsg handover_;                                  // under handover_mu_
+  std::optional<HandedMsg> handed_;                       // under handover_mu_
+  std::string handover_lost_;  // why no answer came; under handover_mu_
 };
 
 }  // namespace rvg

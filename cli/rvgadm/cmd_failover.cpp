@@ -6,10 +6,16 @@
 // rvgadm resolve --discard-local: a primary in a split brain becomes the
 // secondary of the peer it diverged from (its writes since the split are
 // rolled back by a fast failback).
+// rvgadm migrate: a planned switch; the primary hands its role over to a
+// caught-up secondary and becomes its secondary, without a resync.
+#include <chrono>
+#include <thread>
+
 #include "cli/rvgadm/arg_values.h"
 #include "cli/rvgadm/command.h"
 #include "cli/rvgadm/daemon_client.h"
 #include "cli/rvgadm/output.h"
+#include "net/control_channel.h"  // CheckControlTimeout
 
 namespace rvg {
 
@@ -85,6 +91,76 @@ int RunResolve(const Context& context, const ParsedArgs& args) {
                                      "writes since the split are to be thrown away");
   }
   return AskForNote(context, rvg, "resolve", {{"cmd", "resolve"}});
+}
+
+namespace {
+
+constexpr double kDefaultMigrateSeconds = 60;
+
+// After a migrate: waits (polling, up to `seconds`) until the new primary
+// has opened a session with this host, the proof that it is primary and
+// replicates here. False when it did not within the time.
+bool WaitForNewPrimary(const Home& home, const std::string& rvg, double seconds) {
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+  while (std::chrono::steady_clock::now() < deadline) {
+    Result<nlohmann::json> reply = AskDaemon(home, rvg, {{"cmd", "status"}}, 5000);
+    if (reply.ok()) {
+      const nlohmann::json& session = (*reply)["status"]["primary_session"];
+      if (session.is_string() && !session.get<std::string>().empty()) return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return false;
+}
+
+}  // namespace
+
+int RunMigrate(const Context& context, const ParsedArgs& args) {
+  const std::string& rvg = args.positional()[0];
+  const std::string& sec = args.positional()[1];
+  Status status = CheckName("RVG", rvg);
+  if (status.ok()) status = CheckName("secondary", sec);
+  double seconds = kDefaultMigrateSeconds;
+  if (status.ok() && args.Has("--timeout")) {
+    Result<double> parsed = ParseSeconds("--timeout", args.Value("--timeout"));
+    status = parsed.status();
+    if (parsed.ok()) seconds = *parsed;
+    if (status.ok()) status = CheckControlTimeout(seconds, "--timeout");
+  }
+  nlohmann::json request = {{"cmd", "migrate"}, {"rlink", sec}, {"timeout", seconds}};
+  if (status.ok() && args.Has("--mount")) {
+    // A directory on SEC's host: it cannot be checked or created here.
+    const std::string dir = args.Value("--mount");
+    if (dir.empty() || dir[0] != '/') {
+      status = Status::Error("migrate: --mount takes an absolute path (a directory on " + sec +
+                             ")");
+    }
+    request["mount"] = dir;
+  }
+  if (!status.ok()) return ReportUsage(context.spec, status.message());
+  status = RequireRunning(context.home, rvg);
+  if (!status.ok()) return ReportError(status.Annotate("migrate"));
+  // The drain and the handover share the timeout; unmounting, closing
+  // the pipeline and starting the secondary role come on top.
+  const double reply_ms = std::min((seconds + 120) * 1000, double{INT_MAX});
+  Result<nlohmann::json> reply = AskDaemon(context.home, rvg, request, static_cast<int>(reply_ms));
+  if (!reply.ok()) return ReportError(reply.status().Annotate("migrate of RVG " + rvg));
+  const bool replicating = WaitForNewPrimary(context.home, rvg, seconds);
+  if (context.json) {
+    (*reply)["replicating"] = replicating;
+    PrintJson(*reply);
+  } else {
+    PrintLine("RVG " + rvg + ": " + sec + " is the primary now, generation " +
+              reply->value("generation", std::string("?")) + " from seq " +
+              std::to_string(reply->value("start_seq", uint64_t{0})) +
+              "; this host is its secondary");
+  }
+  if (!replicating) {
+    return ReportError("migrate: " + sec + " took over but has not connected to this host "
+                       "yet; check rvgadm status " + rvg + " on both hosts");
+  }
+  return kExitOk;
 }
 
 }  // namespace rvg

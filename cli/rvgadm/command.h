@@ -59,9 +59,8 @@ Result<std::string> PrepareMountpoint(const std::string& text);
 int RunTakeover(const Context& context, const ParsedArgs& args);
 int RunForceOnline(const Context& context, const ParsedArgs& args);
 int RunResolve(const Context& context, const ParsedArgs& args);
-// cmd_planned.cpp: commands whose arguments are parsed but whose engine
-// support is not in this version yet.
-int RunNotYetAvailable(const Context& context, const ParsedArgs& args);
+int RunMigrate(const Context& context, const ParsedArgs& args);
+// cmd_replication.cpp, cmd_verify.cpp: replication on one RLINK.
 int RunPauserep(const Context& context, const ParsedArgs& args);
 int RunResumerep(const Context& context, const ParsedArgs& args);
 int RunStoprep(const Context& context, const ParsedArgs& args);

@@ -124,9 +124,14 @@ const std::vector<Command>& Commands() {
        "make this secondary the primary when its primary is lost (--force: even if a resync "
        "left it inconsistent; its undo area is restored first when it has one)",
        RunTakeover},
-      {{.name = "migrate", .synopsis = "RVG SEC", .required = {"RVG", "SEC"}},
-       "planned switch of the primary role to SEC",
-       RunNotYetAvailable},
+      {{.name = "migrate",
+        .synopsis = "RVG SEC [--mount DIR] [--timeout S]",
+        .required = {"RVG", "SEC"},
+        .value_options = {"--mount", "--timeout"}},
+       "planned switch: this primary unmounts, drains SEC and hands the primary role over; it "
+       "becomes SEC's secondary, no resync (--mount: where SEC mounts, default its recorded "
+       "mountpoint)",
+       RunMigrate},
       {{.name = "force-online", .synopsis = "RVG", .required = {"RVG"}},
        "serve writes on a primary held back as data_corrupt (it did not stop cleanly and no "
        "secondary has answered since) under a new generation",

@@ -46,10 +46,26 @@ struct DaemonContext {
   // to change its role (a primary that found itself replaced steps down:
   // Daemon::StepDown). Must not block.
   std::function<void()> step_down_wanted;
+  // Called from the receiver thread when a secondary accepted its
+  // primary's HANDOVER (migrate) and is to become primary
+  // (Daemon::TakeHandover on the main thread). Must not block.
+  std::function<void()> handover_wanted;
   // Waits for the control requests still at work on the daemon (drains, on
   // threads of their own) to end and be answered: before a role change
   // destroys the daemon they use. Its Stop() has made them end.
   std::function<void()> finish_requests;
+};
+
+// What a primary's migrate ended in (Daemon::Migrate): this host is to
+// become a secondary by `change`.
+struct MigrateOutcome {
+  RoleChange change;
+  std::string generation;  // the new primary's, from start_seq
+  uint64_t start_seq = 0;
+  // Non-empty when the HANDOVER went out but no answer came: why. The
+  // secondary may have taken over or not; this host steps down anyway,
+  // since going on as primary could split the brain.
+  std::string in_doubt;
 };
 
 class Daemon {
@@ -107,6 +123,22 @@ class Daemon {
   virtual Result<std::string> PrepareResolve() {
     return Status::Error("RVG " + name() + " is a secondary here; resolve --discard-local "
                          "applies to a primary in a split brain");
+  }
+  // migrate (doc/failover.md), primaries only: unmount (a busy volume
+  // refuses and changes nothing), drain `rlink`, hand over to it
+  // (RlinkSender::HandOver) and return the change that makes this host its
+  // secondary. An error after the unmount leaves this role stopped
+  // (serving() false) and the primary role is to be started again.
+  virtual Result<MigrateOutcome> Migrate(const std::string& /*rlink*/,
+                                         const std::string& /*mount*/, double /*timeout_s*/) {
+    return Status::Error("RVG " + name() + " is a secondary here; migrate runs on the primary");
+  }
+  // migrate, secondaries only, on rvgd's main thread after
+  // handover_wanted: stops this role for good and returns the change that
+  // makes this host primary of the generation it answered the HANDOVER
+  // with, and in *mount where to mount.
+  virtual Result<RoleChange> TakeHandover(std::string* /*mount*/) {
+    return Status::Error("no primary handed RVG " + name() + " over to this host");
   }
   virtual std::string name() const = 0;
   // False once a failed role change has stopped this role for good.

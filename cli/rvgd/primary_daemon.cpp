@@ -293,43 +293,48 @@ Status PrimaryDaemon::LoadKeysIfNeeded() {
 // writes with EIO — they were never acknowledged — and gives their owners
 // a few seconds to let go.
 Status PrimaryDaemon::Stop() {
-  if (fs_) {
-    auto detached = [this] {
-      if (engine_) engine_->BeginClose();
-    };
-    Status st = fs_->Unmount(detached);
-    // A writer may be between two waits at the moment of the first try (a
-    // checkpoint freed a little room and it is appending the next record),
-    // so look for waiting writers for a while before calling the volume busy
-    // for another reason (a loop device, an open file that is not writing).
-    using Clock = std::chrono::steady_clock;
-    const auto give_up = Clock::now() + std::chrono::seconds(5);
-    auto last_waiting = Clock::now();
-    bool warned = false;
-    while (!st.ok() && engine_ && Clock::now() < give_up &&
-           Clock::now() - last_waiting < std::chrono::seconds(1)) {
-      if (engine_->waiting_for_room()) {
-        if (!warned) {
-          spdlog::warn("stop: failing the writes that wait for space in the full SRL or for "
-                       "the images to catch up");
-          warned = true;
-        }
-        last_waiting = Clock::now();
-        engine_->AbortSpaceWaits();
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      st = fs_->Unmount(detached);
-    }
-    if (!st.ok() && warned) {
-      st = st.Annotate("the writes that waited for room in the SRL or memory were failed, but");
-    }
-    if (!st.ok()) return st;
-    fs_.reset();
-  }
+  Status st = UnmountVolumes();
+  if (!st.ok()) return st;
   Shutdown();
   if (gate_) gate_->CleanStop();
   Status health = engine_ ? engine_->health() : Status::Ok();
   if (!health.ok()) spdlog::error("stopped after a failure: {}", health.message());
+  return Status::Ok();
+}
+
+Status PrimaryDaemon::UnmountVolumes() {
+  if (!fs_) return Status::Ok();
+  auto detached = [this] {
+    if (engine_) engine_->BeginClose();
+  };
+  Status st = fs_->Unmount(detached);
+  // A writer may be between two waits at the moment of the first try (a
+  // checkpoint freed a little room and it is appending the next record),
+  // so look for waiting writers for a while before calling the volume busy
+  // for another reason (a loop device, an open file that is not writing).
+  using Clock = std::chrono::steady_clock;
+  const auto give_up = Clock::now() + std::chrono::seconds(5);
+  auto last_waiting = Clock::now();
+  bool warned = false;
+  while (!st.ok() && engine_ && Clock::now() < give_up &&
+         Clock::now() - last_waiting < std::chrono::seconds(1)) {
+    if (engine_->waiting_for_room()) {
+      if (!warned) {
+        spdlog::warn("stop: failing the writes that wait for space in the full SRL or for "
+                     "the images to catch up");
+        warned = true;
+      }
+      last_waiting = Clock::now();
+      engine_->AbortSpaceWaits();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    st = fs_->Unmount(detached);
+  }
+  if (!st.ok() && warned) {
+    st = st.Annotate("the writes that waited for room in the SRL or memory were failed, but");
+  }
+  if (!st.ok()) return st;
+  fs_.reset();
   return Status::Ok();
 }
 

@@ -44,6 +44,8 @@ class PrimaryDaemon : public Daemon, public CheckpointListener, public BitmapSto
   Result<RoleChange> StepDown(std::string* note) override;
   Result<std::string> ForceOnline() override;
   Result<std::string> PrepareResolve() override;
+  Result<MigrateOutcome> Migrate(const std::string& rlink, const std::string& mount,
+                                 double timeout_s) override;
 
   Status PersistRlinkProgress(const std::vector<RlinkSnapshot>& rlinks) override;
 
@@ -59,6 +61,9 @@ class PrimaryDaemon : public Daemon, public CheckpointListener, public BitmapSto
 
  private:
   void Shutdown();
+  // Unmounts the volumes, ending the engine's intake (BeginClose); a busy
+  // volume refuses and leaves them mounted.
+  Status UnmountVolumes();
   Status LoadKeysIfNeeded();
   Status StartListener();
   void RecordPeerGeneration(const std::string& rlink, const std::string& generation);

@@ -5,6 +5,8 @@
 
 #include <cerrno>
 
+#include "net/control_channel.h"  // CheckControlTimeout
+
 namespace rvg {
 
 namespace {
@@ -41,6 +43,13 @@ Status SwitchRole(const RoleChange& change, const std::string& mount, DaemonCont
   return Status::Ok();
 }
 
+// Checked like takeover's: a mountpoint given must be an absolute path.
+bool MountFieldOk(const nlohmann::json& request) {
+  auto mount = request.find("mount");
+  return mount == request.end() || (mount->is_string() && !mount->get<std::string>().empty() &&
+                                    mount->get<std::string>()[0] == '/');
+}
+
 }  // namespace
 
 Status StepDownRole(DaemonContext* ctx, std::unique_ptr<Daemon>* daemon, bool* fatal) {
@@ -62,9 +71,7 @@ Result<nlohmann::json> TakeOverRole(const nlohmann::json& request, DaemonContext
   *fatal = false;
   auto force = request.find("force");
   auto mount = request.find("mount");
-  if ((force != request.end() && !force->is_boolean()) ||
-      (mount != request.end() && (!mount->is_string() || mount->get<std::string>().empty() ||
-                                  mount->get<std::string>()[0] != '/'))) {
+  if ((force != request.end() && !force->is_boolean()) || !MountFieldOk(request)) {
     return Status::Error("takeover: \"force\" must be a boolean and \"mount\" an absolute path",
                          EINVAL);
   }
@@ -100,6 +107,66 @@ Result<nlohmann::json> TakeOverRole(const nlohmann::json& request, DaemonContext
                           {"mount", dir}};
   if (!note.empty()) reply["note"] = note;
   return reply;
+}
+
+Result<nlohmann::json> MigrateRole(const nlohmann::json& request, DaemonContext* ctx,
+                                   std::unique_ptr<Daemon>* daemon, bool* fatal) {
+  *fatal = false;
+  auto rlink = request.find("rlink");
+  auto timeout = request.find("timeout");
+  if (rlink == request.end() || !rlink->is_string() || !MountFieldOk(request) ||
+      (timeout != request.end() && !timeout->is_number())) {
+    return Status::Error("migrate: \"rlink\" must be a name, \"mount\" an absolute path and "
+                         "\"timeout\" a number of seconds", EINVAL);
+  }
+  const double timeout_s = timeout != request.end() ? timeout->get<double>() : 60.0;
+  Status st = CheckControlTimeout(timeout_s, "migrate timeout");
+  if (!st.ok()) return st;
+  const std::string sec = rlink->get<std::string>();
+  Result<MigrateOutcome> outcome =
+      (*daemon)->Migrate(sec, request.value("mount", std::string()), timeout_s);
+  if (!outcome.ok()) {
+    spdlog::warn("migrate to {} refused: {}", sec, outcome.status().message());
+    if ((*daemon)->serving()) return outcome.status();
+    // The volumes were unmounted for the attempt: the primary role starts
+    // again as it was (nothing was handed over).
+    spdlog::warn("migrate: the primary role starts again");
+    RoleChange same;
+    same.role = "primary";
+    st = SwitchRole(same, ctx->mount, ctx, daemon, fatal);
+    if (!st.ok()) return st.Annotate(outcome.status().message() + "; restarting the primary role");
+    return outcome.status().Annotate("this host is still the primary");
+  }
+  st = SwitchRole(outcome->change, "", ctx, daemon, fatal);
+  if (!st.ok()) return st;
+  if (!outcome->in_doubt.empty()) {
+    return Status::Error("the HANDOVER went to " + sec + " but " + outcome->in_doubt +
+                         ": this host is a secondary now; if " + sec + " did not become "
+                         "primary (rvgadm status there), run rvgadm takeover on " + sec,
+                         ETIMEDOUT);
+  }
+  spdlog::info("migrate: RVG {} is a secondary here now; {} is primary from seq {}",
+               ctx->config.name, sec, outcome->start_seq);
+  return nlohmann::json{{"ok", true},
+                        {"primary", sec},
+                        {"generation", outcome->generation},
+                        {"start_seq", outcome->start_seq}};
+}
+
+Status TakeHandoverRole(DaemonContext* ctx, std::unique_ptr<Daemon>* daemon, bool* fatal) {
+  *fatal = false;
+  std::string mount;
+  Result<RoleChange> change = (*daemon)->TakeHandover(&mount);
+  if (!change.ok()) {
+    *fatal = !(*daemon)->serving();
+    return change.status();
+  }
+  Status st = SwitchRole(*change, mount, ctx, daemon, fatal);
+  if (!st.ok()) return st;
+  spdlog::info("migrate: RVG {} is primary here from now on, generation {} from seq {}, "
+               "mounted at {}", ctx->config.name, change->generation->uuid,
+               change->generation->start_seq, mount);
+  return Status::Ok();
 }
 
 }  // namespace rvg

@@ -26,4 +26,17 @@ Result<nlohmann::json> TakeOverRole(const nlohmann::json& request, DaemonContext
 // refuses and leaves the primary serving, fenced; `*fatal` as above.
 Status StepDownRole(DaemonContext* ctx, std::unique_ptr<Daemon>* daemon, bool* fatal);
 
+// `rvgadm migrate`, on the primary: {"cmd": "migrate", "rlink": SEC,
+// "mount": DIR?, "timeout": S?}. On success `*daemon` is this host's
+// secondary role and the reply says SEC's generation and first seq. A
+// refusal before the unmount changes nothing; a failure after it starts
+// the primary role again (mounted); a HANDOVER that got no answer leaves
+// this host a secondary and is an error saying so. `*fatal` as above.
+Result<nlohmann::json> MigrateRole(const nlohmann::json& request, DaemonContext* ctx,
+                                   std::unique_ptr<Daemon>* daemon, bool* fatal);
+
+// The secondary's side of migrate, after its receiver accepted a HANDOVER
+// (DaemonContext::handover_wanted): it becomes primary and mounts.
+Status TakeHandoverRole(DaemonContext* ctx, std::unique_ptr<Daemon>* daemon, bool* fatal);
+
 }  // namespace rvg

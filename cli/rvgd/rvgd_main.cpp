@@ -178,8 +178,14 @@ int Run(const Args& args) {
   // A primary that finds itself replaced asks for a step-down, which runs
   // here on the main thread between two Serve() calls.
   std::atomic<bool> step_down{false};
+  // A secondary whose primary handed over (migrate) becomes primary there too.
+  std::atomic<bool> handover{false};
   DaemonContext ctx{home, *config, "", &shared, &zmq_context, [&step_down, control] {
                       step_down = true;
+                      control->Stop();
+                    },
+                    [&handover, control] {
+                      handover = true;
                       control->Stop();
                     },
                     [control] { control->FinishDeferred(); }};
@@ -266,11 +272,13 @@ int Run(const Args& args) {
         if (!note->empty()) reply["note"] = *note;
         return reply;
       }
-      if (cmd == "takeover") {
+      if (cmd == "takeover" || cmd == "migrate") {
         bool fatal = false;
-        Result<nlohmann::json> reply = TakeOverRole(req, &ctx, &daemon, &fatal);
+        Result<nlohmann::json> reply = cmd == "takeover"
+                                           ? TakeOverRole(req, &ctx, &daemon, &fatal)
+                                           : MigrateRole(req, &ctx, &daemon, &fatal);
         if (fatal) {
-          spdlog::error("takeover failed after the secondary role stopped: {}; exiting",
+          spdlog::error("{} failed after the old role stopped: {}; exiting", cmd,
                         reply.status().message());
           failed = true;
           stopped = true;
@@ -299,6 +307,18 @@ int Run(const Args& args) {
       }
       return ErrorReply(Status::Error("unknown control command \"" + cmd + "\""));
     });
+    if (!stopped && handover.exchange(false)) {
+      bool fatal = false;
+      Status s = TakeHandoverRole(&ctx, &daemon, &fatal);
+      if (!s.ok()) {
+        spdlog::error("migrate: taking over from the primary failed: {}{}", s.message(),
+                      fatal ? "; exiting" : "");
+        if (fatal) {
+          failed = true;
+          stopped = true;
+        }
+      }
+    }
     if (!stopped && step_down.exchange(false)) {
       Status s = step_down_now("step-down");
       if (!s.ok() && !stopped) {

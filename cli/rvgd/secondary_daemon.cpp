@@ -1,71 +1,18 @@
-// The secondary role: listen, reorder, apply, acknowledge.
+// The secondary role's life: start, history hooks, stop, status
+// (secondary_daemon.h).
+#include "cli/rvgd/secondary_daemon.h"
+
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdlib>
-#include <chrono>
-#include <ctime>
 
-#include "cli/common/secondary_store.h"
 #include "cli/common/status_view.h"
-#include "cli/rvgd/daemon.h"
 #include "core/failback_bitmap.h"
-#include "core/secondary_applier.h"
-#include "core/uuid.h"
 #include "net/host_keys.h"
-#include "net/rlink_receiver.h"
 
 namespace rvg {
 
-namespace {
-
-class SecondaryDaemon : public Daemon {
- public:
-  explicit SecondaryDaemon(DaemonContext context)
-      : ctx_(std::move(context)),
-        store_(ctx_.config.name,
-               [this](const std::function<Status(StateDb&)>& fn) { return ctx_.db->Run(fn); }),
-        undo_(ctx_.home.UndoPath(ctx_.config.name), ctx_.config.srl_uuid) {}
-  ~SecondaryDaemon() override { Shutdown(); }
-
-  Status Start() override;
-  Status Stop() override;
-  nlohmann::json StatusJson() override;
-  std::string name() const override { return ctx_.config.name; }
-  bool serving() const override { return !shut_down_; }
-  Result<RoleChange> Takeover(bool force, std::string* note) override;
-  Status Drain(const std::string&, double) override {
-    return Status::Error("drain runs on the primary; this host is a secondary of RVG " +
-                         ctx_.config.name);
-  }
-
-
- private:
-  Status Shutdown();
-  Result<std::vector<std::string>> AcceptedPrimaryKeys();
-  // The ranges to report in a fast failback, when flag `failback` is set.
-  // `*from` gets the first seq they cover (flag `failback`'s value).
-  Result<std::optional<std::vector<VolumeExtent>>> FailbackRanges(uint64_t* from);
-  HistoryHooks Hooks();
-  void Followed(const std::string& key, const std::string& host);
-  bool Follows(const std::string& key, const std::string& host);
-  // The name of the host that proved `key` (its RLINK here), or that
-  // announced `host` on an insecure link.
-  Result<std::string> HostName(StateDb& db, const std::string& key, const std::string& host);
-
-  DaemonContext ctx_;
-  SecondaryStore store_;  // applied_seq and the inconsistent flag in state.db
-  // The resync undo area (HOME/RVG.undo), recovered by the applier's
-  // Start(). A future `takeover` stops the applier and then calls
-  // undo_.RollBack() when the images are inconsistent and an area exists.
-  UndoArea undo_;
-  std::unique_ptr<VolumeSet> volumes_;
-  std::unique_ptr<Srl> srl_;
-  std::unique_ptr<SecondaryApplier> applier_;
-  std::unique_ptr<RlinkReceiver> receiver_;
-  bool shut_down_ = false;  // by a takeover: for good
-};
 
 Status SecondaryDaemon::Start() {
   const RvgConfig& cfg = ctx_.config;
@@ -209,111 +156,15 @@ HistoryHooks SecondaryDaemon::Hooks() {
     });
   };
   hooks.failback_cut = [this] { store_.DisarmFailbackEnd(); };
+  hooks.handover = [this](const HandoverMsg& m, const std::string& key, const std::string& host) {
+    return AcceptHandover(m, key, host);
+  };
   hooks.split_brain = [this](const std::string& reason) {
     Status st = ctx_.db->Run(
         [&](StateDb& db) { return db.SetFlag(ctx_.config.name, "split_brain", reason, reason); });
     if (!st.ok()) spdlog::error("cannot flag the split brain: {}", st.message());
   };
   return hooks;
-}
-
-// doc/failover.md, "takeover". Everything that can refuse is checked
-// before this role stops, so a refusal leaves the secondary serving.
-Result<RoleChange> SecondaryDaemon::Takeover(bool force, std::string* note) {
-  const RvgConfig& cfg = ctx_.config;
-  const auto silent = std::chrono::steady_clock::now() - receiver_->last_heard();
-  const std::string primary = receiver_->peer();
-  if (!primary.empty() && silent < std::chrono::seconds(5)) {
-    return Status::Error(
-        "the primary is connected (its session was heard from " +
-        std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(silent).count()) +
-        " ms ago): takeover is for a primary that is gone; switch roles with migrate, or stop "
-        "the primary first");
-  }
-  if (receiver_->generation().empty() || receiver_->uuid().empty()) {
-    return Status::Error("RVG " + cfg.name + " has never been bound to a primary (no generation "
-                         "history): there is nothing to take over; create it as a primary "
-                         "instead");
-  }
-  auto flags = ctx_.db->Run([&](StateDb& db) { return db.Flags(cfg.name); });
-  if (!flags.ok()) return flags.status();
-  const bool inconsistent = FlaggedInconsistent(*flags);
-  if (inconsistent && !force) {
-    return Status::Error(
-        "RVG " + cfg.name + " is inconsistent here (a resync was cut off): its images are no "
-        "usable copy. takeover --force restores the contents from before the resync when the "
-        "undo area has them (rvgadm status shows it), else takes the images as they are");
-  }
-  auto hosts = ctx_.db->Run([&](StateDb& db) { return db.ListRlinks(cfg.name); });
-  if (!hosts.ok()) return hosts.status();
-  for (const RlinkConfig& r : *hosts) {
-    if (r.peer_key.empty() && !r.insecure) {
-      return Status::Error("host " + r.name + " has no key pinned, so the primary role could not "
-                           "replicate to it: rvgadm trust " + cfg.name + " " + r.name +
-                           " KEY (its rvgadm pubkey), or delsec it");
-    }
-  }
-  std::string source;  // flag "primary": see Followed()
-  for (const FlagEntry& f : *flags) {
-    if (f.name == "primary") source = f.value;
-  }
-  Status st = Shutdown();
-  shut_down_ = true;
-  // A failback end the applier never took must not fire at the rollback.
-  store_.DisarmFailbackEnd();
-  if (!st.ok()) return st.Annotate("stopping the secondary role");
-  if (inconsistent) {
-    // The applier's Start() recovered the area and it has stopped: the
-    // rollback may run (undo_area.h).
-    Result<UndoSummary> undone =
-        undo_.RollBack(volumes_.get(), [this] { return store_.SaveConsistency(true); });
-    if (undone.ok()) {
-      *note = "the unfinished resync was rolled back: " + std::to_string(undone->regions) +
-              " regions restored, the images are the consistent copy at seq " +
-              std::to_string(undone->base_seq);
-      spdlog::warn("takeover --force: {}", *note);
-    } else if (undone.status().code() == ENOENT) {
-      *note = "the images are taken over INCONSISTENT (no undo area to restore): check the "
-              "filesystems on them (fsck) before use";
-      spdlog::error("takeover --force: {}", *note);
-    } else {
-      return undone.status().Annotate("rolling back the unfinished resync");
-    }
-  }
-  Result<uint64_t> persisted = store_.LoadAppliedSeq();
-  if (!persisted.ok()) return persisted.status();
-  // The SRL is the truth about the seqs this host holds (a persisted
-  // applied seq may lag it when a checkpoint's commit was put off): the
-  // new generation must start past both, or it would reuse seqs.
-  const uint64_t start = std::max(*persisted + 1, srl_->next_seq());
-  if (start != *persisted + 1) {
-    spdlog::warn("takeover: the SRL goes on at seq {} while the applied seq persisted is {}; the "
-                 "new generation starts at {}", srl_->next_seq(), *persisted, start);
-  }
-  Result<GenerationHistory> history =
-      ctx_.db->Run([&](StateDb& db) { return db.Generations(cfg.name); });
-  if (!history.ok()) return history.status();
-  RoleChange change;
-  change.role = "primary";
-  change.generation = NextGeneration(*history, NewUuid(), start,
-                                     static_cast<int64_t>(std::time(nullptr)));
-  // The old primary's RLINK here tracks every write from now on in its
-  // DCM — the failback bitmap — so that a fast failback resyncs only them.
-  for (const RlinkConfig& r : *hosts) {
-    if (r.name == source) change.rlink_states.push_back({r.name, "dcm"});
-  }
-  change.clear_flags.push_back("primary");
-  change.clear_flags.push_back("failback");  // this host's line goes on instead
-  const std::string why = "takeover at seq " + std::to_string(start);
-  change.set_flags.push_back({"last_owner", cfg.host.empty() ? "this host" : cfg.host, 0, why});
-  if (!source.empty()) change.set_flags.push_back({"source", source, 0, why});
-  if (inconsistent && note->find("rolled back") != std::string::npos) {
-    change.clear_flags.push_back("inconsistent");
-  }
-  spdlog::info("takeover: generation {} begins at seq {} (parent {}); old primary {}",
-               change.generation->uuid, change.generation->start_seq, change.generation->parent,
-               source.empty() ? "unknown" : source);
-  return change;
 }
 
 // Which host this secondary follows, as flag "primary" (its RLINK name
@@ -400,8 +251,6 @@ nlohmann::json SecondaryDaemon::StatusJson() {
   j["health"] = health.ok() ? "ok" : health.message();
   return j;
 }
-
-}  // namespace
 
 std::unique_ptr<Daemon> MakeSecondaryDaemon(DaemonContext context) {
   return std::make_unique<SecondaryDaemon>(std::move(context));

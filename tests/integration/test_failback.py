@@ -30,13 +30,13 @@ VOLUMES = [('a', '32M'), ('b', '32M')]
 SIZES = [32 << 20, 32 << 20]
 
 
-def pair(env, names=('p', 's')):
+def pair(env, names=('p', 's'), volumes=VOLUMES):
     """p (primary, with a listen endpoint of its own for when it is a
     secondary) and s (secondary, knowing p as a host of the RVG)."""
     p, s = env.host(names[0]), env.host(names[1])
-    s.create_secondary(VOLUMES, f'tcp://127.0.0.1:{rvgtest.free_port()}')
+    s.create_secondary(volumes, f'tcp://127.0.0.1:{rvgtest.free_port()}')
     p.listen = f'tcp://127.0.0.1:{rvgtest.free_port()}'
-    p.rvgadm('create', p.rvg, *p._volume_args(VOLUMES), '--srl', f'{p.srl_path}:64M',
+    p.rvgadm('create', p.rvg, *p._volume_args(volumes), '--srl', f'{p.srl_path}:64M',
              '--role', 'primary', '--listen', p.listen)
     p.addsec(s)
     s.rvgadm('addsec', s.rvg, p.name, '--address', p.listen, '--peer-key', p.pubkey())

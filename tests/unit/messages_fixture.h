@@ -91,7 +91,8 @@ inline std::vector<std::string> SampleFrames() {
           Encode(SampleWrite()), Encode(SampleLazyWrite()), Encode(SampleAck()),
           Encode(SampleNack()),  Encode(SamplePing()),      Encode(SampleRegion()),
           Encode(SampleResyncEnd()), Encode(SampleHistoryReject()), Encode(SampleDirty()),
-          Encode(SampleFailbackWelcome())};
+          Encode(SampleFailbackWelcome()), Encode(HandoverMsg{5, 77, "gen-7f3a", "/mnt/x"}),
+          Encode(HandedMsg{5, true, "gen-8b", 78, "ok"})};
 }
 
 inline Result<Message> Decode(const std::string& frame) {

@@ -278,7 +278,7 @@ TEST_CASE("frames that are not one header map are refused", "[messages]") {
 TEST_CASE("type and version are checked first", "[messages]") {
   const std::string ping = Encode(SamplePing());
   CHECK(DecodeError(EditKey(ping, "v", Uint(1))) ==
-        "peer speaks protocol version 1, this rvg speaks 4; run the same rvg release on both hosts");
+        "peer speaks protocol version 1, this rvg speaks 5; run the same rvg release on both hosts");
   CHECK_THAT(DecodeError(EditKey(ping, "v", Uint(kMax64))),
              Catch::Contains("peer speaks protocol version 18446744073709551615"));
   CHECK(DecodeError(EditKey(ping, "t", Uint(99))) == "malformed header: unknown message type 99");

@@ -141,5 +141,24 @@ TEST_CASE("a generation history is decoded checked, or the message is refused", 
   CHECK(got.history.back() == hello.history.back());
 }
 
+TEST_CASE("HANDOVER and HANDED survive a round trip and refuse bad values", "[messages]") {
+  const HandoverMsg handover{9, 1234, "gen-7f3a", "/mnt/rvg/datavg"};
+  CHECK(DecodeAs<HandoverMsg>(Encode(handover)) == handover);
+  CHECK(DecodeAs<HandoverMsg>(Encode(HandoverMsg{9, 0, "g", ""})).mount.empty());
+  const HandedMsg yes{9, true, "gen-8b", 1235, ""};
+  CHECK(DecodeAs<HandedMsg>(Encode(yes)) == yes);
+  const HandedMsg no{9, false, "", 0, "the images are inconsistent here"};
+  CHECK(DecodeAs<HandedMsg>(Encode(no)) == no);
+
+  CHECK_THAT(DecodeError(Encode(HandoverMsg{9, 1, "g", "relative/dir"})),
+             Catch::Contains("absolute path"));
+  CHECK_THAT(DecodeError(Encode(HandoverMsg{9, 1, "", "/m"})), Catch::Contains("\"gen\" is empty"));
+  CHECK_THAT(DecodeError(Encode(HandoverMsg{9, 1, "g", "/" + std::string(kMaxMountPathBytes, 'm')})),
+             Catch::Contains("at most 1000"));
+  CHECK_THAT(DecodeError(Encode(HandedMsg{9, true, "", 5, ""})), Catch::Contains("needs \"gen\""));
+  CHECK_THAT(DecodeError(Encode(HandedMsg{9, true, "g", 0, ""})), Catch::Contains("non-zero"));
+  CHECK_THAT(DecodeError(Encode(HandedMsg{0, false, "", 0, "x"})), Catch::Contains("session ids"));
+}
+
 }  // namespace
 }  // namespace rvg
