@@ -145,7 +145,8 @@ class PrimaryRvg : public VolumeIo {
   // every cause has been lifted by Unfence(cause) — a host that learned it
   // was replaced stays fenced when its data_corrupt hold ends. Writes
   // already admitted go on; reads and Flush() are not fenced.
-  enum class FenceCause { kReplaced = 0, kDataCorrupt = 1 };
+  // kResolving: resolve --discard-local is stepping this host down.
+  enum class FenceCause { kReplaced = 0, kDataCorrupt = 1, kResolving = 2 };
   void Fence(FenceCause cause, const Status& why);
   void Unfence(FenceCause cause);
   bool fenced() const { return fenced_.load(); }
@@ -312,7 +313,7 @@ class PrimaryRvg : public VolumeIo {
   Status FenceStatus() const;
   std::atomic<bool> fenced_{false};
   mutable std::mutex fence_mu_;  // fences_
-  Status fences_[2];             // by FenceCause; ok = not fenced for it
+  Status fences_[3];             // by FenceCause; ok = not fenced for it
   // Ranges under verify (few: the verifier's window), under mu_.
   struct RangeWatch {
     uint64_t id;

@@ -140,6 +140,9 @@ class Daemon {
   virtual Result<RoleChange> TakeHandover(std::string* /*mount*/) {
     return Status::Error("no primary handed RVG " + name() + " over to this host");
   }
+  // The step-down that PrepareResolve() prepared failed and this role
+  // still serves (a busy volume): writes are taken again.
+  virtual void AbandonResolve() {}
   virtual std::string name() const = 0;
   // False once a failed role change has stopped this role for good.
   virtual bool serving() const { return true; }

@@ -44,6 +44,7 @@ class PrimaryDaemon : public Daemon, public CheckpointListener, public BitmapSto
   Result<RoleChange> StepDown(std::string* note) override;
   Result<std::string> ForceOnline() override;
   Result<std::string> PrepareResolve() override;
+  void AbandonResolve() override;
   Result<MigrateOutcome> Migrate(const std::string& rlink, const std::string& mount,
                                  double timeout_s) override;
 

@@ -106,12 +106,26 @@ Result<std::string> PrimaryDaemon::PrepareResolve() {
   step_down_ = cause;
   const std::string why = "resolve --discard-local: this host's writes from seq " +
                           std::to_string(fork) + " on are thrown away for " + cause.by + "'s";
-  engine_->Fence(PrimaryRvg::FenceCause::kReplaced,
+  // A fence of its own: a resolve that cannot go ahead (a busy volume)
+  // lifts it, and a replacement learnt meanwhile keeps its own.
+  engine_->Fence(PrimaryRvg::FenceCause::kResolving,
                  Status::Error("RVG " + rvg + ": " + why + "; this host takes no writes", EROFS));
   spdlog::warn("RVG {}: {}", rvg, why);
   return "RVG " + rvg + ": this host becomes the secondary of " + cause.by +
          "; what either side wrote since the split (from seq " + std::to_string(fork) +
          ") is resynced from it (status shows the fast failback)";
+}
+
+void PrimaryDaemon::AbandonResolve() {
+  {
+    std::lock_guard<std::mutex> lock(step_down_mu_);
+    // The resolve's own cause (it carries the history to keep); a host
+    // replaced meanwhile goes on stepping down for that.
+    if (step_down_ && step_down_->history) step_down_.reset();
+  }
+  engine_->Unfence(PrimaryRvg::FenceCause::kResolving);
+  spdlog::warn("RVG {}: resolve did not go ahead; this host takes writes again, still in split "
+               "brain", ctx_.config.name);
 }
 
 }  // namespace rvg

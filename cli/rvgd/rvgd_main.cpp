@@ -290,6 +290,7 @@ int Run(const Args& args) {
         Result<std::string> note = daemon->PrepareResolve();
         if (!note.ok()) return ErrorReply(note.status());
         Status s = step_down_now("resolve");
+        if (!s.ok() && !stopped) daemon->AbandonResolve();
         if (!s.ok()) return ErrorReply(s.Annotate("resolve"));
         return nlohmann::json{{"ok", true}, {"note", *note}};
       }

@@ -13,6 +13,8 @@ wrote since the split are resynced from s (far fewer bytes than the
 volumes hold), p ends byte-identical to s, and replication goes on.
 """
 
+import os
+
 import rlinkctl
 import rvgdata
 import rvgtest
@@ -111,6 +113,7 @@ def main(env):
     check_images(p, p_model, "its own writes since the split, none of s's")
     check_images(s, s_model, "its own writes since the split, none of p's")
 
+    refused_resolve_keeps_writing(p, p_model)
     cp = p.rvgadm('resolve', p.rvg, '--discard-local')
     log(f'resolve: {cp.stdout.strip()}')
     last = {}
@@ -135,6 +138,27 @@ def main(env):
     net.cut()
     check_images(p, s_model, "the winner's data: p's writes since the split discarded")
     check_images(s, s_model, 'the same')
+
+
+def refused_resolve_keeps_writing(p, model):
+    """A volume held open makes resolve fail (the mount cannot go); the
+    host goes on as the primary it was, taking writes — not fenced until
+    rvgd restarts."""
+    path = p.mounted('a')
+    fd = os.open(path, os.O_RDWR)
+    try:
+        cp = p.rvgadm('resolve', p.rvg, '--discard-local', check=False)
+        check(cp.returncode != 0 and 'in use' in cp.stderr,
+              f'resolve with a volume held open: exit {cp.returncode}, {cp.stderr.strip()!r}')
+        log(f'resolve refused: {cp.stderr.strip()}')
+        data = b'after a refused resolve'.ljust(4096, b'.')
+        os.pwrite(fd, data, 0)  # EROFS here was the defect
+        os.fsync(fd)
+        model.volumes[0][0:4096] = data
+    finally:
+        os.close(fd)
+    check(p.status()['role'] == 'primary', 'a refused resolve changed the role')
+    log(f'{p.name}: still primary and writable after the refused resolve')
 
 
 if __name__ == '__main__':

@@ -343,6 +343,10 @@ TEST_CASE("a fenced engine refuses writes with the fence's error until every cau
   CHECK_FALSE(engine->fenced_for(Cause::kDataCorrupt));
   CHECK(engine->Write(1, 8192, data.data(), data.size(), false).message() ==
         "host b is primary of a newer generation");
+  // A resolve that does not go ahead lifts its own fence only.
+  engine->Fence(Cause::kResolving, Status::Error("resolve --discard-local", EROFS));
+  engine->Unfence(Cause::kResolving);
+  CHECK(engine->fenced_for(Cause::kReplaced));
   engine->Unfence(Cause::kReplaced);
   CHECK_FALSE(engine->fenced());
   CHECK(engine->Write(1, 8192, data.data(), data.size(), false).ok());
