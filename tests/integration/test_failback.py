@@ -115,12 +115,11 @@ def new_primary_dies_mid_failback(env):
     p.stop()
 
 
-def main(env):
-    # The old primary returns as primary. The new one refuses it as a
-    # primary of a newer line; it steps down by itself and is resynced.
-    p, s, model, _ = fail_over(env, ('p', 's'), 51)
+def wait_failback(p, s):
+    """Waits until old primary `p` has stepped down by itself, been
+    resynced by `s`, and follows s's generation, consistent and no longer
+    flagged failback; returns p's status then."""
     generation = s.status()['generation']
-    start_old_primary(p)
     last = {}
 
     def stepped_down():
@@ -143,6 +142,15 @@ def main(env):
     st = last['p']
     check('failback' not in st['flags'] and st['consistent'],
           f'after the failback: flags {st["flags"]}, consistent {st["consistent"]}')
+    return st
+
+
+def main(env):
+    # The old primary returns as primary. The new one refuses it as a
+    # primary of a newer line; it steps down by itself and is resynced.
+    p, s, model, _ = fail_over(env, ('p', 's'), 51)
+    start_old_primary(p)
+    wait_failback(p, s)
 
     wait_until(lambda: 'source' not in s.status()['flags'], 30,
                'the new primary clears flag source once the failback is complete',
