@@ -2,12 +2,29 @@
 doc/wire-protocol.md): msgpack header frames, HELLO and WRITE encoders with
 real volume ids (they start at 1), and a reply decoder."""
 
+import os
+import re
+
 import msgpack
 
 import rvgdata
 
 HELLO, WELCOME, REJECT, WRITE, ACK, NACK, PING = 1, 2, 3, 4, 5, 6, 7
-VERSION = 4   # net/messages.h kProtocolVersion
+
+
+def _protocol_version():
+    """kProtocolVersion as net/messages.h defines it, read from the source so
+    a protocol bump cannot leave this peer speaking an old version (every
+    message would then be refused as "peer speaks protocol version N")."""
+    header = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'net', 'messages.h')
+    with open(header) as f:
+        found = re.search(r'kProtocolVersion\s*=\s*(\d+)\s*;', f.read())
+    if not found:
+        raise RuntimeError(f'{header}: kProtocolVersion not found')
+    return int(found.group(1))
+
+
+VERSION = _protocol_version()
 
 
 def volumes_of(host):
