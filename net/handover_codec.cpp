@@ -52,7 +52,7 @@ std::string Encode(const HandedMsg& m) {
   p.Bool("ok", m.accepted);
   p.Str("gen", m.generation);
   p.Uint("start", m.start_seq);
-  p.Str("why", m.reason);
+  p.Str("why", msg_codec::ClipReason(m.reason));
   return p.Finish();
 }
 

@@ -68,16 +68,6 @@ void PackVolume(Packer& packer, const VolumeInfo& v) {
   packer.pack_uint64(v.size);
 }
 
-// A REJECT reason longer than the decoder accepts would make the REJECT
-// itself undecodable, so it is cut to kMaxStringBytes, backing off to a
-// UTF-8 character boundary.
-std::string_view ClipReason(const std::string& reason) {
-  if (reason.size() <= kMaxStringBytes) return reason;
-  size_t n = kMaxStringBytes;
-  while (n > 0 && (static_cast<unsigned char>(reason[n]) & 0xC0) == 0x80) --n;
-  return std::string_view(reason.data(), n);
-}
-
 // ---------------------------------------------------------------------------
 // Decoding
 

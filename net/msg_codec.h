@@ -42,6 +42,16 @@ constexpr size_t kUnpackMaxDepth = 8;
 
 using Packer = msgpack::packer<msgpack::sbuffer>;
 
+// A reason (REJECT, HANDED) longer than the decoder accepts would make the
+// whole message undecodable -- the peer would see no answer at all -- so it
+// is cut to kMaxStringBytes, backing off to a UTF-8 character boundary.
+inline std::string_view ClipReason(const std::string& reason) {
+  if (reason.size() <= kMaxStringBytes) return reason;
+  size_t n = kMaxStringBytes;
+  while (n > 0 && (static_cast<unsigned char>(reason[n]) & 0xC0) == 0x80) --n;
+  return std::string_view(reason.data(), n);
+}
+
 inline void PackStr(Packer& packer, std::string_view s) {
   packer.pack_str(static_cast<uint32_t>(s.size()));
   packer.pack_str_body(s.data(), static_cast<uint32_t>(s.size()));

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "messages_fixture.h"
+#include "net/msg_codec.h"
 
 namespace rvg {
 namespace {
@@ -158,6 +159,16 @@ TEST_CASE("HANDOVER and HANDED survive a round trip and refuse bad values", "[me
   CHECK_THAT(DecodeError(Encode(HandedMsg{9, true, "", 5, ""})), Catch::Contains("needs \"gen\""));
   CHECK_THAT(DecodeError(Encode(HandedMsg{9, true, "g", 0, ""})), Catch::Contains("non-zero"));
   CHECK_THAT(DecodeError(Encode(HandedMsg{0, false, "", 0, "x"})), Catch::Contains("session ids"));
+}
+
+TEST_CASE("a long HANDED refusal is clipped, not made undecodable", "[messages]") {
+  // A refusal that quotes a long --mount path would otherwise be dropped by
+  // the old primary, which would then count the HANDOVER as unanswered.
+  HandedMsg no{9, false, "", 0, "cannot mount at /" + std::string(kMaxMountPathBytes, 'm')};
+  const HandedMsg got = DecodeAs<HandedMsg>(Encode(no));
+  CHECK_FALSE(got.accepted);
+  CHECK(got.reason.size() == msg_codec::kMaxStringBytes);
+  CHECK(no.reason.compare(0, got.reason.size(), got.reason) == 0);
 }
 
 }  // namespace
