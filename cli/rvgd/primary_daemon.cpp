@@ -302,7 +302,7 @@ Status PrimaryDaemon::Stop() {
   return Status::Ok();
 }
 
-Status PrimaryDaemon::UnmountVolumes() {
+Status PrimaryDaemon::UnmountVolumes(bool abort_waits) {
   if (!fs_) return Status::Ok();
   auto detached = [this] {
     if (engine_) engine_->BeginClose();
@@ -316,7 +316,7 @@ Status PrimaryDaemon::UnmountVolumes() {
   const auto give_up = Clock::now() + std::chrono::seconds(5);
   auto last_waiting = Clock::now();
   bool warned = false;
-  while (!st.ok() && engine_ && Clock::now() < give_up &&
+  while (!st.ok() && abort_waits && engine_ && Clock::now() < give_up &&
          Clock::now() - last_waiting < std::chrono::seconds(1)) {
     if (engine_->waiting_for_room()) {
       if (!warned) {

@@ -63,8 +63,16 @@ class PrimaryDaemon : public Daemon, public CheckpointListener, public BitmapSto
  private:
   void Shutdown();
   // Unmounts the volumes, ending the engine's intake (BeginClose); a busy
-  // volume refuses and leaves them mounted.
-  Status UnmountVolumes();
+  // volume refuses and leaves them mounted. With abort_waits (stop), writes
+  // waiting for room in a full SRL are failed (EIO) so that their files
+  // close, and the unmount is tried again for a few seconds; without it
+  // (migrate, which an administrator may simply retry), it is tried once.
+  Status UnmountVolumes(bool abort_waits = true);
+  // migrate: the durable mark that this host handed its role to `rlink`
+  // (flag replaced_by, set before the HANDOVER goes out), and its removal
+  // when the secondary refused or nothing was sent.
+  Status SetHandingOver(const std::string& rlink);
+  Status ClearHandingOver();
   Status LoadKeysIfNeeded();
   Status StartListener();
   void RecordPeerGeneration(const std::string& rlink, const std::string& generation);

@@ -11,7 +11,11 @@
 // has gone out this host never takes writes again as primary: if no
 // answer comes, the secondary may be primary already, and two primaries
 // would split the brain — so this host becomes a secondary anyway, and
-// the administrator learns which host to look at.
+// the administrator learns which host to look at. That promise must
+// outlive a power cut between the HANDOVER and the role change, so it is
+// committed to state.db (flag replaced_by, which fences the primary role
+// at every start) before the HANDOVER is sent, and taken back only when
+// the secondary refused or nothing was sent.
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -19,6 +23,10 @@
 #include "cli/rvgd/primary_daemon.h"
 
 namespace rvg {
+
+// The least time the secondary is given to answer the HANDOVER, whatever
+// is left of --timeout after the drain (see below).
+constexpr std::chrono::milliseconds kMinHandoverAnswerWait{10000};
 
 Result<MigrateOutcome> PrimaryDaemon::Migrate(const std::string& rlink, const std::string& mount,
                                               double timeout_s) {
@@ -44,7 +52,9 @@ Result<MigrateOutcome> PrimaryDaemon::Migrate(const std::string& rlink, const st
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + std::chrono::milliseconds(
                                            static_cast<int64_t>(timeout_s * 1000));
-  Status st = UnmountVolumes();
+  // Once: a busy volume refuses the migrate. Unlike stop, migrate does not
+  // fail the writes that wait for room in the SRL to free the mount.
+  Status st = UnmountVolumes(/*abort_waits=*/false);
   if (!st.ok()) return st.Annotate("nothing changed");
   spdlog::info("migrate to {}: volumes unmounted; draining", rlink);
 
@@ -57,13 +67,24 @@ Result<MigrateOutcome> PrimaryDaemon::Migrate(const std::string& rlink, const st
   const uint64_t last = engine_->last_seq();
   st = Drain(rlink, timeout_s);
   if (!st.ok()) return stop(st.Annotate(rlink + " did not catch up"));
+  st = SetHandingOver(rlink);
+  if (!st.ok()) return stop(st.Annotate("nothing was handed over"));
+  // The answer needs the secondary's state.db commit and its checks: a
+  // drain that used up the timeout must not turn a slow yes into doubt.
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
   bool sent = false;
   Result<HandedMsg> handed = senders_[*index]->HandOver(
-      last, mount, std::max(left, std::chrono::milliseconds(1000)), &sent);
-  if (!handed.ok() && !sent) return stop(handed.status());
-  if (handed.ok() && !handed->accepted) {
-    return stop(Status::Error(rlink + " refused to take over: " + handed->reason));
+      last, mount, std::max(left, kMinHandoverAnswerWait), &sent);
+  if ((!handed.ok() && !sent) || (handed.ok() && !handed->accepted)) {
+    Status why = handed.ok() ? Status::Error(rlink + " refused to take over: " + handed->reason)
+                             : handed.status();
+    Status cleared = ClearHandingOver();
+    if (!cleared.ok()) {
+      // The flag would fence the primary role that is about to restart.
+      return stop(why.Annotate("and the handover mark could not be taken back (" +
+                               cleared.message() + "): this host stays fenced"));
+    }
+    return stop(why);
   }
   stop(Status::Ok());
 
@@ -85,6 +106,19 @@ Result<MigrateOutcome> PrimaryDaemon::Migrate(const std::string& rlink, const st
                   outcome.in_doubt);
   }
   return outcome;
+}
+
+Status PrimaryDaemon::SetHandingOver(const std::string& rlink) {
+  const std::string& name = ctx_.config.name;
+  return ctx_.db->Run([&](StateDb& db) {
+    return db.SetFlag(name, "replaced_by", rlink,
+                      "migrate handed the primary role to " + rlink + "; if " + rlink +
+                          " is not primary, stop rvgd here and run rvgadm takeover " + name + " there");
+  });
+}
+
+Status PrimaryDaemon::ClearHandingOver() {
+  return ctx_.db->Run([&](StateDb& db) { return db.ClearFlag(ctx_.config.name, "replaced_by"); });
 }
 
 }  // namespace rvg

@@ -142,7 +142,8 @@ Result<nlohmann::json> MigrateRole(const nlohmann::json& request, DaemonContext*
   if (!outcome->in_doubt.empty()) {
     return Status::Error("the HANDOVER went to " + sec + " but " + outcome->in_doubt +
                          ": this host is a secondary now; if " + sec + " did not become "
-                         "primary (rvgadm status there), run rvgadm takeover on " + sec,
+                         "primary (rvgadm status there), run rvgadm takeover on " + sec +
+                         ", not here (" + sec + " may still take the HANDOVER late)",
                          ETIMEDOUT);
   }
   spdlog::info("migrate: RVG {} is a secondary here now; {} is primary from seq {}",

@@ -223,6 +223,16 @@ Status SecondaryDaemon::Shutdown() {
 // stops, and a failed applier, already reported in status and to the
 // primary, is only logged. Stopping is how an administrator fixes it.
 Status SecondaryDaemon::Stop() {
+  {
+    // The receiver has told the old primary yes: it is a secondary by now,
+    // so stopping here would leave the RVG with no primary. The main loop
+    // takes the primary role right after this control pass.
+    std::lock_guard<std::mutex> lock(handover_mu_);
+    if (handover_) {
+      return Status::Error("this host is taking over the primary role from " + handover_->from +
+                           " (migrate) right now; stop it again in a moment", EBUSY);
+    }
+  }
   Status health = Shutdown();
   if (!health.ok()) spdlog::error("stopped after a failure: {}", health.message());
   return Status::Ok();

@@ -17,20 +17,30 @@ processes on both hosts.
    being primary (that could split the brain): it becomes a secondary and
    says so. Once thawed, the secondary takes the HANDOVER, becomes
    primary, and the old primary follows it with the same bytes.
-4. As root: ext4 on a loop device on the volume survives the migrate there
+4. Killed in doubt: the old primary dies (SIGKILL) after sending the
+   HANDOVER, before any answer (the secondary is frozen). Restarted, it is
+   fenced (flag replaced_by, writes EROFS): it promised the role away
+   before sending, so it cannot be a second primary. Thawed, the secondary
+   either takes the HANDOVER late or, when it counted the session as gone,
+   is made primary by hand as the flag's reason says (stop the old
+   primary, takeover); either way the old primary ends its secondary with
+   the same bytes.
+5. As root: ext4 on a loop device on the volume survives the migrate there
    and back: fsck-clean on each new primary, every file's sha256 as
    written, files written on s present on p.
 """
 
+import errno
 import json
 import os
+import subprocess
 
 import rlinkctl
 import rvgdata
 import rvgtest
 import test_ext4_on_loop as ext4
 from rvgtest import check, log
-from test_failback import SIZES, check_images, pair, plan
+from test_failback import SIZES, check_images, pair, plan, start_old_primary, wait_failback
 
 
 def migrate(host, target, *extra):
@@ -160,7 +170,9 @@ def in_doubt(env):
         rc, _, err = migrate(p, s, *mount_for(s), '--timeout', '2')
     finally:
         s.cont()
-    check(rc != 0 and 'did not answer' in err and 'secondary now' in err,
+    # No answer within the wait, or the session lost to the silence first.
+    unanswered = 'did not answer' in err or 'ended before it answered' in err
+    check(rc != 0 and unanswered and 'secondary now' in err and 'not here' in err,
           f'migrate to a frozen secondary: exit {rc}, {err!r}')
     log(f'in doubt: {err}')
     rvgtest.wait_until(lambda: s.status()['role'] == 'primary', 30,
@@ -172,6 +184,65 @@ def in_doubt(env):
     s.write_plan(model, plan(22, 10, 1000))
     s.drain()
     check_images(p, model, 'the writes of the primary that took the HANDOVER late')
+    p.stop()
+    s.stop()
+
+
+def check_fenced(p):
+    """`p` restarted as the primary it was, but fenced: flag replaced_by,
+    and a write through its mount fails with EROFS."""
+    st = p.status()
+    check(st['role'] == 'primary' and 'replaced_by' in st['flags'],
+          f'{p.name} restarted after sending the HANDOVER: role {st["role"]}, flags {st["flags"]}')
+    try:
+        with open(p.mounted(p.volumes[0][0]), 'r+b', buffering=0) as f:
+            f.write(b'split brain?')
+        wrote = True
+    except OSError as e:
+        check(e.errno == errno.EROFS, f'a write on the fenced {p.name} failed with {e!r}')
+        wrote = False
+    check(not wrote, f'{p.name} took a write after handing its role over')
+    log(f'{p.name} restarted fenced: {st["flags"]["replaced_by"]}')
+
+
+def killed_in_doubt(env):
+    p, s = pair(env, ('pk', 'sk'))
+    model = rvgdata.Model(SIZES, 31)
+    p.write_plan(model, plan(31, 10, 0))
+    p.drain()
+    s.freeze()
+    try:
+        proc = env.spawn(p.argv('migrate', p.rvg, s.name, *mount_for(s), '--timeout', '60'),
+                         env=dict(os.environ, RVGD=p.rvgd_path), stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+        rvgtest.wait_until(lambda: 'HANDOVER sent' in p.log_text(), 60,
+                           f'{p.name} sends the HANDOVER')
+        p.kill9()
+        proc.kill()  # its answer died with rvgd
+        proc.wait(timeout=30)
+        rvgtest.lazy_unmount(p.mountpoint)
+        start_old_primary(p)
+        check_fenced(p)
+    finally:
+        s.cont()
+    try:
+        rvgtest.wait_until(lambda: s.status()['role'] == 'primary', 20,
+                           f'{s.name} takes the late HANDOVER')
+        took = True
+    except rvgtest.TestFailure:
+        took = False
+    if took:
+        log(f'{s.name} took the HANDOVER after the old primary had died')
+    else:
+        log(f'{s.name} dropped the HANDOVER of the dead session: made primary by hand')
+        p.stop()
+        s.rvgadm('takeover', s.rvg, *mount_for(s))
+        start_old_primary(p)
+    wait_failback(p, s)
+    s.write_plan(model, plan(32, 10, 1000))
+    s.drain()
+    check_images(p, model, 'the new primary\'s writes after the old one died in doubt')
+    rvgtest.assert_images_identical(s, p)
     p.stop()
     s.stop()
 
@@ -201,6 +272,7 @@ def main(env):
     refusals(env)
     there_and_back(env)
     in_doubt(env)
+    killed_in_doubt(env)
     ext4_there_and_back(env)
 
 
