@@ -8,9 +8,7 @@
 
 namespace rvg {
 
-namespace {
-using Clock = std::chrono::steady_clock;
-}  // namespace
+namespace { using Clock = std::chrono::steady_clock; }  // namespace
 
 RlinkSender::RlinkSender(RlinkSenderConfig config, PrimaryRvg* engine,
                          std::shared_ptr<RlinkSet> rlinks, size_t index, DcmTracker* dcm,

@@ -160,12 +160,19 @@ def there_and_back(env):
     s.stop()
 
 
-def in_doubt(env):
-    p, s = pair(env, ('pd', 'sd'))
-    model = rvgdata.Model(SIZES, 21)
-    p.write_plan(model, plan(21, 10, 0))
+def drained_pair_frozen(env, names, seed):
+    """A pair whose primary wrote and drained; the secondary is frozen
+    (SIGSTOP) when this returns. Returns (p, s, model)."""
+    p, s = pair(env, names)
+    model = rvgdata.Model(SIZES, seed)
+    p.write_plan(model, plan(seed, 10, 0))
     p.drain()
     s.freeze()
+    return p, s, model
+
+
+def in_doubt(env):
+    p, s, model = drained_pair_frozen(env, ('pd', 'sd'), 21)
     try:
         rc, _, err = migrate(p, s, *mount_for(s), '--timeout', '2')
     finally:
@@ -206,11 +213,7 @@ def check_fenced(p):
 
 
 def killed_in_doubt(env):
-    p, s = pair(env, ('pk', 'sk'))
-    model = rvgdata.Model(SIZES, 31)
-    p.write_plan(model, plan(31, 10, 0))
-    p.drain()
-    s.freeze()
+    p, s, model = drained_pair_frozen(env, ('pk', 'sk'), 31)
     try:
         proc = env.spawn(p.argv('migrate', p.rvg, s.name, *mount_for(s), '--timeout', '60'),
                          env=dict(os.environ, RVGD=p.rvgd_path), stdout=subprocess.DEVNULL,
