@@ -80,4 +80,26 @@ std::vector<VolumeExtent> WholeVolumes(const std::vector<VolumeSpec>& volumes) {
   return extents;
 }
 
+Result<std::vector<VolumeExtent>> SrlExtents(const Srl& srl, uint64_t from, uint64_t to) {
+  std::vector<VolumeExtent> extents;
+  if (from > to) return extents;
+  if (from < srl.tail_seq() || to >= srl.next_seq()) {
+    return Status::Error("the SRL holds seqs " + std::to_string(srl.tail_seq()) + ".." +
+                             std::to_string(srl.next_seq() - 1) + ", not " +
+                             std::to_string(from) + ".." + std::to_string(to),
+                         ENOENT);
+  }
+  for (uint64_t seq = from; seq <= to; ++seq) {
+    Result<WriteRecord> r = srl.Read(seq);
+    if (!r.ok()) {
+      // A checkpoint may release the record while it is read: as absent.
+      return Status::Error("reading SRL record " + std::to_string(seq) + " back: " +
+                               r.status().message(),
+                           ENOENT);
+    }
+    extents.push_back({r->volume, r->offset, r->length});
+  }
+  return extents;
+}
+
 }  // namespace rvg

@@ -12,6 +12,7 @@
 
 #include "core/dcm_tracker.h"
 #include "core/dirty_map.h"
+#include "core/srl.h"
 #include "core/status.h"
 #include "core/volume.h"
 
@@ -36,6 +37,11 @@ Result<std::vector<VolumeExtent>> FailbackExtents(const std::vector<VolumeSpec>&
 // across ever wider gaps until few enough remain. A superset is safe for
 // a failback: it only resyncs more.
 std::vector<VolumeExtent> Coarsened(std::vector<VolumeExtent> extents, size_t max_count);
+
+// The ranges of the records `from`..`to` of `srl`, read back (checksums
+// verified). ENOENT when the SRL no longer holds `from` (or does not hold
+// `to` yet): then nothing tells which regions those seqs wrote.
+Result<std::vector<VolumeExtent>> SrlExtents(const Srl& srl, uint64_t from, uint64_t to);
 
 // Every volume whole: what a failback resyncs when nothing tells which
 // regions differ.

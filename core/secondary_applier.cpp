@@ -35,12 +35,12 @@ Status SecondaryApplier::Start() {
   if (!persisted.ok()) return persisted.status().Annotate("reading the persisted applied_seq");
   // Everything the images may hold beyond the last checkpoint is in the SRL:
   // redo it, so the images are exactly the recovered history.
-  Result<SrlReplayResult> replay = ReplaySrl(srl_, volumes_, *persisted);
+  Result<SrlReplayResult> replay = ReplaySrl(srl_, volumes_, *persisted, {}, *persisted + 1);
   if (!replay.ok()) return replay.status();
-  // The tail may lag the persisted value (a crash between the two steps of
-  // a checkpoint): the checkpoint below catches it up.
-  checkpointed_seq_ = srl_->tail_seq() - 1;
   applied_seq_ = srl_->next_seq() - 1;
+  // The SRL may end below the persisted value only after a failback's
+  // Rebase back (FinishResync), where the images are synced at its seq.
+  checkpointed_seq_ = std::min(*persisted, applied_seq_.load());
   dirty_since_ = Clock::now();
   Status st = Checkpoint();
   if (!st.ok()) return st;
@@ -159,19 +159,38 @@ Status SecondaryApplier::PersistAppliedSeq(uint64_t seq) {
   }
 }
 
-Status SecondaryApplier::Checkpoint() {
+Status SecondaryApplier::Checkpoint(Release release) {
   const uint64_t applied = applied_seq_.load();
-  if (applied == checkpointed_seq_) return Status::Ok();
-  // Images first: the tail may pass a record only once the image holding
-  // it is durable, and the store may claim only what is.
-  Status st = volumes_->SyncAll();
-  if (!st.ok()) return st.Annotate("checkpoint: syncing the images");
-  st = PersistAppliedSeq(applied);
-  if (!st.ok()) return st;
-  st = srl_->AdvanceTail(applied + 1, applied);
+  if (applied != checkpointed_seq_) {
+    // Images first: the tail may pass a record only once the image holding
+    // it is durable, and the store may claim only what is.
+    Status st = volumes_->SyncAll();
+    if (!st.ok()) return st.Annotate("checkpoint: syncing the images");
+    st = PersistAppliedSeq(applied);
+    if (!st.ok()) return st;
+    checkpointed_seq_ = applied;
+  }
+  const uint64_t tail = RetainFrom(applied, release);
+  if (tail <= srl_->tail_seq()) return Status::Ok();
+  Status st = srl_->AdvanceTail(tail, applied);
   if (!st.ok()) return st.Annotate("checkpoint: releasing the SRL");
-  checkpointed_seq_ = applied;
   return Status::Ok();
+}
+
+uint64_t SecondaryApplier::RetainFrom(uint64_t applied, Release release) const {
+  const uint64_t tail = srl_->tail_seq();
+  if (release == Release::kAll || tail > applied) return applied + 1;
+  const double fill = std::min(options_.retain_fill, options_.checkpoint_fill / 2);
+  const auto budget =
+      static_cast<uint64_t>(std::max(0.0, fill) * static_cast<double>(srl_->capacity_bytes()));
+  const uint64_t used = srl_->used_bytes();
+  if (used <= budget) return tail;
+  // Records differ in size; the average is close enough for a budget that
+  // only needs to leave room, and the next checkpoint corrects it.
+  const uint64_t records = srl_->next_seq() - tail;
+  const uint64_t average = std::max<uint64_t>(1, used / std::max<uint64_t>(1, records));
+  const uint64_t release_count = (used - budget + average - 1) / average;
+  return std::min(applied + 1, tail + release_count);
 }
 
 Status SecondaryApplier::LogAndApply(const std::vector<WriteRecord>& records, uint64_t urgent) {
@@ -201,7 +220,7 @@ Status SecondaryApplier::LogAndApply(const std::vector<WriteRecord>& records, ui
                                          srl_->path()));
       }
       Status st = SyncAndApply();
-      if (st.ok()) st = Checkpoint();
+      if (st.ok()) st = Checkpoint(Release::kAll);
       if (!st.ok()) return st;
       just_checkpointed = true;
       continue;

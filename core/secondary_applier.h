@@ -21,9 +21,19 @@
 // A checkpoint — at most options.checkpoint_interval after the first write
 // it covers, as soon as the SRL is options.checkpoint_fill full, whenever an
 // append finds the SRL full, and at Stop() — syncs the images, persists
-// applied_seq through the AppliedSeqStore, and only then moves the SRL tail
-// past it. A run larger than the whole SRL goes through in pieces, one
+// applied_seq through the AppliedSeqStore, and only then may move the SRL
+// tail past it. A run larger than the whole SRL goes through in pieces, one
 // checkpoint between them.
+//
+// Retained records (doc/failover.md, "Three hosts"). A checkpoint keeps
+// the newest applied records in the SRL while they fill at most
+// options.retain_fill of it: after a takeover this host streams them to a
+// secondary that is behind it, and a secondary that was ahead of the new
+// primary reports their regions for a partial resync. Only an append that
+// finds the SRL full, or a resync about to write regions (which the
+// records no longer describe), releases every applied record. Start()
+// replays only records past the persisted applied_seq: those at or below
+// it are on the images, synced before it was persisted.
 //
 // The data ack. DESIGN.md defines it as "the write is durably in the
 // secondary's image". Here it is sent once the write is durable in the
@@ -147,6 +157,10 @@ struct SecondaryApplierOptions {
   // ... and comes as soon as this fraction of the SRL is in use, so that
   // appends rarely find the SRL full.
   double checkpoint_fill = 0.5;
+  // Applied records kept in the SRL (see the header comment), as a
+  // fraction of it; capped at half of checkpoint_fill so a checkpoint
+  // always frees room. 0: a checkpoint releases every applied record.
+  double retain_fill = 0.25;
   // The most data one SRL append and sync takes: bounds the delay of the
   // data ack under a burst.
   uint64_t max_batch_bytes = 32ull << 20;
@@ -239,7 +253,12 @@ class SecondaryApplier {
   // Syncs the SRL and writes what waits in unsynced_ to the images.
   Status SyncAndApply();
   bool SyncDue(uint64_t urgent) const;
-  Status Checkpoint();
+  // kKeepRecent keeps the newest applied records (retain_fill); kAll
+  // empties the SRL of everything applied.
+  enum class Release { kKeepRecent, kAll };
+  Status Checkpoint(Release release = Release::kKeepRecent);
+  // The oldest seq the SRL keeps after a checkpoint at `applied`.
+  uint64_t RetainFrom(uint64_t applied, Release release) const;
   bool CheckpointDue() const;
   Status PersistAppliedSeq(uint64_t seq);
   void Publish(uint64_t seq);

@@ -112,8 +112,9 @@ Status SecondaryApplier::ApplyResyncItems(const std::vector<ResyncItem>& items,
                                   [](const ResyncItem& i) { return !i.check.has_value(); });
   Status st;
   if (writes) {
-    // Nothing older may be replayed over a region after a crash.
-    st = Checkpoint();
+    // Nothing older may be replayed over a region after a crash, and the
+    // records no longer describe the images once regions are written.
+    st = Checkpoint(Release::kAll);
     // A way back, made durable before the flag and the regions (undo_area.h).
     if (st.ok() && consistent_ && undo_ != nullptr) st = undo_->Begin(applied_seq_.load());
     if (st.ok() && consistent_) {
@@ -191,7 +192,7 @@ Status SecondaryApplier::FinishResync(uint64_t seq, bool back) {
                                      seq, applied_seq_.load()),
                          EPROTO);
   }
-  Status st = Checkpoint();
+  Status st = Checkpoint(Release::kAll);  // Rebase wants an empty log
   if (st.ok() && seq + 1 < srl_->next_seq()) {
     // Back (a failback): applied_seq first, so that a crash before the SRL
     // moves restarts from the SRL's higher seq (Start() takes it) instead of

@@ -7,7 +7,8 @@
 namespace rvg {
 
 Result<SrlReplayResult> ReplaySrl(Srl* srl, VolumeSet* volumes, uint64_t durable_seq,
-                                  const std::function<void(const WriteRecord&)>& on_record) {
+                                  const std::function<void(const WriteRecord&)>& on_record,
+                                  uint64_t redo_from) {
   SrlReplayResult result;
   Status st = srl->Recover(
       [&](const WriteRecord& r) -> Status {
@@ -17,6 +18,7 @@ Result<SrlReplayResult> ReplaySrl(Srl* srl, VolumeSet* volumes, uint64_t durable
                                " does not fit this RVG's volumes (" + range.message() +
                                "); the SRL belongs to a different volume layout");
         }
+        if (r.seq < redo_from) return Status::Ok();
         Status w = volumes->Write(r.volume, r.offset, r.data->data(), r.length);
         if (!w.ok()) return w;
         if (result.records++ == 0) result.first_seq = r.seq;

@@ -30,8 +30,12 @@ struct SrlReplayResult {
 // record to `volumes` — a record outside them means the SRL belongs to
 // another volume layout, which is an error — and calls `on_record` after
 // each write (may be empty). Once everything is written, syncs the images.
-// On success the Srl is ready to append at srl->next_seq().
+// Records below `redo_from` are recovered (checked, chained) but not
+// written: the caller knows the images hold them durably (a secondary's
+// persisted applied_seq). On success the Srl is ready to append at
+// srl->next_seq().
 Result<SrlReplayResult> ReplaySrl(Srl* srl, VolumeSet* volumes, uint64_t durable_seq,
-                                  const std::function<void(const WriteRecord&)>& on_record = {});
+                                  const std::function<void(const WriteRecord&)>& on_record = {},
+                                  uint64_t redo_from = 0);
 
 }  // namespace rvg

@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -31,6 +32,7 @@ namespace {
 
 constexpr int kServePollMs = 200;          // how soon Serve() notices Stop()
 constexpr int kProbeTimeoutMs = 300;       // "does anyone serve this socket?"
+constexpr int kLivenessProbeMs = 500;      // between checks that rvgd still runs
 constexpr int kCloseFlushMs = 1000;        // time a last reply gets to leave on close
 
 constexpr std::string_view kIpcPrefix = "ipc://";
@@ -428,6 +430,28 @@ void ControlServer::FinishDeferred() {
   }
 }
 
+// Waits up to `timeout_ms` for the reply, in slices: between them a Unix
+// socket is probed, so a daemon that dies while it works on a long
+// command (a migrate waits minutes) ends the wait at once instead of at
+// the timeout — a REQ socket alone would wait for a reconnect forever.
+static Status WaitForReply(zmq::socket_t& socket, const std::string& endpoint, int timeout_ms) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return NotRunning(endpoint);
+    const auto slice = std::min(left, std::chrono::milliseconds(kLivenessProbeMs));
+    if (zmq::poll(&item, 1, slice) > 0) return Status::Ok();
+    if (IsIpc(endpoint) && Reachable(IpcPath(endpoint)).code() == ENOTCONN) {
+      return Status::Error("rvgd stopped before it answered on " + endpoint +
+                               " (it died or was killed: see its log, then rvgadm status)",
+                           ENOTCONN);
+    }
+  }
+}
+
 Result<nlohmann::json> ControlCall(const std::string& endpoint, const nlohmann::json& request,
                                    int timeout_ms) {
   Status status = CheckEndpoint(endpoint);
@@ -446,10 +470,8 @@ Result<nlohmann::json> ControlCall(const std::string& endpoint, const nlohmann::
     // A REQ socket queues the request until the connection is up; a
     // non-blocking send only fails when it cannot even queue it.
     if (!socket.send(message, zmq::send_flags::dontwait)) return NotRunning(endpoint);
-    zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
-    if (zmq::poll(&item, 1, std::chrono::milliseconds(timeout_ms)) == 0) {
-      return NotRunning(endpoint);
-    }
+    Status waited = WaitForReply(socket, endpoint, timeout_ms);
+    if (!waited.ok()) return waited;
     size_t total = 0;
     std::vector<zmq::message_t> frames = ReceiveFrames(socket, 1, &total);
     if (frames.empty()) return NotRunning(endpoint);

@@ -87,6 +87,7 @@ Result<Message> ParseHello(FieldReader& r) {
   m.session_id = r.SessionId();
   m.last_seq = r.Uint("last");
   m.first_seq = r.Uint("first");
+  m.covered_from = r.OptionalUint("covered", 0);
   m.host = r.String("host", kMaxNameBytes);
   m.history = ReadHistory(r, "hist", false);
   const msgpack::object_array* vols = r.Array("vols");
@@ -259,7 +260,7 @@ Result<Message> DecodeOrThrow(const char* data, size_t size) {
 }  // namespace
 
 std::string Encode(const HelloMsg& m) {
-  HeaderPacker p(MsgType::kHello, 10);
+  HeaderPacker p(MsgType::kHello, m.covered_from != 0 ? 11 : 10);
   p.Str("rvg", m.rvg_name);
   p.Str("uuid", m.rvg_uuid);
   p.Str("gen", m.generation);
@@ -267,6 +268,7 @@ std::string Encode(const HelloMsg& m) {
   p.Uint("sid", m.session_id);
   p.Uint("last", m.last_seq);
   p.Uint("first", m.first_seq);
+  if (m.covered_from != 0) p.Uint("covered", m.covered_from);
   p.Str("host", m.host);
   PackHistory(p, "hist", m.history);
   p.ArrayStart("vols", static_cast<uint32_t>(m.volumes.size()));

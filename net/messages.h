@@ -70,6 +70,12 @@ struct HelloMsg {
   std::vector<VolumeInfo> volumes;
   std::string host{};            // the primary's own name ("" if it has none)
   GenerationHistory history{};   // the primary's, newest last (never empty)
+  // Three hosts (doc/failover.md): non-zero when this RLINK's bitmap holds
+  // every region the line replaced by the primary's wrote from this seq
+  // on (the previous source's report, or every region), so a secondary
+  // holding seqs of that line it cannot list may roll them back without
+  // its own report. Optional on the wire ("covered", absent: 0).
+  uint64_t covered_from = 0;
 
   bool operator==(const HelloMsg&) const = default;
 };

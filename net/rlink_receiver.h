@@ -120,6 +120,17 @@ struct HistoryHooks {
   std::function<void(const GenerationHistory& history)> failback_end;
   // A failback session ended before its resync did: nothing to adopt.
   std::function<void()> failback_cut;
+  // Three hosts (doc/failover.md): a plain secondary holds seqs `fork`..
+  // `held` of a line the primary's (`by`) replaced. The daemon lists the
+  // ranges those records wrote from its SRL and persists them as the
+  // failback bitmap with flag `failback` = fork, so this host goes on as
+  // one that stepped down; it returns the ranges. ENOENT: the SRL no
+  // longer holds them; EAGAIN: some are not logged yet. `covered`: the
+  // primary's bitmap covers the replaced line from `fork` on (HELLO's
+  // covered_from): unlisted seqs then roll back with no ranges of ours.
+  std::function<Result<std::vector<VolumeExtent>>(uint64_t fork, uint64_t held,
+                                                  const std::string& by, bool covered)>
+      roll_back;
   // migrate: the primary of the session (key, announced host) hands over
   // with `m`, and the receiver found this host holding exactly its seqs
   // and consistent. The daemon checks that it could start as a primary,
@@ -175,6 +186,11 @@ class RlinkReceiver {
   // be sent (with our history).
   Status DecideHistory(const HelloMsg& h, const std::string& peer_key, RejectMsg* refusal,
                        uint64_t* fork);
+  // A plain secondary holding seqs fork..held of a replaced line becomes
+  // one that rolls them back (hooks_.roll_back); fails when it cannot tell
+  // which regions they wrote.
+  Status BecomeFailback(uint64_t fork, uint64_t held, const std::string& who, bool covered,
+                        uint64_t* failback_from);
   // The failback ranges, in DIRTY messages of the session being opened.
   void SendFailbackRanges(const PeerId& peer, uint64_t session_id, uint64_t fork);
   void Reply(const std::string& identity, const std::string& header);

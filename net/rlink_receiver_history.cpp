@@ -51,6 +51,15 @@ Status RlinkReceiver::DecideHistory(const HelloMsg& h, const std::string& peer_k
     const std::string row = " (doc/failover.md row " + std::to_string(c.row) + ")";
     const bool behind = c.verdict == HistoryVerdict::kSame ||
                         c.verdict == HistoryVerdict::kLocalBehind;
+    Status listed = Status::Ok();
+    if (behind && !failback && c.rollback && c.fork_seq > 0 && applier_->consistent()) {
+      // A plain secondary ahead of the new primary on the replaced line
+      // (three hosts): it rolls back like a host that stepped down, from
+      // the ranges its own SRL still lists.
+      const bool covered = h.covered_from != 0 && h.covered_from <= c.fork_seq;
+      listed = BecomeFailback(c.fork_seq, held, who, covered, &failback_from);
+      failback = listed.ok();
+    }
     // This host stepped down (replaced, or resolve --discard-local): the
     // primary rolls back what it wrote from the fork on, and its history
     // becomes ours at the end. The fork is the earlier of where the lines
@@ -85,8 +94,12 @@ Status RlinkReceiver::DecideHistory(const HelloMsg& h, const std::string& peer_k
         if (c.rollback) {
           refusal->reason = "this secondary holds seqs " + std::to_string(c.fork_seq) + ".." +
                             std::to_string(held) + " of a line the primary's generation " +
-                            Short(h.history.back().uuid) +
-                            " replaced: it needs a fast failback";
+                            Short(h.history.back().uuid) + " replaced, and " +
+                            (listed.ok() ? std::string("is inconsistent") : listed.message()) +
+                            ": it cannot tell which regions to roll back" +
+                            (listed.code() == ENOENT ? " (waiting for previous source)" : "");
+          // The primary waits for the previous source's report, or retries.
+          refusal->retry = listed.code() == EAGAIN || listed.code() == ENOENT;
           spdlog::warn("sync direction: refusing {}: {}{}", who, c.reason, row);
           return Status::Error(refusal->reason);
         }
@@ -135,6 +148,22 @@ Status RlinkReceiver::DecideHistory(const HelloMsg& h, const std::string& peer_k
   }
   config_.history = h.history;
   config_.failback.reset();
+  return Status::Ok();
+}
+
+Status RlinkReceiver::BecomeFailback(uint64_t fork, uint64_t held, const std::string& who,
+                                     bool covered, uint64_t* failback_from) {
+  if (!hooks_.roll_back) return Status::Error("no way to list its writes", ENOENT);
+  Result<std::vector<VolumeExtent>> ranges = hooks_.roll_back(fork, held, who, covered);
+  if (!ranges.ok()) {
+    spdlog::warn("sync direction: {} replaced seqs {}..{} held here: {}", who, fork, held,
+                 ranges.status().message());
+    return ranges.status();
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  config_.failback = std::move(*ranges);
+  config_.failback_from = fork;
+  *failback_from = fork;
   return Status::Ok();
 }
 

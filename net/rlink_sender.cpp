@@ -210,6 +210,7 @@ void RlinkSender::SendHello() {
   h.session_id = session_id_;
   h.last_seq = last_seq;
   h.first_seq = engine_->srl_tail_seq();
+  h.covered_from = covered_from_;
   for (const VolumeSpec& v : config_.volumes) h.volumes.push_back({v.id, v.name, v.size});
   if (SendMessage(*socket_, {}, Encode(h), nullptr)) hello_sent_ = Clock::now();
 }
@@ -217,7 +218,7 @@ void RlinkSender::SendHello() {
 void RlinkSender::Run() {
   std::vector<zmq::message_t> frames;
   while (!stop_) {
-    if (halted_ || Clock::now() < retry_after_) {
+    if (halted_ || Clock::now() < retry_after_ || (!connected_ && SourceWaitHolds())) {
       zmq::pollitem_t idle{nullptr, wakeup_->fd(), ZMQ_POLLIN, 0};
       zmq::poll(&idle, 1, std::chrono::milliseconds(200));
       if (idle.revents & ZMQ_POLLIN) wakeup_->Drain();

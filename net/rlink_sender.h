@@ -52,6 +52,7 @@
 #include "core/rate_meter.h"
 #include "core/rlink_progress.h"
 #include "core/rlink_set.h"
+#include "core/source_report.h"
 #include "core/token_bucket.h"
 #include "core/volume.h"
 #include "net/handshake_watch.h"
@@ -84,6 +85,14 @@ struct RlinkSenderConfig {
   // Called on the sender's thread when a fast failback's resync of this
   // secondary ended: it is a copy of this primary's line again.
   std::function<void()> failback_done;
+  // Three hosts (doc/failover.md): the previous source's failback report,
+  // shared by this primary's RLINKs; `previous_source`: this RLINK's peer
+  // is that source (flag `source`), and its report is published there.
+  // An RLINK whose secondary must roll back seqs it cannot list waits for
+  // the report at most `source_wait`, then resyncs every region.
+  std::shared_ptr<SourceReport> source_report;
+  bool previous_source = false;
+  std::chrono::seconds source_wait{600};
   std::string rlink_name;
   std::string address;
   std::vector<VolumeSpec> volumes;
@@ -148,6 +157,16 @@ class RlinkSender {
   // Online verify (rvgadm verify); Start() on it wakes nothing: call Wake().
   RangeVerifier& verifier() { return *verifier_; }
   void Wake() { wakeup_->Signal(); }
+  // Waiting for the previous source (rlink_sender_source_wait.cpp): the
+  // fork the secondary rolls back from and the seconds until a full
+  // resync ends the wait. EndSourceWait: resync --full made the bitmap
+  // whole, which covers everything.
+  struct SourceWaitStatus {
+    uint64_t fork_seq = 0;
+    int64_t seconds_left = 0;
+  };
+  std::optional<SourceWaitStatus> source_waiting() const;
+  void EndSourceWait();
 
   // migrate (doc/failover.md, rlink_sender_handover.cpp): asks the
   // secondary, in the current session, to become primary from seq + 1
@@ -175,7 +194,11 @@ class RlinkSender {
   // history; a DIRTY of a fast failback merged into the DCM; a WELCOME
   // with a fork checked and the RLINK set to resync (false: refused, the
   // session closed).
-  bool OnHistoryRefusal(const RejectMsg& r);  // true: reported (split brain)
+  bool OnHistoryRefusal(const RejectMsg& r);  // true: reported (split brain, source wait)
+  void StartSourceWait(uint64_t fork_seq);
+  // True while the wait holds back the next HELLO; ends it (marking this
+  // RLINK's bitmap) once the report, resync --full or the timeout came.
+  bool SourceWaitHolds();
   void OnDirty(const DirtyMsg& d);
   bool AcceptFailback(const WelcomeMsg& w);
   void SendRecords();
@@ -240,6 +263,16 @@ class RlinkSender {
   mutable std::mutex error_mu_;
   std::string last_error_;
   std::string split_brain_;  // under error_mu_
+  struct SourceWait {
+    uint64_t fork_seq = 0;
+    std::chrono::steady_clock::time_point since;
+    std::chrono::steady_clock::time_point next_probe;  // a HELLO, in case it can list now
+  };
+  std::optional<SourceWait> source_wait_;  // under error_mu_
+  std::atomic<bool> full_resync_asked_{false};
+  uint64_t covered_from_ = 0;  // HelloMsg::covered_from; until a failback WELCOME
+  uint64_t dirty_session_ = 0;  // the session dirty_report_ belongs to
+  std::vector<VolumeExtent> dirty_report_;  // its DIRTY ranges, for SourceReport
   // Under error_mu_: the resync's figures as the sender thread last saw
   // them (bytes done is sampled into the meter), and the counters.
   std::optional<std::pair<uint64_t, uint64_t>> resync_progress_;

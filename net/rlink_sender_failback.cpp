@@ -60,6 +60,13 @@ bool RlinkSender::OnHistoryRefusal(const RejectMsg& r) {
     }
     config_.replaced(c, r.reason);
   }
+  if (c.verdict == HistoryVerdict::kLocalAhead && c.rollback && c.fork_seq > 0 && !r.primary &&
+      r.retry && config_.source_report) {
+    // Row 8 refused: the secondary holds seqs of the line we replaced and
+    // cannot list them (three hosts).
+    StartSourceWait(c.fork_seq);
+    return true;
+  }
   return false;
 }
 
@@ -88,6 +95,11 @@ void RlinkSender::OnDirty(const DirtyMsg& d) {
     }
     extents.push_back({e.volume, e.offset, e.length});
   }
+  if (dirty_session_ != session_id_) {
+    dirty_session_ = session_id_;
+    dirty_report_.clear();
+  }
+  dirty_report_.insert(dirty_report_.end(), extents.begin(), extents.end());
   Status st = dcm_->MarkExtents(index_, extents);
   if (!st.ok()) {
     SetError("cannot record the secondary's failback ranges in the DCM: " + st.message());
@@ -125,7 +137,11 @@ bool RlinkSender::AcceptFailback(const WelcomeMsg& w) {
     // brain, not a takeover): what this primary wrote past the last seq
     // the secondary acknowledged is in the SRL — or, when the SRL no
     // longer reaches back that far, anywhere.
-    const uint64_t from = progress_.data_acked_seq.load() + 1;
+    // A secondary that never acknowledged anything to this host (a third
+    // host, after a takeover) holds our line up to the fork by the
+    // histories.
+    const uint64_t acked = progress_.data_acked_seq.load();
+    const uint64_t from = acked == 0 ? w.fork_seq : std::min(acked + 1, w.fork_seq);
     Result<std::vector<VolumeExtent>> ours = engine_->ExtentsSince(from);
     if (ours.ok()) {
       st = dcm_->MarkExtents(index_, *ours);
@@ -148,6 +164,21 @@ bool RlinkSender::AcceptFailback(const WelcomeMsg& w) {
   }
   if (!st.ok()) return refuse(st.message());
   failback_resync_ = true;
+  covered_from_ = 0;
+  {
+    std::lock_guard<std::mutex> lock(error_mu_);
+    source_wait_.reset();  // it could list its seqs after all, or the wait ended
+  }
+  if (config_.previous_source && config_.source_report) {
+    // What the previous source wrote past the fork: a third host waiting
+    // for it rolls back by these ranges (rlink_sender_source_wait.cpp).
+    const bool ours = dirty_session_ == session_id_;
+    config_.source_report->Publish(
+        {config_.rlink_name, w.fork_seq, ours ? dirty_report_ : std::vector<VolumeExtent>()});
+    spdlog::info("rlink {}: the previous source's report ({} ranges from seq {}) is kept for "
+                 "the other secondaries", config_.rlink_name, ours ? dirty_report_.size() : 0,
+                 w.fork_seq);
+  }
   spdlog::warn("rlink {}: sync direction: fast failback of {}: it holds seqs {}..{} of a line "
                "generation {} replaced; resyncing {} ({} bytes dirty now)",
                config_.rlink_name, config_.address, w.fork_seq, w.applied_seq,

@@ -90,6 +90,11 @@ nlohmann::json PrimaryDaemon::StatusJson() {
       j["rlinks"][i]["state"] = "split-brain";
       j["rlinks"][i]["split_brain"] = split;
     }
+    if (auto wait = senders_[i]->source_waiting()) {
+      j["rlinks"][i]["state"] = "waiting for previous source";
+      j["rlinks"][i]["source_wait"] = {{"fork_seq", wait->fork_seq},
+                                       {"seconds_left", wait->seconds_left}};
+    }
     j["rlinks"][i]["verify"] = VerifyJson(senders_[i]->verifier().report(), ctx_.config.volumes);
   }
   Status health = engine_->health();
@@ -163,6 +168,7 @@ Result<std::string> PrimaryDaemon::ControlRlink(const std::string& rlink,
     return std::string();
   } else if (action == "resync_full") {
     st = engine_->ResyncFull(*i);
+    if (st.ok()) senders_[*i]->EndSourceWait();
   } else if (action == "resync") {
     Result<bool> owed = engine_->ResyncDirty(*i);
     st = owed.status();

@@ -78,8 +78,19 @@ Status PrimaryDaemon::Start() {
   // Before any sender can hear a secondary's answer.
   Status gated = OpenGate();
   if (!gated.ok()) return gated;
+  // Three hosts (doc/failover.md): the RLINK to the previous source (flag
+  // `source`) keeps its failback report for the others.
+  std::string source;
+  auto flags = ctx_.db->Run([&](StateDb& db) { return db.Flags(cfg.name); });
+  if (!flags.ok()) return flags.status();
+  for (const FlagEntry& f : *flags) {
+    if (f.name == "source") source = f.value;
+  }
+  auto source_report = std::make_shared<SourceReport>();
   for (size_t i = 0; i < rlink_configs_.size(); ++i) {
     RlinkSenderConfig sc;
+    sc.source_report = source_report;
+    sc.previous_source = !source.empty() && rlink_configs_[i].name == source;
     sc.rvg_name = cfg.name;
     sc.rvg_uuid = cfg.uuid;
     sc.line = line_;

@@ -128,6 +128,42 @@ Result<std::optional<std::vector<VolumeExtent>>> SecondaryDaemon::FailbackRanges
   return std::optional<std::vector<VolumeExtent>>(std::move(*extents));
 }
 
+Result<std::vector<VolumeExtent>> SecondaryDaemon::RollBackRanges(uint64_t fork, uint64_t held,
+                                                                  const std::string& by,
+                                                                  bool covered) {
+  const RvgConfig& cfg = ctx_.config;
+  if (srl_->next_seq() <= held) {
+    return Status::Error("seqs up to " + std::to_string(held) + " are not all logged yet",
+                         EAGAIN);
+  }
+  Result<std::vector<VolumeExtent>> written = SrlExtents(*srl_, fork, held);
+  if (!written.ok() && covered) {
+    // The primary's bitmap holds the previous source's report (or every
+    // region): nothing of ours to add.
+    spdlog::warn("RVG {}: the SRL no longer lists seqs {}..{} ({}); {} covers them",
+                 cfg.name, fork, held, written.status().message(), by);
+    written = std::vector<VolumeExtent>();
+  }
+  if (!written.ok()) {
+    return Status::Error("its SRL no longer lists what they wrote (" +
+                             written.status().message() + ")",
+                         ENOENT);
+  }
+  Result<std::vector<BitmapChunk>> chunks = FailbackChunks(cfg.volumes, cfg.region_size, *written);
+  if (!chunks.ok()) return chunks.status();
+  RoleChange change;
+  change.role = "secondary";
+  const std::string why = "holds seqs " + std::to_string(fork) + ".." + std::to_string(held) +
+                          " of the line that " + by + " replaced";
+  change.set_flags.push_back({"failback", std::to_string(fork), 0, why});
+  change.failback_bitmap = *chunks;
+  Status st = ctx_.db->Run([&](StateDb& db) { return db.ChangeRole(cfg.name, change); });
+  if (!st.ok()) return Status::Error("recording the failback: " + st.message(), EAGAIN);
+  spdlog::warn("RVG {}: this secondary {}: the {} writes are rolled back by a fast failback",
+               cfg.name, why, written->size());
+  return FailbackExtents(cfg.volumes, cfg.region_size, *chunks);
+}
+
 HistoryHooks SecondaryDaemon::Hooks() {
   HistoryHooks hooks;
   hooks.adopt = [this](const std::string& uuid, const GenerationHistory& history,
@@ -156,6 +192,9 @@ HistoryHooks SecondaryDaemon::Hooks() {
     });
   };
   hooks.failback_cut = [this] { store_.DisarmFailbackEnd(); };
+  hooks.roll_back = [this](uint64_t fork, uint64_t held, const std::string& by, bool covered) {
+    return RollBackRanges(fork, held, by, covered);
+  };
   hooks.handover = [this](const HandoverMsg& m, const std::string& key, const std::string& host) {
     return AcceptHandover(m, key, host);
   };

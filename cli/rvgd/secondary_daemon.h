@@ -45,6 +45,10 @@ class SecondaryDaemon : public Daemon {
   // The ranges to report in a fast failback, when flag `failback` is set.
   // `*from` gets the first seq they cover (flag `failback`'s value).
   Result<std::optional<std::vector<VolumeExtent>>> FailbackRanges(uint64_t* from);
+  // HistoryHooks::roll_back: the ranges of SRL records fork..held, made
+  // this host's failback bitmap (flag `failback`).
+  Result<std::vector<VolumeExtent>> RollBackRanges(uint64_t fork, uint64_t held,
+                                                   const std::string& by, bool covered);
   HistoryHooks Hooks();
   // Every host this one would replicate to as primary has a key pinned.
   Result<std::vector<RlinkConfig>> HostsReadyForPrimary();

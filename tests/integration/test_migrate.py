@@ -217,12 +217,20 @@ def killed_in_doubt(env):
     try:
         proc = env.spawn(p.argv('migrate', p.rvg, s.name, *mount_for(s), '--timeout', '60'),
                          env=dict(os.environ, RVGD=p.rvgd_path), stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
+                         stderr=subprocess.PIPE, text=True)
         rvgtest.wait_until(lambda: 'HANDOVER sent' in p.log_text(), 60,
                            f'{p.name} sends the HANDOVER')
         p.kill9()
-        proc.kill()  # its answer died with rvgd
-        proc.wait(timeout=30)
+        # rvgadm learns at once that its rvgd died, not at the timeout.
+        try:
+            _, err = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise rvgtest.TestFailure('rvgadm migrate still waits 10 s after its rvgd died')
+        check(proc.returncode != 0 and 'rvgd stopped before it answered' in err,
+              f'rvgadm migrate after its rvgd died: exit {proc.returncode}, {err.strip()!r}')
+        log(f'rvgadm migrate: {err.strip()}')
         rvgtest.lazy_unmount(p.mountpoint)
         start_old_primary(p)
         check_fenced(p)

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "core/failback_bitmap.h"
+#include "core/source_report.h"
 
 using namespace rvg;
 using Catch::Matchers::Contains;
@@ -76,3 +77,21 @@ TEST_CASE("failback ranges are coarsened to a bounded count that still covers th
 }
 
 }  // namespace
+
+// Three hosts (core/source_report.h): a third host that must roll back
+// from seq F is covered only by a previous source's report from F or
+// earlier; the newest report replaces the one before.
+TEST_CASE("a previous source's report covers forks at or after its own") {
+  SourceReport board;
+  CHECK_FALSE(board.Covering(10).has_value());
+  board.Publish({"a", 20, {{1, 0, 4096}}});
+  CHECK_FALSE(board.Covering(19).has_value());
+  auto covering = board.Covering(20);
+  REQUIRE(covering.has_value());
+  CHECK(covering->source == "a");
+  REQUIRE(covering->extents.size() == 1);
+  CHECK(board.Covering(35).has_value());
+  board.Publish({"b", 30, {}});
+  CHECK_FALSE(board.Covering(25).has_value());
+  CHECK(board.Covering(30)->source == "b");
+}

@@ -28,6 +28,9 @@ TEST_CASE("every message type survives a round trip", "[messages]") {
   HelloMsg no_volumes = SampleHello();
   no_volumes.volumes.clear();
   CheckEqual(DecodeAs<HelloMsg>(Encode(no_volumes)), no_volumes);
+  HelloMsg covering = SampleHello();  // three hosts: the optional "covered"
+  covering.covered_from = 41;
+  CheckEqual(DecodeAs<HelloMsg>(Encode(covering)), covering);
 
   WelcomeMsg welcome = DecodeAs<WelcomeMsg>(Encode(SampleWelcome()));
   CHECK(welcome.rvg_uuid == SampleWelcome().rvg_uuid);

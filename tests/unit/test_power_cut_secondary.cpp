@@ -124,6 +124,10 @@ bool RecoverAndVerify(Round& round, std::mt19937_64& rng, Secondary* sec) {
   options.checkpoint_interval = std::chrono::milliseconds(5 + rng() % 16);
   options.checkpoint_fill = 0.2 + 0.6 * std::uniform_real_distribution<double>(0, 1)(rng);
   options.max_batch_bytes = (64ull << 10) << (rng() % 5);
+  // Applied records kept in the SRL: none, or up to half the checkpoint
+  // fill (Start() must replay only what lies past the persisted seq).
+  options.retain_fill = (rng() % 3 == 0) ? 0.0
+                                         : std::uniform_real_distribution<double>(0, 0.4)(rng);
   // Lazy SRL sync of records offered with sync_now=false (OneCut flags a
   // random part of them): from at once to 20 ms, from 4 KiB to 512 KiB.
   options.lazy_sync_delay = std::chrono::microseconds(rng() % 20000);
