@@ -126,7 +126,9 @@ Status CheckRvg(const RvgConfig& config, bool require_srl) {
 
 Status CheckRvgConfig(const RvgConfig& config) { return CheckRvg(config, true); }
 
-Status CheckStoredRvg(const RvgConfig& config) { return CheckRvg(config, false); }
+// A secondary created by format 1 has no SRL (rvgd refuses to start it,
+// saying so, but rvgadm can show and delete it); a primary always had one.
+Status CheckStoredRvg(const RvgConfig& config) { return CheckRvg(config, config.role == "primary"); }
 
 Status CheckDurability(const std::string& durability) {
   return CheckChoice("durability", durability, {"flush", "strict"});

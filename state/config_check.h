@@ -19,7 +19,7 @@ namespace rvg {
 Status CheckRvgConfig(const RvgConfig& config);
 
 // The same checks for an RVG read back from state.db, where a hand edit or
-// damage may have put anything, except that an RVG without an SRL is
+// damage may have put anything, except that a secondary without an SRL is
 // accepted: format-1 secondaries have none, rvgd refuses to start them with
 // its own message, and rvgadm must still show and delete them.
 Status CheckStoredRvg(const RvgConfig& config);

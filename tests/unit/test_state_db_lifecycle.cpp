@@ -401,6 +401,9 @@ TEST_CASE("rows rvg would never write are refused when read and quoted printably
       {"UPDATE rvgs SET role = 'bogus'", "invalid value \"bogus\" for role"},
       {"UPDATE rvgs SET durability = 7", "invalid value \"7\" for durability"},
       {"UPDATE rvgs SET region_size = 0", "region size of RVG web must not be 0"},
+      // Only a format-1 secondary had no SRL; a primary never did (found
+      // by fuzz_state_rows).
+      {"UPDATE rvgs SET srl_path = ''", "RVG web needs an SRL"},
       {"UPDATE volumes SET id = 4294967297 WHERE id = 2", "volume id 4294967297 is not in"},
       {"UPDATE volumes SET id = -1 WHERE id = 2", "volume id -1 is not in"},
       {"UPDATE volumes SET id = 1.5 WHERE id = 2", "volume id 1 is used twice in RVG web"},
