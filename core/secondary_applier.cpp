@@ -186,10 +186,12 @@ uint64_t SecondaryApplier::RetainFrom(uint64_t applied, Release release) const {
   const uint64_t used = srl_->used_bytes();
   if (used <= budget) return tail;
   // Records differ in size; the average is close enough for a budget that
-  // only needs to leave room, and the next checkpoint corrects it.
+  // only needs to leave room. Down to half the budget, so that a poor
+  // estimate (small old records, large new ones) still frees enough that
+  // the next checkpoint is not due at once; later ones correct it.
   const uint64_t records = srl_->next_seq() - tail;
   const uint64_t average = std::max<uint64_t>(1, used / std::max<uint64_t>(1, records));
-  const uint64_t release_count = (used - budget + average - 1) / average;
+  const uint64_t release_count = (used - budget / 2 + average - 1) / average;
   return std::min(applied + 1, tail + release_count);
 }
 

@@ -52,7 +52,8 @@
 //     synced and an applied_seq at least that high is persisted;
 //   - Start() recovers the SRL with the persisted applied_seq as its floor
 //     (a log that ends below it is damage: Start fails, rvgd does not
-//     start) and replays it from the tail.
+//     start) and replays it past that seq (what lies at or below it is on
+//     the images, synced before the seq was persisted).
 //
 // Failures are sticky: a failed SRL append or sync, image write or sync, or
 // a persistent store error stops the apply thread for good, with health()

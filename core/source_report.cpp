@@ -7,9 +7,12 @@ void SourceReport::Publish(SourceReportEntry entry) {
   entry_ = std::move(entry);
 }
 
-std::optional<SourceReportEntry> SourceReport::Covering(uint64_t fork_seq) const {
+std::optional<SourceReportEntry> SourceReport::Covering(const std::string& line,
+                                                        uint64_t fork_seq) const {
   std::lock_guard<std::mutex> lock(mu_);
-  if (!entry_ || entry_->fork_seq == 0 || entry_->fork_seq > fork_seq) return std::nullopt;
+  if (!entry_ || entry_->line != line || entry_->fork_seq == 0 || entry_->fork_seq > fork_seq) {
+    return std::nullopt;
+  }
   return entry_;
 }
 

@@ -27,7 +27,13 @@ namespace rvg {
 
 struct SourceReportEntry {
   std::string source;  // the RLINK (host) that reported
+  // The generation whose seqs it rolled back (the newest it shared with
+  // this primary): a third host holding seqs of another line is not
+  // covered.
+  std::string line;
   uint64_t fork_seq = 0;  // its ranges cover what it wrote from here on
+  // Never empty: a source that reported nothing could not tell, and its
+  // report is every volume whole (RlinkSender::AcceptFailback).
   std::vector<VolumeExtent> extents;
 };
 
@@ -37,9 +43,10 @@ class SourceReport {
   // is the one that covers the line most recently replaced.
   void Publish(SourceReportEntry entry);
 
-  // The report, if one covers a secondary that holds the replaced line
-  // from `fork_seq` on (the report's fork is at or before it).
-  std::optional<SourceReportEntry> Covering(uint64_t fork_seq) const;
+  // The report, if one covers a secondary that holds seqs of generation
+  // `line` from `fork_seq` on (the same line, the report's fork at or
+  // before it).
+  std::optional<SourceReportEntry> Covering(const std::string& line, uint64_t fork_seq) const;
 
  private:
   mutable std::mutex mu_;

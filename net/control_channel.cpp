@@ -64,9 +64,10 @@ Status CheckEndpoint(const std::string& endpoint) {
 // Whether something accepts connections on the Unix socket at `path`:
 // ENOTCONN when nothing does (a socket file left by a daemon that died
 // refuses connections at once, which saves waiting out a timeout for an
-// answer that cannot come), EACCES when this user may not connect.
+// answer that cannot come), EACCES when this user may not connect. Never
+// blocks: a full backlog (a frozen daemon) is EAGAIN, counted as alive.
 Status Reachable(const std::string& path) {
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return Status::Ok();  // cannot tell: let ZeroMQ try
   sockaddr_un address{};
   address.sun_family = AF_UNIX;

@@ -98,8 +98,10 @@ Status RlinkReceiver::DecideHistory(const HelloMsg& h, const std::string& peer_k
                             (listed.ok() ? std::string("is inconsistent") : listed.message()) +
                             ": it cannot tell which regions to roll back" +
                             (listed.code() == ENOENT ? " (waiting for previous source)" : "");
-          // The primary waits for the previous source's report, or retries.
+          // ENOENT: the primary waits for the previous source's report.
+          // EAGAIN, soon over: a plain retry (no history, so no wait).
           refusal->retry = listed.code() == EAGAIN || listed.code() == ENOENT;
+          if (listed.code() == EAGAIN) refusal->history.clear();
           spdlog::warn("sync direction: refusing {}: {}{}", who, c.reason, row);
           return Status::Error(refusal->reason);
         }

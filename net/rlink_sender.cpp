@@ -218,7 +218,7 @@ void RlinkSender::SendHello() {
 void RlinkSender::Run() {
   std::vector<zmq::message_t> frames;
   while (!stop_) {
-    if (halted_ || Clock::now() < retry_after_ || (!connected_ && SourceWaitHolds())) {
+    if (halted_ || Clock::now() < retry_after_ || (!socket_ && SourceWaitHolds())) {
       zmq::pollitem_t idle{nullptr, wakeup_->fd(), ZMQ_POLLIN, 0};
       zmq::poll(&idle, 1, std::chrono::milliseconds(200));
       if (idle.revents & ZMQ_POLLIN) wakeup_->Drain();
@@ -396,10 +396,7 @@ void RlinkSender::OnWelcome(const WelcomeMsg& w) {
   // After SessionUp: the rotation at a session loss (SessionLossRotation)
   // must never find a peer that has seen the generation without a session.
   if (config_.peer_accepted) config_.peer_accepted(w.generation);
-  {
-    std::lock_guard<std::mutex> lock(error_mu_);
-    split_brain_.clear();
-  }
+  SessionWelcomed();
   connected_ = true;
   last_heard_ = Clock::now();
   last_sent_ = last_heard_;

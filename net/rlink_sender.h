@@ -89,10 +89,11 @@ struct RlinkSenderConfig {
   // shared by this primary's RLINKs; `previous_source`: this RLINK's peer
   // is that source (flag `source`), and its report is published there.
   // An RLINK whose secondary must roll back seqs it cannot list waits for
-  // the report at most `source_wait`, then resyncs every region.
+  // the report at most `source_wait` seconds (SetSourceWait changes it),
+  // then resyncs every region.
   std::shared_ptr<SourceReport> source_report;
   bool previous_source = false;
-  std::chrono::seconds source_wait{600};
+  double source_wait = 600;
   std::string rlink_name;
   std::string address;
   std::vector<VolumeSpec> volumes;
@@ -167,6 +168,7 @@ class RlinkSender {
   };
   std::optional<SourceWaitStatus> source_waiting() const;
   void EndSourceWait();
+  void SetSourceWait(double seconds) { source_wait_s_ = seconds; }
 
   // migrate (doc/failover.md, rlink_sender_handover.cpp): asks the
   // secondary, in the current session, to become primary from seq + 1
@@ -195,10 +197,15 @@ class RlinkSender {
   // with a fork checked and the RLINK set to resync (false: refused, the
   // session closed).
   bool OnHistoryRefusal(const RejectMsg& r);  // true: reported (split brain, source wait)
-  void StartSourceWait(uint64_t fork_seq);
+  void StartSourceWait(uint64_t fork_seq, const std::string& line);
   // True while the wait holds back the next HELLO; ends it (marking this
   // RLINK's bitmap) once the report, resync --full or the timeout came.
   bool SourceWaitHolds();
+  bool BitmapWhole() const;  // every region of this RLINK dirty
+  void KeepForSourceReport(const std::vector<VolumeExtent>& extents);
+  static constexpr size_t kMaxSourceReportExtents = 64 * 1024;
+  // A WELCOME: no split brain, no wait, no coverage claimed any more.
+  void SessionWelcomed();
   void OnDirty(const DirtyMsg& d);
   bool AcceptFailback(const WelcomeMsg& w);
   void SendRecords();
@@ -265,14 +272,19 @@ class RlinkSender {
   std::string split_brain_;  // under error_mu_
   struct SourceWait {
     uint64_t fork_seq = 0;
+    std::string line;  // the replaced generation the secondary holds seqs of
+    bool full_asked = false;  // resync --full during this wait
     std::chrono::steady_clock::time_point since;
     std::chrono::steady_clock::time_point next_probe;  // a HELLO, in case it can list now
   };
   std::optional<SourceWait> source_wait_;  // under error_mu_
-  std::atomic<bool> full_resync_asked_{false};
+  std::atomic<double> source_wait_s_{config_.source_wait};  // the attribute, as reloaded
+  std::chrono::steady_clock::duration SourceWaitLimit() const;
   uint64_t covered_from_ = 0;  // HelloMsg::covered_from; until a failback WELCOME
   uint64_t dirty_session_ = 0;  // the session dirty_report_ belongs to
-  std::vector<VolumeExtent> dirty_report_;  // its DIRTY ranges, for SourceReport
+  // Its DIRTY ranges, for SourceReport (previous source only; whole
+  // volumes once more than kMaxSourceReportExtents came).
+  std::vector<VolumeExtent> dirty_report_;
   // Under error_mu_: the resync's figures as the sender thread last saw
   // them (bytes done is sampled into the meter), and the counters.
   std::optional<std::pair<uint64_t, uint64_t>> resync_progress_;

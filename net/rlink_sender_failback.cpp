@@ -6,6 +6,7 @@
 // bitmap resync that makes the secondary an exact copy again.
 #include <spdlog/spdlog.h>
 
+#include "core/failback_bitmap.h"
 #include "net/rlink_sender.h"
 
 namespace rvg {
@@ -64,7 +65,7 @@ bool RlinkSender::OnHistoryRefusal(const RejectMsg& r) {
       r.retry && config_.source_report) {
     // Row 8 refused: the secondary holds seqs of the line we replaced and
     // cannot list them (three hosts).
-    StartSourceWait(c.fork_seq);
+    StartSourceWait(c.fork_seq, c.common);
     return true;
   }
   return false;
@@ -95,11 +96,7 @@ void RlinkSender::OnDirty(const DirtyMsg& d) {
     }
     extents.push_back({e.volume, e.offset, e.length});
   }
-  if (dirty_session_ != session_id_) {
-    dirty_session_ = session_id_;
-    dirty_report_.clear();
-  }
-  dirty_report_.insert(dirty_report_.end(), extents.begin(), extents.end());
+  if (config_.previous_source) KeepForSourceReport(extents);
   Status st = dcm_->MarkExtents(index_, extents);
   if (!st.ok()) {
     SetError("cannot record the secondary's failback ranges in the DCM: " + st.message());
@@ -107,6 +104,21 @@ void RlinkSender::OnDirty(const DirtyMsg& d) {
     return;
   }
   last_heard_ = std::chrono::steady_clock::now();
+}
+
+// A legitimate report is at most the receiver's coarsened one; a peer that
+// sends more only widens it to every region.
+void RlinkSender::KeepForSourceReport(const std::vector<VolumeExtent>& extents) {
+  std::lock_guard<std::mutex> lock(error_mu_);
+  if (dirty_session_ != session_id_) {
+    dirty_session_ = session_id_;
+    dirty_report_.clear();
+  }
+  if (dirty_report_.size() + extents.size() > kMaxSourceReportExtents) {
+    dirty_report_ = WholeVolumes(config_.volumes);
+    return;
+  }
+  dirty_report_.insert(dirty_report_.end(), extents.begin(), extents.end());
 }
 
 bool RlinkSender::AcceptFailback(const WelcomeMsg& w) {
@@ -164,20 +176,19 @@ bool RlinkSender::AcceptFailback(const WelcomeMsg& w) {
   }
   if (!st.ok()) return refuse(st.message());
   failback_resync_ = true;
-  covered_from_ = 0;
-  {
-    std::lock_guard<std::mutex> lock(error_mu_);
-    source_wait_.reset();  // it could list its seqs after all, or the wait ended
-  }
   if (config_.previous_source && config_.source_report) {
     // What the previous source wrote past the fork: a third host waiting
     // for it rolls back by these ranges (rlink_sender_source_wait.cpp).
-    const bool ours = dirty_session_ == session_id_;
-    config_.source_report->Publish(
-        {config_.rlink_name, w.fork_seq, ours ? dirty_report_ : std::vector<VolumeExtent>()});
+    // No report of this session: it could not tell, so every region.
+    std::vector<VolumeExtent> report;
+    {
+      std::lock_guard<std::mutex> lock(error_mu_);
+      if (dirty_session_ == session_id_) report.swap(dirty_report_);
+    }
+    if (report.empty()) report = WholeVolumes(config_.volumes);
     spdlog::info("rlink {}: the previous source's report ({} ranges from seq {}) is kept for "
-                 "the other secondaries", config_.rlink_name, ours ? dirty_report_.size() : 0,
-                 w.fork_seq);
+                 "the other secondaries", config_.rlink_name, report.size(), w.fork_seq);
+    config_.source_report->Publish({config_.rlink_name, c.common, w.fork_seq, std::move(report)});
   }
   spdlog::warn("rlink {}: sync direction: fast failback of {}: it holds seqs {}..{} of a line "
                "generation {} replaced; resyncing {} ({} bytes dirty now)",

@@ -8,8 +8,8 @@
 // all) until one of:
 //   - the report is published (SourceReport): its ranges join this RLINK's
 //     bitmap, and the HELLO says the bitmap covers the line from its fork;
-//   - rvgadm resync --full made the bitmap whole;
-//   - config_.source_wait passed: every region is marked, as resync --full.
+//   - rvgadm resync --full made the bitmap whole (before the wait, too);
+//   - the RLINK's source_wait passed: every region is marked, as resync --full.
 // Then the secondary rolls back with the bitmap alone: a fast failback
 // whose ranges come from this side.
 #include <spdlog/spdlog.h>
@@ -25,27 +25,37 @@ constexpr std::chrono::seconds kSourceWaitProbe{5};
 
 }  // namespace
 
-void RlinkSender::StartSourceWait(uint64_t fork_seq) {
+std::chrono::steady_clock::duration RlinkSender::SourceWaitLimit() const {
+  return std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(source_wait_s_.load()));
+}
+
+void RlinkSender::StartSourceWait(uint64_t fork_seq, const std::string& line) {
   const auto now = Clock::now();
   std::lock_guard<std::mutex> lock(error_mu_);
-  if (!source_wait_ || source_wait_->fork_seq != fork_seq) {
-    source_wait_ = SourceWait{fork_seq, now, now + kSourceWaitProbe};
-    full_resync_asked_ = false;
+  if (!source_wait_ || source_wait_->fork_seq != fork_seq || source_wait_->line != line) {
+    source_wait_ = SourceWait{fork_seq, line, false, now, now + kSourceWaitProbe};
     spdlog::warn("rlink {}: sync direction: the secondary holds seqs from {} on of the line this "
-                 "primary replaced and cannot list what they wrote: waiting up to {} s for the "
+                 "primary replaced and cannot list what they wrote: waiting up to {:g} s for the "
                  "previous source to report it (rvgadm resync {} {} --full ends the wait)",
-                 config_.rlink_name, fork_seq, config_.source_wait.count(), config_.rvg_name,
+                 config_.rlink_name, fork_seq, source_wait_s_.load(), config_.rvg_name,
                  config_.rlink_name);
   } else {
     source_wait_->next_probe = now + kSourceWaitProbe;
   }
   const auto left = std::chrono::duration_cast<std::chrono::seconds>(
-      source_wait_->since + config_.source_wait - now);
+      source_wait_->since + SourceWaitLimit() - now);
   last_error_ = "waiting for previous source: the secondary must roll back seqs from " +
                 std::to_string(fork_seq) + " on that only the previous source can list; a full "
                 "resync follows in " + std::to_string(std::max<int64_t>(0, left.count())) +
                 " s (rvgadm resync " + config_.rvg_name + " " + config_.rlink_name +
                 " --full ends the wait now)";
+}
+
+bool RlinkSender::BitmapWhole() const {
+  uint64_t total = 0;
+  for (const VolumeSpec& v : config_.volumes) total += v.size;
+  return dcm_ != nullptr && dcm_->dirty_bytes(index_) >= total;
 }
 
 bool RlinkSender::SourceWaitHolds() {
@@ -59,8 +69,9 @@ bool RlinkSender::SourceWaitHolds() {
   std::string how;
   Status st;
   std::optional<SourceReportEntry> report;
-  if (config_.source_report) report = config_.source_report->Covering(wait->fork_seq);
-  if (full_resync_asked_.exchange(false)) {
+  if (config_.source_report) report = config_.source_report->Covering(wait->line, wait->fork_seq);
+  if (wait->full_asked || BitmapWhole()) {
+    // resync --full, now or before the wait began: every region is marked.
     how = "rvgadm resync --full";
     covered_from_ = 1;
   } else if (report && dcm_ != nullptr) {
@@ -68,11 +79,10 @@ bool RlinkSender::SourceWaitHolds() {
     covered_from_ = report->fork_seq;
     how = "the report of the previous source " + report->source + " (its writes from seq " +
           std::to_string(report->fork_seq) + " on)";
-  } else if (now - wait->since >= config_.source_wait) {
+  } else if (now - wait->since >= SourceWaitLimit()) {
     st = engine_->ResyncFull(index_);
     covered_from_ = 1;
-    how = "the timeout (" + std::to_string(config_.source_wait.count()) +
-          " s): every region is resynced";
+    how = fmt::format("the timeout ({:g} s): every region is resynced", source_wait_s_.load());
   } else {
     if (now < wait->next_probe) return true;
     std::lock_guard<std::mutex> lock(error_mu_);
@@ -96,19 +106,26 @@ bool RlinkSender::SourceWaitHolds() {
 }
 
 void RlinkSender::EndSourceWait() {
-  {
-    std::lock_guard<std::mutex> lock(error_mu_);
-    if (!source_wait_) return;  // a later wait must not take it for a whole bitmap
-  }
-  full_resync_asked_ = true;
-  Wake();
+  std::lock_guard<std::mutex> lock(error_mu_);
+  if (!source_wait_) return;  // SourceWaitHolds finds the whole bitmap anyway
+  source_wait_->full_asked = true;
+  source_wait_->next_probe = Clock::now();
+  wakeup_->Signal();
+}
+
+void RlinkSender::SessionWelcomed() {
+  std::lock_guard<std::mutex> lock(error_mu_);
+  split_brain_.clear();
+  source_wait_.reset();
+  covered_from_ = 0;
+  dirty_report_.clear();
 }
 
 std::optional<RlinkSender::SourceWaitStatus> RlinkSender::source_waiting() const {
   std::lock_guard<std::mutex> lock(error_mu_);
   if (!source_wait_) return std::nullopt;
   const auto left = std::chrono::duration_cast<std::chrono::seconds>(
-      source_wait_->since + config_.source_wait - Clock::now());
+      source_wait_->since + SourceWaitLimit() - Clock::now());
   return SourceWaitStatus{source_wait_->fork_seq, std::max<int64_t>(0, left.count())};
 }
 

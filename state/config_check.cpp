@@ -152,6 +152,11 @@ Status CheckRlinkAttributes(const RlinkConfig& rlink) {
     std::snprintf(text, sizeof(text), "%g", rlink.ack_timeout);
     return Invalid("ack_timeout", text, "a positive number of seconds");
   }
+  if (!std::isfinite(rlink.source_wait) || rlink.source_wait <= 0) {
+    char text[32];
+    std::snprintf(text, sizeof(text), "%g", rlink.source_wait);
+    return Invalid("source_wait", text, "a positive number of seconds");
+  }
   if (rlink.latency_low_mark >= rlink.latency_high_mark) {
     return Status::Error("latency_low_mark (" + std::to_string(rlink.latency_low_mark) +
                              ") must be below latency_high_mark (" +
@@ -172,8 +177,9 @@ Status ApplyRlinkAttribute(RlinkConfig* rlink, const std::string& key, const std
     rlink->latencyprot = value;
   } else if (key == "srlprot") {
     rlink->srlprot = value;
-  } else if (key == "ack_timeout") {
-    if (!ParsePositiveSeconds(value, &rlink->ack_timeout)) {
+  } else if (key == "ack_timeout" || key == "source_wait") {
+    if (!ParsePositiveSeconds(value,
+                              key == "ack_timeout" ? &rlink->ack_timeout : &rlink->source_wait)) {
       return Invalid(key, value, "a positive number of seconds");
     }
   } else if (key == "latency_high_mark" || key == "latency_low_mark") {
@@ -190,7 +196,8 @@ Status ApplyRlinkAttribute(RlinkConfig* rlink, const std::string& key, const std
     return Status::Error(
         "unknown attribute \"" + Printable(key) + "\": expected " +
             ListChoices({"address", "synchronous", "sync_ack", "ack_timeout", "latencyprot",
-                         "latency_high_mark", "latency_low_mark", "srlprot", "bandwidth_limit"}),
+                         "latency_high_mark", "latency_low_mark", "srlprot", "bandwidth_limit",
+                         "source_wait"}),
         EINVAL);
   }
   return Status::Ok();

@@ -1,4 +1,4 @@
-// The table layout of state.db, format 4 (StateDb::kFormatVersion).
+// The table layout of state.db, format 5 (StateDb::kFormatVersion).
 //
 // Any change to this text is a new format: bump kFormatVersion and teach
 // StateDb::Open to upgrade older files (state/state_format.cpp), because a
@@ -26,6 +26,9 @@
 //      hence data_corrupt), rlinks.peer_generation (the generation the peer
 //      last accepted in a handshake: a session loss to a peer that has seen
 //      the current generation begins a new one at the next write).
+//   5  rlinks.source_wait: how long a primary waits for the previous
+//      source's failback report before a full resync of a third host
+//      (doc/failover.md, "Three hosts"); 600 s on an upgraded RLINK.
 //
 // Invariants the layout enforces:
 // - everything belongs to an RVG and goes when the RVG goes (ON DELETE
@@ -96,6 +99,7 @@ CREATE TABLE rlinks (
   peer_key          TEXT NOT NULL DEFAULT '',
   insecure          INTEGER NOT NULL DEFAULT 0,
   peer_generation   TEXT NOT NULL DEFAULT '',
+  source_wait       REAL NOT NULL DEFAULT 600,
   PRIMARY KEY (rvg, name)
 );
 

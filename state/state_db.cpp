@@ -74,7 +74,7 @@ Status ChangeRvgRow(sqlite3* db, SqlStatement& st, const std::string& rvg,
 constexpr const char* kRlinkColumns =
     "rvg, name, address, synchronous, sync_ack, ack_timeout, latencyprot, latency_high_mark, "
     "latency_low_mark, srlprot, bandwidth_limit, state, sent_seq, net_acked_seq, data_acked_seq, "
-    "peer_key, insecure, peer_generation";
+    "peer_key, insecure, peer_generation, source_wait";
 
 // Binds the attribute columns, address to bandwidth_limit, in table order.
 void BindRlinkAttributes(SqlStatement& st, const RlinkConfig& rlink) {
@@ -111,6 +111,7 @@ Result<RlinkConfig> RlinkFromRow(const SqlStatement& st, const std::string& what
   rlink.peer_key = st.Text(15);
   rlink.insecure = st.Int(16) != 0;
   rlink.peer_generation = st.Text(17);
+  rlink.source_wait = st.Real(18);
   Status status = rlink.name.empty() ? Status::Error("a secondary without a name", EINVAL)
                                      : CheckRlinkAttributes(rlink);
   if (!status.ok()) return DamagedRow(what, status);
@@ -382,7 +383,7 @@ Status StateDb::AddRlink(const RlinkConfig& rlink) {
       "adding secondary " + Printable(rlink.name) + " to RVG " + Printable(rlink.rvg);
   // One statement; the keys say what went wrong.
   SqlStatement st(db_, std::string("INSERT INTO rlinks (") + kRlinkColumns +
-                           ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                           ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   st.BindText(rlink.rvg).BindText(rlink.name);
   BindRlinkAttributes(st, rlink);
   st.BindText(rlink.state)
@@ -391,7 +392,8 @@ Status StateDb::AddRlink(const RlinkConfig& rlink) {
       .BindUint(rlink.data_acked_seq)
       .BindText(rlink.peer_key)
       .BindInt(rlink.insecure ? 1 : 0)
-      .BindText(rlink.peer_generation);
+      .BindText(rlink.peer_generation)
+      .BindReal(rlink.source_wait);
   status = st.Run(what);
   if (st.error_code() == SQLITE_CONSTRAINT_PRIMARYKEY) {
     return Status::Error(
@@ -459,9 +461,9 @@ Status StateDb::SetRlinkAttribute(const std::string& rvg, const std::string& nam
   SqlStatement st(db_,
                   "UPDATE rlinks SET address = ?, synchronous = ?, sync_ack = ?, ack_timeout = ?, "
                   "latencyprot = ?, latency_high_mark = ?, latency_low_mark = ?, srlprot = ?, "
-                  "bandwidth_limit = ? WHERE rvg = ? AND name = ?");
+                  "bandwidth_limit = ?, source_wait = ? WHERE rvg = ? AND name = ?");
   BindRlinkAttributes(st, *rlink);
-  st.BindText(rvg).BindText(name);
+  st.BindReal(rlink->source_wait).BindText(rvg).BindText(name);
   if (status = st.Run(what); !status.ok()) return status;
   return tx.Commit();
 }

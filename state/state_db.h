@@ -72,7 +72,7 @@ struct RlinkConfig {
   std::string address;      // its ZeroMQ endpoint
   // Replication attributes (DESIGN.md): synchronous, sync_ack, ack_timeout,
   // latencyprot, latency_high_mark, latency_low_mark, srlprot,
-  // bandwidth_limit. AddRlink and SetRlinkAttribute validate them
+  // bandwidth_limit, source_wait. AddRlink and SetRlinkAttribute validate them
   // (state/config_check.h), so bad values never reach the database.
   std::string synchronous = "off";
   std::string sync_ack = "received";
@@ -82,6 +82,9 @@ struct RlinkConfig {
   uint64_t latency_low_mark = 9000;
   std::string srlprot = "autodcm";
   uint64_t bandwidth_limit = 0;  // bytes/s, 0 = none
+  // Three hosts (doc/failover.md): seconds to wait for the previous
+  // source's report before a full resync of this secondary.
+  double source_wait = 600;
   // The secondary's CURVE public key, which the primary verifies as the
   // server key ("" until pinned), or insecure for a lab link.
   std::string peer_key;
@@ -123,7 +126,7 @@ struct RoleChange {
 class StateDb {
  public:
   // The format version this build writes (table layout of state.db).
-  static constexpr int kFormatVersion = 4;
+  static constexpr int kFormatVersion = 5;
 
   // Opens the database at `path`, creating it whole if missing (never over
   // an existing file: see state/state_file.h). Fails with a clear message

@@ -32,6 +32,8 @@ constexpr const char* kUpgrades[] = {
     "ALTER TABLE rvgs ADD COLUMN mountpoint TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE rvgs ADD COLUMN primary_running INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE rlinks ADD COLUMN peer_generation TEXT NOT NULL DEFAULT '';",
+    // 4 -> 5: three hosts. The default wait for the previous source.
+    "ALTER TABLE rlinks ADD COLUMN source_wait REAL NOT NULL DEFAULT 600;",
 };
 static_assert(sizeof(kUpgrades) / sizeof(kUpgrades[0]) == StateDb::kFormatVersion - 1,
               "one upgrade step per format after the first");

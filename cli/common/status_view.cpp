@@ -81,6 +81,7 @@ json RlinkJson(const RlinkLive& live) {
           {"protection", protection},
           {"srlprot", rlink.srlprot},
           {"bandwidth_limit", rlink.bandwidth_limit},
+          {"source_wait", rlink.source_wait},
           {"state", rlink.state},
           {"sent_seq", rlink.sent_seq},
           {"net_acked_seq", rlink.net_acked_seq},

@@ -164,7 +164,7 @@ void PrintHelp() {
                "as root, ${XDG_STATE_HOME:-~/.local/state}/rvg otherwise.\n"
                "Sizes take K/M/G/T suffixes. Endpoints: tcp://HOST:PORT or ipc://PATH.\n"
                "RLINK attributes: synchronous, sync_ack, ack_timeout, latencyprot,\n"
-               "latency_high_mark, latency_low_mark, srlprot, bandwidth_limit.\n"
+               "latency_high_mark, latency_low_mark, srlprot, bandwidth_limit, source_wait.\n"
                "Exit status: 0 success, 1 failure, 2 bad usage.\n";
 }
 

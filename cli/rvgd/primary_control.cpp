@@ -92,7 +92,7 @@ nlohmann::json PrimaryDaemon::StatusJson() {
     }
     if (auto wait = senders_[i]->source_waiting()) {
       j["rlinks"][i]["state"] = "waiting for previous source";
-      j["rlinks"][i]["source_wait"] = {{"fork_seq", wait->fork_seq},
+      j["rlinks"][i]["waiting_for_source"] = {{"fork_seq", wait->fork_seq},
                                        {"seconds_left", wait->seconds_left}};
     }
     j["rlinks"][i]["verify"] = VerifyJson(senders_[i]->verifier().report(), ctx_.config.volumes);
@@ -194,6 +194,8 @@ Result<std::string> PrimaryDaemon::ControlRlink(const std::string& rlink,
     shown.latency_low_mark = config->latency_low_mark;
     shown.srlprot = config->srlprot;
     shown.bandwidth_limit = config->bandwidth_limit;
+    shown.source_wait = config->source_wait;
+    senders_[*i]->SetSourceWait(config->source_wait);
     spdlog::info("rlink {}: attributes reloaded: synchronous={} sync_ack={} ack_timeout={}s "
                  "latencyprot={} marks {}/{} srlprot={} bandwidth_limit={}",
                  rlink, config->synchronous, config->sync_ack, config->ack_timeout,

@@ -91,6 +91,7 @@ Status PrimaryDaemon::Start() {
     RlinkSenderConfig sc;
     sc.source_report = source_report;
     sc.previous_source = !source.empty() && rlink_configs_[i].name == source;
+    sc.source_wait = rlink_configs_[i].source_wait;
     sc.rvg_name = cfg.name;
     sc.rvg_uuid = cfg.uuid;
     sc.line = line_;

@@ -22,6 +22,8 @@ secondaries, real rvgd processes, failures by SIGKILL.
    resync, with no report of t's own.
 4. As 3, but nobody returns: rvgadm resync --full on s ends the wait, and
    t gets every region.
+5. As 4, but by the timeout: `set source_wait=2` on the waiting RLINK
+   (applied to the running rvgd) ends the wait with a full resync.
 
 At the end of each, all hosts hold the same bytes, which are the model's
 (every write the surviving line made, the lost ones rolled back).
@@ -143,7 +145,7 @@ def ahead_and_unlisted(env, names, seed):
     rlinkctl.wait_rlink(s, 'waits for the previous source',
                         lambda r: r['state'] == 'waiting for previous source', name=t.name)
     r = rlinkctl.rlink(s, t.name)
-    check(r['source_wait']['seconds_left'] > 0 and 'previous source' in r['last_error'],
+    check(r['waiting_for_source']['seconds_left'] > 0 and 'previous source' in r['last_error'],
           f'RLINK t while waiting: {r}')
     log(f'{s.name} waits for the previous source: {r["last_error"]}')
     return p, s, t, model
@@ -159,16 +161,23 @@ def source_reports(env):
     return [p, s, t], model
 
 
-def full_resync_ends_wait(env):
-    p, s, t, model = ahead_and_unlisted(env, ('p4', 's4', 't4'), 91)
-    s.rvgadm('resync', s.rvg, t.name, '--full')
+def full_resync_ends_wait(env, names=('p4', 's4', 't4'), seed=91, by_timeout=False):
+    p, s, t, model = ahead_and_unlisted(env, names, seed)
+    if by_timeout:
+        s.rvgadm('set', s.rvg, t.name, 'source_wait=2')
+        check(rlinkctl.rlink(s, t.name)['source_wait'] == 2, 'source_wait not shown as set')
+        rlinkctl.wait_rlink(s, 'the wait times out', lambda r: r['state'] != 'waiting for previous source', timeout=30, name=t.name)
+        check('timeout' in s.log_text(), 'the log does not say the timeout ended the wait')
+    else:
+        s.rvgadm('resync', s.rvg, t.name, '--full')
     caught_up(s, t.name)
     counters = rlinkctl.rlink(s, t.name).get('counters') or {}
     region = 64 << 10
     covered = counters.get('resync_bytes_sent', 0) + counters.get('regions_zero', 0) * region
     check(covered >= TOTAL, f'resync --full after the wait covered {covered} of {TOTAL} bytes '
           f'({counters})')
-    log(f'resync --full ended the wait: every region resynced ({counters})')
+    how = 'the timeout' if by_timeout else 'resync --full'
+    log(f'{how} ended the wait: every region resynced ({counters})')
     return [s, t], model
 
 
@@ -185,6 +194,7 @@ def main(env):
     stopped_and_equal([p, s, t], model)
     stopped_and_equal(*source_reports(env))
     stopped_and_equal(*full_resync_ends_wait(env))
+    stopped_and_equal(*full_resync_ends_wait(env, ('p5', 's5', 't5'), 95, by_timeout=True))
 
 
 if __name__ == '__main__':

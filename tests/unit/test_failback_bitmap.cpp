@@ -5,9 +5,12 @@
 
 #include "core/failback_bitmap.h"
 #include "core/source_report.h"
+#include "secondary_fixture.h"
 
 using namespace rvg;
 using Catch::Matchers::Contains;
+using rvg::testing::MakeRecord;
+using rvg::testing::TempDir;
 
 namespace {
 
@@ -79,19 +82,54 @@ TEST_CASE("failback ranges are coarsened to a bounded count that still covers th
 }  // namespace
 
 // Three hosts (core/source_report.h): a third host that must roll back
-// from seq F is covered only by a previous source's report from F or
-// earlier; the newest report replaces the one before.
-TEST_CASE("a previous source's report covers forks at or after its own") {
+// seqs of line L from seq F is covered only by a previous source's report
+// of the same line from F or earlier; the newest report replaces the one
+// before.
+TEST_CASE("a previous source's report covers forks of its line at or after its own") {
   SourceReport board;
-  CHECK_FALSE(board.Covering(10).has_value());
-  board.Publish({"a", 20, {{1, 0, 4096}}});
-  CHECK_FALSE(board.Covering(19).has_value());
-  auto covering = board.Covering(20);
+  CHECK_FALSE(board.Covering("g1", 10).has_value());
+  board.Publish({"a", "g1", 20, {{1, 0, 4096}}});
+  CHECK_FALSE(board.Covering("g1", 19).has_value());
+  CHECK_FALSE(board.Covering("g0", 20).has_value());  // another line's seqs
+  auto covering = board.Covering("g1", 20);
   REQUIRE(covering.has_value());
   CHECK(covering->source == "a");
   REQUIRE(covering->extents.size() == 1);
-  CHECK(board.Covering(35).has_value());
-  board.Publish({"b", 30, {}});
-  CHECK_FALSE(board.Covering(25).has_value());
-  CHECK(board.Covering(30)->source == "b");
+  CHECK(board.Covering("g1", 35).has_value());
+  board.Publish({"b", "g1", 30, {{1, 0, 8192}}});
+  CHECK_FALSE(board.Covering("g1", 25).has_value());
+  CHECK(board.Covering("g1", 30)->source == "b");
+}
+
+// What a third host reports from its SRL (core/failback_bitmap.h): the
+// ranges of exactly the records asked for, or ENOENT when the SRL no
+// longer (or not yet) holds them.
+TEST_CASE("SrlExtents lists the records' ranges, and says when the SRL does not hold them") {
+  TempDir dir;
+  const std::string path = dir.path() + "/srl";
+  REQUIRE(Srl::Create(path, Srl::kMinSize, "srl-uuid").ok());
+  auto srl = Srl::Open(path, "srl-uuid");
+  REQUIRE(srl.ok());
+  REQUIRE((*srl)->Recover([](const WriteRecord&) { return Status::Ok(); }).ok());
+  std::vector<WriteRecord> records;
+  for (uint64_t seq = 1; seq <= 6; ++seq) {
+    records.push_back(MakeRecord(seq, 1 + seq % 2, seq * 8192, 4096 * seq));
+  }
+  auto appended = (*srl)->Append(records.data(), records.size());
+  REQUIRE(appended.ok());
+  REQUIRE(*appended == records.size());
+  REQUIRE((*srl)->Sync().ok());
+  auto listed = SrlExtents(**srl, 3, 5);
+  REQUIRE(listed.ok());
+  REQUIRE(listed->size() == 3);
+  for (size_t i = 0; i < 3; ++i) {
+    const uint64_t seq = 3 + i;
+    CHECK((*listed)[i].volume == 1 + seq % 2);
+    CHECK((*listed)[i].offset == seq * 8192);
+    CHECK((*listed)[i].length == 4096 * seq);
+  }
+  CHECK(SrlExtents(**srl, 5, 7).status().code() == ENOENT);  // 7 not logged yet
+  REQUIRE((*srl)->AdvanceTail(4, 6).ok());
+  CHECK(SrlExtents(**srl, 3, 6).status().code() == ENOENT);  // 3 released
+  CHECK(SrlExtents(**srl, 4, 6).ok());
 }

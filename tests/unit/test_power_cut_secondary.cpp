@@ -125,7 +125,8 @@ bool RecoverAndVerify(Round& round, std::mt19937_64& rng, Secondary* sec) {
   options.checkpoint_fill = 0.2 + 0.6 * std::uniform_real_distribution<double>(0, 1)(rng);
   options.max_batch_bytes = (64ull << 10) << (rng() % 5);
   // Applied records kept in the SRL: none, or up to half the checkpoint
-  // fill (Start() must replay only what lies past the persisted seq).
+  // fill. (Cuts during resyncs, where replaying a kept record would undo
+  // a region, are in test_power_cut_undo, which runs with the default.)
   options.retain_fill = (rng() % 3 == 0) ? 0.0
                                          : std::uniform_real_distribution<double>(0, 0.4)(rng);
   // Lazy SRL sync of records offered with sync_now=false (OneCut flags a

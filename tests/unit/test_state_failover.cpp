@@ -179,7 +179,8 @@ TEST_CASE("the format-4 upgrade chains the generation rows in their order", "[st
                 "ALTER TABLE generations DROP COLUMN parent; ALTER TABLE flags DROP COLUMN reason;"
                 "ALTER TABLE rvgs DROP COLUMN host; ALTER TABLE rvgs DROP COLUMN mountpoint;"
                 "ALTER TABLE rvgs DROP COLUMN primary_running;"
-                "ALTER TABLE rlinks DROP COLUMN peer_generation;");
+                "ALTER TABLE rlinks DROP COLUMN peer_generation;"
+                "ALTER TABLE rlinks DROP COLUMN source_wait;");
   auto db = OpenOk(path);
   GenerationHistory history = *db->Generations("web");
   REQUIRE(history.size() == 3);
