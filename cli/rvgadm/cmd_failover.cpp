@@ -147,18 +147,19 @@ int RunMigrate(const Context& context, const ParsedArgs& args) {
   Result<nlohmann::json> reply = AskDaemon(context.home, rvg, request, static_cast<int>(reply_ms));
   if (!reply.ok()) return ReportError(reply.status().Annotate("migrate of RVG " + rvg));
   const bool replicating = WaitForNewPrimary(context.home, rvg, seconds);
+  const std::string done = sec + " is the primary now, generation " +
+                           reply->value("generation", std::string("?")) + " from seq " +
+                           std::to_string(reply->value("start_seq", uint64_t{0}));
   if (context.json) {
     (*reply)["replicating"] = replicating;
     PrintJson(*reply);
-  } else {
-    PrintLine("RVG " + rvg + ": " + sec + " is the primary now, generation " +
-              reply->value("generation", std::string("?")) + " from seq " +
-              std::to_string(reply->value("start_seq", uint64_t{0})) +
-              "; this host is its secondary");
+  } else if (replicating) {
+    PrintLine("RVG " + rvg + ": " + done + "; this host is its secondary");
   }
   if (!replicating) {
-    return ReportError("migrate: " + sec + " took over but has not connected to this host "
-                       "yet; check rvgadm status " + rvg + " on both hosts");
+    // The switch happened; only its last step is missing: one line says both.
+    return ReportError("migrate: " + done + ", but it has not connected to this host yet; "
+                       "check rvgadm status " + rvg + " on both hosts");
   }
   return kExitOk;
 }
