@@ -28,7 +28,8 @@ fi
 
 # Only the libraries the targets need get built, with coverage
 # instrumentation (fuzzer-no-link); the targets link libFuzzer's main.
-options=(-Dwerror=true -Dfuzz=true -Dtests=false -Dcpp_args=-fsanitize=fuzzer-no-link
+options=(-Dwerror=true -Dfuzz=true -Dtests=false -Ddebug=false
+         "-Dcpp_args=-fsanitize=fuzzer-no-link -gline-tables-only"
          -Db_sanitize=address,undefined -Db_lundef=false)
 if [[ -f "$FUZZ_BUILD_DIR/meson-private/coredata.dat" ]]; then
   meson setup --reconfigure "$FUZZ_BUILD_DIR" "${options[@]}" > /dev/null || exit 2
