@@ -10,6 +10,8 @@ set -euo pipefail
 PACKAGES=(
   # build
   build-essential g++ meson ninja-build pkg-config
+  # man pages (scdoc builds them, man renders them in a test)
+  scdoc man-db
   # libraries rvg links against
   libfuse3-dev libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libsqlite3-dev
   libspdlog-dev libfmt-dev nlohmann-json3-dev catch2 libisal-dev libxxhash-dev

@@ -1,12 +1,14 @@
-// rvgadm status, flags and drain: what an RVG is doing. status and flags
-// ask rvgd for live figures and fall back to what state.db holds while it
-// is stopped; drain needs the running daemon.
+// rvgadm list, status, flags and drain: which RVGs there are and what one
+// is doing. status and flags ask rvgd for live figures and fall back to
+// what state.db holds while it is stopped; drain needs the running daemon.
 #include <algorithm>
 #include <chrono>
 #include <climits>
 #include <cmath>
 #include <ctime>
 #include <future>
+
+#include <unistd.h>
 
 #include "cli/common/secondary_store.h"
 #include "cli/common/status_view.h"
@@ -173,6 +175,44 @@ int RunDrain(const Context& context, const ParsedArgs& args) {
   Result<nlohmann::json> reply = call.get();
   if (!reply.ok()) return ReportError(reply.status().Annotate("draining RVG " + rvg));
   PrintLine("drained");
+  return kExitOk;
+}
+
+// `list`: the RVGs of this home, one per line with its role; with RVG, the
+// hosts it knows (its RLINKs) with their addresses. What scripts and the
+// shell completion read; from state.db, so rvgd need not run.
+int RunList(const Context& context, const ParsedArgs& args) {
+  nlohmann::json rows = nlohmann::json::array();
+  if (!args.positional().empty() || ::access(context.home.StateDbPath().c_str(), F_OK) == 0) {
+    const std::string rvg = args.positional().empty() ? "" : args.positional()[0];
+    Result<std::unique_ptr<StateDb>> db = OpenExistingState(context.home, rvg);
+    if (!db.ok()) return ReportError(db.status());
+    if (rvg.empty()) {
+      Result<std::vector<std::string>> names = (*db)->ListRvgs();
+      if (!names.ok()) return ReportError(names.status());
+      for (const std::string& name : *names) {
+        Result<RvgConfig> config = (*db)->GetRvg(name);
+        if (!config.ok()) return ReportError(config.status());
+        rows.push_back({{"name", name}, {"role", config->role}});
+      }
+    } else {
+      Result<RvgConfig> config = LoadRvg(**db, context.home, rvg);
+      if (!config.ok()) return ReportError(config.status());
+      Result<std::vector<RlinkConfig>> rlinks = (*db)->ListRlinks(rvg);
+      if (!rlinks.ok()) return ReportError(rlinks.status());
+      for (const RlinkConfig& r : *rlinks) {
+        rows.push_back({{"name", r.name}, {"address", r.address}});
+      }
+    }
+  }
+  if (context.json) {
+    PrintJson(rows);
+    return kExitOk;
+  }
+  for (const nlohmann::json& row : rows) {
+    PrintLine(row["name"].get<std::string>() + " " +
+              row.value("role", row.value("address", std::string())));
+  }
   return kExitOk;
 }
 

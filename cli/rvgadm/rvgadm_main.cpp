@@ -73,6 +73,10 @@ const std::vector<Command>& Commands() {
       {{.name = "status", .synopsis = "RVG [--json]", .required = {"RVG"}},
        "show roles, seqs, volumes, SRL use, RLINKs and flags",
        RunStatus},
+      {{.name = "list", .synopsis = "[RVG] [--json]", .optional = {"RVG"}},
+       "list this host's RVGs and their roles, or with RVG the hosts it knows and their "
+       "addresses",
+       RunList},
       {{.name = "drain",
         .synopsis = "RVG [SEC] [--timeout SECONDS]",
         .required = {"RVG"},
