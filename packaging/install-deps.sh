@@ -10,11 +10,12 @@ set -euo pipefail
 PACKAGES=(
   # build
   build-essential g++ meson ninja-build pkg-config
-  # man pages (scdoc builds them, man renders them in a test)
-  scdoc man-db
+  # man pages (scdoc builds them, man renders them in a test); the
+  # systemd unit is checked with systemd-analyze
+  scdoc man-db systemd
   # libraries rvg links against
   libfuse3-dev libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libsqlite3-dev
-  libspdlog-dev libfmt-dev nlohmann-json3-dev catch2 libisal-dev libxxhash-dev
+  libspdlog-dev libfmt-dev nlohmann-json3-dev catch2 libisal-dev libxxhash-dev libsystemd-dev
   # runtime: fusermount3, and what the demo and the tests use
   fuse3 e2fsprogs util-linux mount passwd procps
   # integration tests and benchmarks (Debian's python3 with its modules)

@@ -25,6 +25,7 @@
 #include "cli/common/pid_file.h"
 #include "cli/rvgd/daemon.h"
 #include "cli/rvgd/role_change.h"
+#include "cli/rvgd/service_notifier.h"
 #include "net/control_channel.h"
 
 namespace rvg {
@@ -228,6 +229,10 @@ int Run(const Args& args) {
   });
 
   ReportReady(args.ready_fd, Status::Ok());
+  // systemd (rvgd@.service, Type=notify): READY=1 now, STATUS= lines and
+  // the watchdog from here on, STOPPING=1 when a clean stop begins.
+  ServiceNotifier notifier(home.ControlEndpoint(args.rvg));
+  notifier.Ready();
   spdlog::info("serving");
   bool stopped = false;
   bool failed = false;  // a role change left no role running
@@ -300,6 +305,7 @@ int Run(const Args& args) {
         return nlohmann::json{{"ok", true}, {"note", *note}};
       }
       if (cmd == "stop") {
+        notifier.Stopping();
         Status s = daemon->Stop();
         if (!s.ok()) return ErrorReply(s);
         stopped = true;
@@ -327,6 +333,7 @@ int Run(const Args& args) {
       }
     }
     if (!stopped && signalled) {
+      notifier.Stopping();
       Status s = daemon->Stop();
       if (s.ok()) {
         stopped = true;

@@ -1,0 +1,109 @@
+#include "cli/rvgd/service_notifier.h"
+
+#include <systemd/sd-daemon.h>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "net/control_channel.h"
+
+namespace rvg {
+
+namespace {
+
+constexpr std::chrono::milliseconds kStatusPeriod{5000};
+constexpr int kStatusTimeoutMs = 2000;
+
+}  // namespace
+
+std::string ServiceStatusLine(const nlohmann::json& status) {
+  std::string line = status.value("role", std::string("?"));
+  if (!status.value("consistent", true)) line += " (inconsistent)";
+  const nlohmann::json flags = status.value("flags", nlohmann::json::object());
+  for (const char* flag : {"data_corrupt", "split_brain", "replaced_by", "failback"}) {
+    if (flags.is_object() && flags.contains(flag)) line += ", flag " + std::string(flag);
+  }
+  const nlohmann::json rlinks = status.value("rlinks", nlohmann::json::array());
+  if (!rlinks.is_array() || rlinks.empty()) {
+    if (line.rfind("secondary", 0) == 0) {
+      line += ", applied seq " + std::to_string(status.value("applied_seq", uint64_t{0}));
+    }
+    return line;
+  }
+  line += ", " + std::to_string(rlinks.size()) + (rlinks.size() == 1 ? " RLINK:" : " RLINKs:");
+  for (size_t i = 0; i < rlinks.size(); ++i) {
+    const nlohmann::json& r = rlinks[i];
+    line += (i == 0 ? " " : ", ") + r.value("name", std::string("?")) + " " +
+            r.value("state", std::string("?"));
+    const nlohmann::json resync = r.value("resync", nlohmann::json());
+    if (resync.is_object() && resync.value("total", uint64_t{0}) > 0) {
+      const auto done = resync.value("done", uint64_t{0});
+      const auto total = resync.value("total", uint64_t{0});
+      line += " " + std::to_string(std::min<uint64_t>(100, done * 100 / total)) + " %";
+    }
+  }
+  return line;
+}
+
+ServiceNotifier::ServiceNotifier(std::string control_endpoint)
+    : endpoint_(std::move(control_endpoint)) {
+  const char* socket = std::getenv("NOTIFY_SOCKET");
+  active_ = socket != nullptr && *socket != '\0';
+  if (!active_) return;
+  uint64_t usec = 0;
+  if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
+    watchdog_ = std::chrono::microseconds(usec);
+    period_ = std::min(kStatusPeriod, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          watchdog_ / 3));
+    period_ = std::max(period_, std::chrono::milliseconds(1));
+    spdlog::info("systemd watchdog: every {} ms while the control socket answers",
+                 period_.count());
+  }
+}
+
+ServiceNotifier::~ServiceNotifier() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void ServiceNotifier::Send(const std::string& state) {
+  const int rc = sd_notify(0, state.c_str());
+  if (rc < 0) spdlog::warn("sd_notify: {}", std::strerror(-rc));
+}
+
+void ServiceNotifier::Ready() {
+  if (!active_ || thread_.joinable()) return;
+  Send("READY=1\nSTATUS=serving");
+  thread_ = std::thread([this] { Run(); });
+}
+
+void ServiceNotifier::Stopping() {
+  if (active_) Send("STOPPING=1\nSTATUS=stopping");
+}
+
+void ServiceNotifier::Run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_) {
+    lock.unlock();
+    Result<nlohmann::json> reply =
+        ControlCall(endpoint_, {{"cmd", "status"}}, kStatusTimeoutMs);
+    std::string message;
+    if (reply.ok() && reply->contains("status") && (*reply)["status"].is_object()) {
+      const std::string line = ServiceStatusLine((*reply)["status"]);
+      if (line != last_status_) message = "STATUS=" + line;
+      last_status_ = line;
+      if (watchdog_.count() > 0) message += (message.empty() ? "" : "\n") + std::string("WATCHDOG=1");
+    }
+    if (!message.empty()) Send(message);
+    lock.lock();
+    cv_.wait_for(lock, period_, [this] { return stop_; });
+  }
+}
+
+}  // namespace rvg
