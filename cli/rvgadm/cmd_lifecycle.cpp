@@ -107,7 +107,8 @@ int RunStart(const Context& context, const ParsedArgs& args) {
   Status status = context.home.Prepare();
   if (!status.ok()) return ReportError(status);
 
-  DaemonLaunch launch{*rvgd, context.home.dir(), rvg, *mount, context.home.LogPath(rvg)};
+  DaemonLaunch launch{*rvgd, context.home.dir(), rvg, *mount, args.Value("--metrics"),
+                      context.home.LogPath(rvg)};
   if (args.Has("--foreground")) return ReportError(ExecDaemon(launch));
   status = LaunchDaemon(launch);
   if (!status.ok()) return ReportError(status.Annotate("starting RVG " + rvg));

@@ -10,6 +10,7 @@
 
 #include <unistd.h>
 
+#include "cli/common/metrics_text.h"
 #include "cli/common/secondary_store.h"
 #include "cli/common/status_view.h"
 #include "cli/rvgadm/arg_values.h"
@@ -213,6 +214,17 @@ int RunList(const Context& context, const ParsedArgs& args) {
     PrintLine(row["name"].get<std::string>() + " " +
               row.value("role", row.value("address", std::string())));
   }
+  return kExitOk;
+}
+
+// `metrics`: the status in Prometheus' text format, for node_exporter's
+// textfile collector (rvgadm metrics RVG > DIR/rvg_RVG.prom.$$ && mv ...).
+int RunMetrics(const Context& context, const ParsedArgs& args) {
+  Result<nlohmann::json> status = FetchStatus(context.home, args.positional()[0]);
+  if (!status.ok()) return ReportError(status.status());
+  std::string text = MetricsText(*status);
+  if (!text.empty() && text.back() == '\n') text.pop_back();
+  PrintLine(text);
   return kExitOk;
 }
 

@@ -49,6 +49,7 @@ int RunStop(const Context& context, const ParsedArgs& args);
 // cmd_query.cpp: asking rvgd (or state.db when it is stopped).
 int RunStatus(const Context& context, const ParsedArgs& args);
 int RunList(const Context& context, const ParsedArgs& args);
+int RunMetrics(const Context& context, const ParsedArgs& args);
 int RunDrain(const Context& context, const ParsedArgs& args);
 int RunFlags(const Context& context, const ParsedArgs& args);
 // cmd_rollback.cpp: undoing an unfinished resync on a stopped secondary.

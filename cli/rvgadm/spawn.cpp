@@ -56,6 +56,10 @@ std::vector<std::string> DaemonArguments(const DaemonLaunch& launch, int ready_f
     args.push_back("--mount");
     args.push_back(launch.mount);
   }
+  if (!launch.metrics.empty()) {
+    args.push_back("--metrics");
+    args.push_back(launch.metrics);
+  }
   args.push_back(launch.rvg);
   return args;
 }

@@ -23,6 +23,7 @@ struct DaemonLaunch {
   std::string home;      // --home
   std::string rvg;
   std::string mount;     // --mount, "" for none
+  std::string metrics;   // --metrics ADDR:PORT, "" for none
   std::string log_path;  // background only: rvgd's stdout and stderr
 };
 

@@ -1,6 +1,6 @@
 // rvgd: the daemon for one RVG on one host.
 //
-//   rvgd [--home DIR] [--mount DIR] [--ready-fd N] RVG
+//   rvgd [--home DIR] [--mount DIR] [--ready-fd N] [--metrics ADDR:PORT] RVG
 //
 // Runs in the foreground; `rvgadm start` is what puts it in the background.
 // With --ready-fd it writes one line to that fd once it serves ("ok") or has
@@ -24,6 +24,7 @@
 
 #include "cli/common/pid_file.h"
 #include "cli/rvgd/daemon.h"
+#include "cli/rvgd/metrics_server.h"
 #include "cli/rvgd/role_change.h"
 #include "cli/rvgd/service_notifier.h"
 #include "net/control_channel.h"
@@ -36,9 +37,11 @@ struct Args {
   std::string mount;
   std::string rvg;
   int ready_fd = -1;
+  std::string metrics;  // ADDR:PORT of the Prometheus endpoint, "" for none
 };
 
-const char kUsage[] = "usage: rvgd [--home DIR] [--mount DIR] [--ready-fd N] RVG";
+const char kUsage[] =
+    "usage: rvgd [--home DIR] [--mount DIR] [--ready-fd N] [--metrics ADDR:PORT] RVG";
 
 bool ParseArgs(int argc, char** argv, Args* a, std::string* error) {
   for (int i = 1; i < argc; ++i) {
@@ -56,6 +59,8 @@ bool ParseArgs(int argc, char** argv, Args* a, std::string* error) {
       if (!value(&a->home)) return false;
     } else if (arg == "--mount") {
       if (!value(&a->mount)) return false;
+    } else if (arg == "--metrics") {
+      if (!value(&a->metrics)) return false;
     } else if (arg == "--ready-fd") {
       if (!value(&v)) return false;
       char* end = nullptr;
@@ -203,6 +208,16 @@ int Run(const Args& args) {
                                                              : MakeSecondaryDaemon(ctx);
   st = daemon->Start();
   if (!st.ok()) return fail(st);
+  std::unique_ptr<MetricsServer> metrics;
+  if (!args.metrics.empty()) {
+    auto started = MetricsServer::Start(args.metrics, home.ControlEndpoint(args.rvg));
+    if (!started.ok()) {
+      Status stopped = daemon->Stop();
+      if (!stopped.ok()) spdlog::error("stopping after the failed start: {}", stopped.message());
+      return fail(started.status());
+    }
+    metrics = std::move(*started);
+  }
   if (!ctx.mount.empty()) {
     // Where a later start or takeover mounts when given no --mount.
     st = shared.Run([&](StateDb& db) { return db.SetMountpoint(args.rvg, ctx.mount); });
@@ -347,6 +362,7 @@ int Run(const Args& args) {
   // the daemon they use goes away.
   control->FinishDeferred();
   if (!failed) spdlog::info("stopped cleanly");
+  metrics.reset();  // before the daemon its scrapes ask about
   daemon.reset();
   exiting = true;
   pthread_kill(signal_thread.native_handle(), SIGHUP);

@@ -106,10 +106,10 @@ class Host:
         if not insecure and secondary.status().get('security') == 'unpaired':
             secondary.rvgadm('trust', secondary.rvg, self.pubkey())
 
-    def start(self, mount=False):
+    def start(self, mount=False, extra=()):
         """rvgadm start; returns once serving (a primary with `mount`: once
-        ROOT/NAME/mnt is live)."""
-        args = ['start', self.rvg]
+        ROOT/NAME/mnt is live). `extra`: more arguments for start."""
+        args = ['start', self.rvg, *extra]
         if mount:
             os.makedirs(self.mountpoint, exist_ok=True)
             self._give_to_user(self.mountpoint)
