@@ -50,6 +50,8 @@ int RunStop(const Context& context, const ParsedArgs& args);
 int RunStatus(const Context& context, const ParsedArgs& args);
 int RunList(const Context& context, const ParsedArgs& args);
 int RunMetrics(const Context& context, const ParsedArgs& args);
+int RunEvents(const Context& context, const ParsedArgs& args);
+int RunStats(const Context& context, const ParsedArgs& args);
 int RunDrain(const Context& context, const ParsedArgs& args);
 int RunFlags(const Context& context, const ParsedArgs& args);
 // cmd_rollback.cpp: undoing an unfinished resync on a stopped secondary.

@@ -81,7 +81,7 @@ def shell_completion(env):
     h.create_primary([('a', '4M')], srl='4M')
     h.rvgadm('addsec', h.rvg, 'london', '--address', 'tcp://127.0.0.1:7999', '--insecure')
     cases = [
-        ('rvgadm st', ['start', 'startrep', 'status', 'stop', 'stoprep']),
+        ('rvgadm st', ['start', 'startrep', 'stats', 'status', 'stop', 'stoprep']),
         ('rvgadm startrep x y --', ['--checksum', '--full', '--wait']),
         (f'rvgadm --home {h.home} status ', [h.rvg]),
         (f'rvgadm --home {h.home} pauserep {h.rvg} ', ['london']),
