@@ -10,6 +10,7 @@ path is 404, a POST 405, and a bad --metrics address fails the start with
 its reason.
 """
 
+import json
 import os
 import re
 import urllib.error
@@ -61,6 +62,21 @@ def http_error(url, method='GET'):
     return 200
 
 
+def check_monitoring_files(scraped):
+    """Every rvg_ name the shipped dashboard and alert rules query is one
+    the endpoint exports (in `scraped`)."""
+    monitoring = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))), 'packaging', 'monitoring')
+    exported = set(re.findall(r'^# TYPE (rvg_\w+) ', scraped, re.MULTILINE))
+    for name in ('rvg-dashboard.json', 'rvg-alerts.yml'):
+        with open(os.path.join(monitoring, name)) as f:
+            text = f.read()
+        if name.endswith('.json'):
+            json.loads(text)
+        unknown = sorted(set(re.findall(r'\b(rvg_[a-z_]+)\b', text)) - exported)
+        check(not unknown, f'{name} queries {unknown}, which the endpoint does not export')
+
+
 def main(env):
     p, s = env.pair(VOLUMES, start=False)
     s.start()
@@ -97,6 +113,24 @@ def main(env):
     check(sample(scrape(url), 'rvg_rlink_behind_writes', rlink=s.name) == 0,
           'behind_writes is not 0 after the drain')
     log('scraped over HTTP: last_seq, the RLINK state and its lag move with the writes')
+
+    # A resync, slowed down to be caught: its progress is exported.
+    p.rvgadm('set', p.rvg, s.name, 'bandwidth_limit=1M')
+    p.rvgadm('resync', p.rvg, s.name, '--full')
+    during = {}
+
+    def resync_exported():
+        during['text'] = scrape(url)
+        return sample(during['text'], 'rvg_rlink_resync_total_bytes', rlink=s.name)
+    rvgtest.wait_until(resync_exported, 30, 'the resync progress is exported', interval=0.1)
+    check(sample(during['text'], 'rvg_rlink_resync_total_bytes', rlink=s.name) == 8 << 20,
+          'resync total is not the volume size')
+    check(sample(during['text'], 'rvg_rlink_state', rlink=s.name, state='resyncing') == 1,
+          'the RLINK is not reported resyncing')
+    p.rvgadm('set', p.rvg, s.name, 'bandwidth_limit=none')
+    p.drain()
+    check_monitoring_files(during['text'] + scrape(url))
+    log('resync progress exported; the dashboard and alert rules use only exported names')
 
     check(http_error(url.replace('/metrics', '/other')) == 404, 'a wrong path is not 404')
     check(http_error(url, 'POST') == 405, 'a POST is not 405')
