@@ -1,3 +1,4 @@
+#include "cli/common/json_fields.h"
 #include "cli/common/metrics_text.h"
 
 #include <cmath>
@@ -78,8 +79,8 @@ const char* const kRlinkStates[] = {"connected", "disconnected", "paused",
 
 void AddRlink(Exposition& e, const Labels& rvg, const nlohmann::json& r) {
   Labels l = rvg;
-  l.emplace_back("rlink", r.value("name", std::string()));
-  const std::string state = r.value("state", std::string());
+  l.emplace_back("rlink", JsonString(r, "name"));
+  const std::string state = JsonString(r, "state");
   for (const char* s : kRlinkStates) {
     Labels with = l;
     with.emplace_back("state", s);
@@ -132,15 +133,15 @@ void AddRlink(Exposition& e, const Labels& rvg, const nlohmann::json& r) {
 
 std::string MetricsText(const nlohmann::json& status) {
   Exposition e;
-  const Labels rvg = {{"rvg", status.value("rvg", std::string())}};
+  const Labels rvg = {{"rvg", JsonString(status, "rvg")}};
   Labels info = rvg;
-  info.emplace_back("role", status.value("role", std::string()));
-  info.emplace_back("generation", status.value("generation", std::string()));
+  info.emplace_back("role", JsonString(status, "role"));
+  info.emplace_back("generation", JsonString(status, "generation"));
   e.Add("rvg_info", "gauge", "The RVG's role and generation on this host", info, 1);
   e.Add("rvg_up", "gauge", "1 while rvgd runs for the RVG", rvg,
-        status.value("running", false) ? 1 : 0);
+        JsonBool(status, "running", false) ? 1 : 0);
   e.Add("rvg_consistent", "gauge", "1 when the images are a consistent copy", rvg,
-        status.value("consistent", true) ? 1 : 0);
+        JsonBool(status, "consistent", true) ? 1 : 0);
   e.AddField("rvg_last_seq", "gauge", "Newest seq written (writes since the RVG began)", rvg,
              status, "last_seq");
   e.AddField("rvg_applied_seq", "gauge", "Newest seq applied to the images", rvg, status,

@@ -17,6 +17,7 @@
 #include <map>
 #include <thread>
 
+#include "cli/common/json_fields.h"
 #include "cli/rvgadm/arg_values.h"
 #include "cli/rvgadm/command.h"
 #include "cli/rvgadm/output.h"
@@ -49,8 +50,8 @@ Facts FactsOf(const nlohmann::json& status) {
   }
   const nlohmann::json rlinks = status.value("rlinks", nlohmann::json::array());
   for (const nlohmann::json& r : rlinks.is_array() ? rlinks : nlohmann::json::array()) {
-    const std::string object = "rlink:" + r.value("name", std::string("?"));
-    facts[{object, "state"}] = r.value("state", std::string());
+    const std::string object = "rlink:" + JsonString(r, "name");
+    facts[{object, "state"}] = JsonString(r, "state");
     const nlohmann::json protection = r.value("protection", nlohmann::json());
     if (protection.is_object()) {
       for (const auto& [name, value] : protection.items()) {
@@ -59,11 +60,11 @@ Facts FactsOf(const nlohmann::json& status) {
     }
     const nlohmann::json resync = r.value("resync", nlohmann::json());
     facts[{object, "resync"}] =
-        resync.is_object() && resync.value("total", uint64_t{0}) > 0
-            ? std::to_string(resync.value("done", uint64_t{0}) * 100 /
-                             resync.value("total", uint64_t{1})) + "%"
+        resync.is_object() && JsonUint(resync, "total") > 0
+            ? std::to_string(JsonUint(resync, "done") * 100 /
+                             JsonUint(resync, "total")) + "%"
             : "";
-    facts[{object, "last_error"}] = r.value("last_error", std::string());
+    facts[{object, "last_error"}] = JsonString(r, "last_error");
   }
   return facts;
 }

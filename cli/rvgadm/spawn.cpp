@@ -165,6 +165,10 @@ Status LaunchDaemon(const DaemonLaunch& launch) {
   }
   std::vector<std::string> args = DaemonArguments(launch, pipe_fds[1]);
   std::vector<char*> argv = ArgvOf(args);
+  // The detached rvgd is no service of whatever unit ran rvgadm: it must
+  // not report readiness or stops to it (--foreground execs in place, as
+  // the unit's main process, and keeps them).
+  for (const char* name : {"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"}) ::unsetenv(name);
 
   pid_t pid = ::fork();
   if (pid == 0) ExecChild(argv.data(), null_fd, log_fd, pipe_fds[1]);

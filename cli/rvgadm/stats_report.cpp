@@ -1,3 +1,4 @@
+#include "cli/common/json_fields.h"
 #include "cli/rvgadm/stats_report.h"
 
 #include <cstdio>
@@ -8,8 +9,8 @@ namespace {
 
 double Rate(const nlohmann::json& before, const nlohmann::json& after, const char* key,
             double seconds) {
-  const auto b = before.value(key, uint64_t{0});
-  const auto a = after.value(key, uint64_t{0});
+  const uint64_t b = JsonUint(before, key);
+  const uint64_t a = JsonUint(after, key);
   return a >= b && seconds > 0 ? static_cast<double>(a - b) / seconds : 0;
 }
 
@@ -25,14 +26,14 @@ StatsReport StatsBetween(const nlohmann::json& before, const nlohmann::json& aft
                          double seconds) {
   StatsReport r;
   const double writes = Rate(before, after, "last_seq", seconds);
-  r.json = {{"rvg", after.value("rvg", std::string())},
-            {"role", after.value("role", std::string())},
-            {"last_seq", after.value("last_seq", uint64_t{0})},
+  r.json = {{"rvg", JsonString(after, "rvg")},
+            {"role", JsonString(after, "role")},
+            {"last_seq", JsonUint(after, "last_seq")},
             {"writes_per_s", writes},
             {"rlinks", nlohmann::json::array()}};
-  r.text = "RVG " + after.value("rvg", std::string()) + " (" +
-           after.value("role", std::string()) + ")  " + Format("%.1f", writes) +
-           " writes/s  seq " + std::to_string(after.value("last_seq", uint64_t{0})) + "\n";
+  r.text = "RVG " + JsonString(after, "rvg") + " (" +
+           JsonString(after, "role") + ")  " + Format("%.1f", writes) +
+           " writes/s  seq " + std::to_string(JsonUint(after, "last_seq")) + "\n";
   const nlohmann::json rlinks = after.value("rlinks", nlohmann::json::array());
   if (!rlinks.is_array() || rlinks.empty()) return r;
   char line[200];
@@ -41,25 +42,25 @@ StatsReport StatsBetween(const nlohmann::json& before, const nlohmann::json& aft
   r.text += line;
   const nlohmann::json old_rlinks = before.value("rlinks", nlohmann::json::array());
   for (const nlohmann::json& now : rlinks) {
-    const std::string name = now.value("name", std::string());
+    const std::string name = JsonString(now, "name");
     nlohmann::json then = now;  // a new RLINK: no rate yet
     for (const nlohmann::json& o : old_rlinks) {
-      if (o.value("name", std::string()) == name) then = o;
+      if (JsonString(o, "name") == name) then = o;
     }
     const double sent = Rate(then, now, "sent_seq", seconds);
     const double acked = Rate(then, now, "data_acked_seq", seconds);
     const nlohmann::json lag = now.value("seconds_behind", nlohmann::json());
     r.json["rlinks"].push_back({{"name", name},
-                                {"state", now.value("state", std::string())},
+                                {"state", JsonString(now, "state")},
                                 {"sent_per_s", sent},
                                 {"acked_per_s", acked},
-                                {"writes_behind", now.value("writes_behind", uint64_t{0})},
-                                {"bytes_behind", now.value("bytes_behind", uint64_t{0})},
+                                {"writes_behind", JsonUint(now, "writes_behind")},
+                                {"bytes_behind", JsonUint(now, "bytes_behind")},
                                 {"seconds_behind", lag}});
     std::snprintf(line, sizeof(line), "%-12s %-14s %10.1f %10.1f %12llu %14llu %9s\n",
-                  name.c_str(), now.value("state", std::string()).c_str(), sent, acked,
-                  static_cast<unsigned long long>(now.value("writes_behind", uint64_t{0})),
-                  static_cast<unsigned long long>(now.value("bytes_behind", uint64_t{0})),
+                  name.c_str(), JsonString(now, "state").c_str(), sent, acked,
+                  static_cast<unsigned long long>(JsonUint(now, "writes_behind")),
+                  static_cast<unsigned long long>(JsonUint(now, "bytes_behind")),
                   lag.is_number() ? Format("%.3f", lag.get<double>()).c_str() : "-");
     r.text += line;
   }

@@ -59,7 +59,12 @@ MHD_Result Answer(void* cls, MHD_Connection* connection, const char* url, const 
     code = MHD_HTTP_NOT_FOUND;
     body = "not found: the metrics are at /metrics\n";
   } else {
-    body = server->Scrape(&code);
+    try {
+      body = server->Scrape(&code);
+    } catch (const std::exception& e) {  // nothing a scrape meets may end rvgd
+      code = MHD_HTTP_INTERNAL_SERVER_ERROR;
+      body = std::string("cannot render the metrics: ") + e.what() + "\n";
+    }
   }
   MHD_Response* response =
       MHD_create_response_from_buffer(body.size(), body.data(), MHD_RESPMEM_MUST_COPY);

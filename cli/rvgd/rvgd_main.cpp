@@ -294,6 +294,8 @@ int Run(const Args& args) {
       }
       if (cmd == "takeover" || cmd == "migrate") {
         bool fatal = false;
+        // The serving thread is taken for up to the migrate's timeout.
+        ServiceNotifier::BusyScope busy(&notifier, cmd);
         Result<nlohmann::json> reply = cmd == "takeover"
                                            ? TakeOverRole(req, &ctx, &daemon, &fatal)
                                            : MigrateRole(req, &ctx, &daemon, &fatal);
@@ -320,9 +322,9 @@ int Run(const Args& args) {
         return nlohmann::json{{"ok", true}, {"note", *note}};
       }
       if (cmd == "stop") {
-        notifier.Stopping();
         Status s = daemon->Stop();
         if (!s.ok()) return ErrorReply(s);
+        notifier.Stopping();
         stopped = true;
         control->Stop();
         return nlohmann::json{{"ok", true}};
@@ -348,9 +350,9 @@ int Run(const Args& args) {
       }
     }
     if (!stopped && signalled) {
-      notifier.Stopping();
       Status s = daemon->Stop();
       if (s.ok()) {
+        notifier.Stopping();
         stopped = true;
       } else {
         spdlog::error("cannot stop: {}; still serving", s.message());

@@ -1,3 +1,4 @@
+#include "cli/common/json_fields.h"
 #include "cli/rvgd/service_notifier.h"
 
 #include <systemd/sd-daemon.h>
@@ -19,8 +20,8 @@ constexpr int kStatusTimeoutMs = 2000;
 }  // namespace
 
 std::string ServiceStatusLine(const nlohmann::json& status) {
-  std::string line = status.value("role", std::string("?"));
-  if (!status.value("consistent", true)) line += " (inconsistent)";
+  std::string line = JsonString(status, "role");
+  if (!JsonBool(status, "consistent", true)) line += " (inconsistent)";
   const nlohmann::json flags = status.value("flags", nlohmann::json::object());
   for (const char* flag : {"data_corrupt", "split_brain", "replaced_by", "failback"}) {
     if (flags.is_object() && flags.contains(flag)) line += ", flag " + std::string(flag);
@@ -28,19 +29,19 @@ std::string ServiceStatusLine(const nlohmann::json& status) {
   const nlohmann::json rlinks = status.value("rlinks", nlohmann::json::array());
   if (!rlinks.is_array() || rlinks.empty()) {
     if (line.rfind("secondary", 0) == 0) {
-      line += ", applied seq " + std::to_string(status.value("applied_seq", uint64_t{0}));
+      line += ", applied seq " + std::to_string(JsonUint(status, "applied_seq"));
     }
     return line;
   }
   line += ", " + std::to_string(rlinks.size()) + (rlinks.size() == 1 ? " RLINK:" : " RLINKs:");
   for (size_t i = 0; i < rlinks.size(); ++i) {
     const nlohmann::json& r = rlinks[i];
-    line += (i == 0 ? " " : ", ") + r.value("name", std::string("?")) + " " +
-            r.value("state", std::string("?"));
+    line += (i == 0 ? " " : ", ") + JsonString(r, "name") + " " +
+            JsonString(r, "state");
     const nlohmann::json resync = r.value("resync", nlohmann::json());
-    if (resync.is_object() && resync.value("total", uint64_t{0}) > 0) {
-      const auto done = resync.value("done", uint64_t{0});
-      const auto total = resync.value("total", uint64_t{0});
+    if (resync.is_object() && JsonUint(resync, "total") > 0) {
+      const auto done = JsonUint(resync, "done");
+      const auto total = JsonUint(resync, "total");
       line += " " + std::to_string(std::min<uint64_t>(100, done * 100 / total)) + " %";
     }
   }
@@ -87,18 +88,43 @@ void ServiceNotifier::Stopping() {
   if (active_) Send("STOPPING=1\nSTATUS=stopping");
 }
 
+ServiceNotifier::BusyScope::BusyScope(ServiceNotifier* notifier, const std::string& what)
+    : notifier_(notifier) {
+  std::lock_guard<std::mutex> lock(notifier_->mu_);
+  notifier_->busy_ = what;
+}
+
+ServiceNotifier::BusyScope::~BusyScope() {
+  std::lock_guard<std::mutex> lock(notifier_->mu_);
+  notifier_->busy_.clear();
+}
+
 void ServiceNotifier::Run() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stop_) {
+    const std::string busy = busy_;
     lock.unlock();
-    Result<nlohmann::json> reply =
-        ControlCall(endpoint_, {{"cmd", "status"}}, kStatusTimeoutMs);
+    std::string line;
+    bool alive = !busy.empty();
+    if (busy.empty()) {
+      Result<nlohmann::json> reply =
+          ControlCall(endpoint_, {{"cmd", "status"}}, kStatusTimeoutMs);
+      if (reply.ok() && reply->contains("status") && (*reply)["status"].is_object()) {
+        try {
+          line = ServiceStatusLine((*reply)["status"]);
+        } catch (const std::exception& e) {  // a status it cannot read must not end rvgd
+          line = std::string("status unreadable: ") + e.what();
+        }
+        alive = true;
+      }
+    } else {
+      line = busy + " under way";
+    }
     std::string message;
-    if (reply.ok() && reply->contains("status") && (*reply)["status"].is_object()) {
-      const std::string line = ServiceStatusLine((*reply)["status"]);
-      if (line != last_status_) message = "STATUS=" + line;
-      last_status_ = line;
-      if (watchdog_.count() > 0) message += (message.empty() ? "" : "\n") + std::string("WATCHDOG=1");
+    if (!line.empty() && line != last_status_) message = "STATUS=" + line;
+    if (!line.empty()) last_status_ = line;
+    if (alive && watchdog_.count() > 0) {
+      message += (message.empty() ? "" : "\n") + std::string("WATCHDOG=1");
     }
     if (!message.empty()) Send(message);
     lock.lock();

@@ -12,8 +12,10 @@
 // `systemctl status rvgd@RVG` shows what the RVG is doing. With the
 // unit's WatchdogSec (WATCHDOG_USEC in the environment) the same thread
 // sends WATCHDOG=1 after each status answered in time, at least twice a
-// period: a main loop that stops answering (hung, or busy longer than the
-// period) is not vouched for, and systemd restarts rvgd. The status goes
+// period: a main loop that stops answering is not vouched for, and systemd
+// restarts rvgd — except while the main thread says it is busy with a
+// long command on purpose (BusyScope: a migrate waits for its drain and
+// handover up to its --timeout). The status goes
 // through the control socket, not the daemon object, because only the
 // main thread may touch the daemon (its role changes replace it).
 #pragma once
@@ -38,7 +40,22 @@ class ServiceNotifier {
 
   bool active() const { return active_; }
   void Ready();
+  // After a clean stop succeeded (a refused one keeps rvgd serving, and
+  // STOPPING=1 would start systemd's stop timeout).
   void Stopping();
+
+  // The main thread runs a long command (`what`) while it lives: the
+  // watchdog is fed without status answers, and STATUS= says so.
+  class BusyScope {
+   public:
+    BusyScope(ServiceNotifier* notifier, const std::string& what);
+    ~BusyScope();
+    BusyScope(const BusyScope&) = delete;
+    BusyScope& operator=(const BusyScope&) = delete;
+
+   private:
+    ServiceNotifier* const notifier_;
+  };
 
  private:
   void Run();
@@ -52,6 +69,7 @@ class ServiceNotifier {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;  // under mu_
+  std::string busy_;   // under mu_: the long command under way, "" for none
   std::thread thread_;
 };
 

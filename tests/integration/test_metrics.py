@@ -7,7 +7,7 @@ its replication paused rvg_rlink_behind_writes counts exactly the writes
 it lacks; after resumerep and a drain it is 0 again. `rvgadm metrics`
 prints the same families, also while rvgd is stopped (rvg_up 0). A wrong
 path is 404, a POST 405, and a bad --metrics address fails the start with
-its reason.
+its reason. An unbound secondary (nulls in its status) renders too.
 """
 
 import json
@@ -99,6 +99,7 @@ def main(env):
     check(sample(after, 'rvg_last_seq', rvg=p.rvg) == seq0 + 20,
           f'rvg_last_seq went from {seq0} to {sample(after, "rvg_last_seq")} after 20 writes')
 
+    p.drain()  # asynchronous: the 20 writes may not all be acked yet
     p.rvgadm('pauserep', p.rvg, s.name)
     write_blocks(p, 100, 7)
     paused = scrape(url)
@@ -143,6 +144,13 @@ def main(env):
     check(sample(stopped, 'rvg_up', rvg=p.rvg) == 0, 'rvgadm metrics of a stopped RVG: rvg_up')
     log('rvgadm metrics prints the same families, rvg_up 0 once stopped')
     s.stop()
+    # A secondary never bound to a primary: its status holds nulls (no
+    # generation yet), which once aborted the renderer.
+    u = env.host('u')
+    u.create_secondary(VOLUMES, f'tcp://127.0.0.1:{rvgtest.free_port()}')
+    text = u.rvgadm('metrics', u.rvg).stdout
+    check(sample(text, 'rvg_info', rvg=u.rvg, role='secondary', generation='') == 1,
+          f'rvgadm metrics of an unbound secondary:\n{text}')
 
 
 if __name__ == '__main__':
