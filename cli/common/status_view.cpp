@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "cli/common/json_fields.h"
 #include "cli/common/progress_bar.h"
 #include "core/size_parse.h"
 
@@ -122,10 +123,7 @@ std::string Text(const json& object, const char* key) {
   return it->dump();
 }
 
-uint64_t Number(const json& object, const char* key) {
-  auto it = object.find(key);
-  return it != object.end() && it->is_number_unsigned() ? it->get<uint64_t>() : 0;
-}
+uint64_t Number(const json& object, const char* key) { return JsonUint(object, key); }
 
 std::string Size(const json& object, const char* key) { return FormatSize(Number(object, key)); }
 

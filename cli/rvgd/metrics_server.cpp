@@ -10,7 +10,7 @@
 #include <cstring>
 
 #include "cli/common/metrics_text.h"
-#include "net/control_channel.h"
+#include "cli/rvgd/own_status.h"
 
 namespace rvg {
 
@@ -20,6 +20,7 @@ constexpr unsigned kMaxConnections = 8;
 constexpr unsigned kConnectionTimeout = 10;       // seconds
 constexpr size_t kConnectionMemory = 64 * 1024;   // bytes per connection
 constexpr int kStatusTimeoutMs = 3000;
+constexpr std::chrono::milliseconds kCacheFor{1000};
 
 // "ADDR:PORT" or "[ADDR]:PORT", numeric only: a name to resolve at start
 // would make the endpoint depend on DNS.
@@ -106,14 +107,23 @@ MetricsServer::~MetricsServer() {
 }
 
 std::string MetricsServer::Scrape(unsigned* http_status) const {
-  Result<nlohmann::json> reply = ControlCall(endpoint_, {{"cmd", "status"}}, kStatusTimeoutMs);
-  if (!reply.ok() || !reply->contains("status") || !(*reply)["status"].is_object()) {
-    *http_status = MHD_HTTP_SERVICE_UNAVAILABLE;
-    return "rvgd did not answer its status in time: " +
-           (reply.ok() ? std::string("no status object") : reply.status().message()) + "\n";
+  // Scrapes within kCacheFor share one status: however often the port is
+  // hit, rvgd's main loop answers at most one status a second for it.
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  const auto now = std::chrono::steady_clock::now();
+  if (cached_at_ && now - *cached_at_ < kCacheFor) {
+    *http_status = MHD_HTTP_OK;
+    return cached_;
   }
+  Result<nlohmann::json> status = AskOwnStatus(endpoint_, kStatusTimeoutMs);
+  if (!status.ok()) {
+    *http_status = MHD_HTTP_SERVICE_UNAVAILABLE;
+    return "rvgd did not answer its status in time: " + status.status().message() + "\n";
+  }
+  cached_ = MetricsText(*status);
+  cached_at_ = now;
   *http_status = MHD_HTTP_OK;
-  return MetricsText((*reply)["status"]);
+  return cached_;
 }
 
 }  // namespace rvg

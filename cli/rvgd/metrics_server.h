@@ -8,12 +8,16 @@
 // at most kMaxConnections connections of at most kConnectionMemory bytes
 // each, closed after kConnectionTimeout idle seconds: a scraper, or
 // anyone else who reaches the port, cannot make rvgd hold much. The
-// endpoint is plain HTTP without authentication; bind it to an address
-// only the monitoring network reaches (127.0.0.1 for node_exporter on the
-// same host).
+// endpoint answers from a status at most a second old, so scrapes cannot
+// keep rvgd's main loop busy. It is plain HTTP without authentication;
+// bind it to an address only the monitoring network reaches (127.0.0.1
+// for node_exporter on the same host).
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 
 #include "core/status.h"
@@ -38,6 +42,9 @@ class MetricsServer {
   explicit MetricsServer(std::string control_endpoint);
   const std::string endpoint_;
   MHD_Daemon* daemon_ = nullptr;
+  mutable std::mutex cache_mu_;
+  mutable std::string cached_;  // the last rendering, under cache_mu_
+  mutable std::optional<std::chrono::steady_clock::time_point> cached_at_;
 };
 
 }  // namespace rvg

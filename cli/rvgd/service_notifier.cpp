@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <cstdlib>
 
-#include "net/control_channel.h"
+#include "cli/rvgd/own_status.h"
 
 namespace rvg {
 
@@ -107,11 +107,10 @@ void ServiceNotifier::Run() {
     std::string line;
     bool alive = !busy.empty();
     if (busy.empty()) {
-      Result<nlohmann::json> reply =
-          ControlCall(endpoint_, {{"cmd", "status"}}, kStatusTimeoutMs);
-      if (reply.ok() && reply->contains("status") && (*reply)["status"].is_object()) {
+      Result<nlohmann::json> status = AskOwnStatus(endpoint_, kStatusTimeoutMs);
+      if (status.ok()) {
         try {
-          line = ServiceStatusLine((*reply)["status"]);
+          line = ServiceStatusLine(*status);
         } catch (const std::exception& e) {  // a status it cannot read must not end rvgd
           line = std::string("status unreadable: ") + e.what();
         }

@@ -31,6 +31,19 @@ def scrape(url):
         return response.read().decode()
 
 
+def fresh_scrape(url, taken_after):
+    """Scrapes until the text shows a status taken after what the test
+    just did (`taken_after(text)`), within 10 s; returns that text."""
+    last = {}
+
+    def fresh():
+        last['text'] = scrape(url)
+        return taken_after(last['text'])
+    rvgtest.wait_until(fresh, 10, 'a scrape of a status taken after the last step',
+                       interval=0.1)
+    return last['text']
+
+
 def sample(text, name, **labels):
     """The value of series `name` with at least `labels`, else None."""
     for line in text.splitlines():
@@ -95,14 +108,16 @@ def main(env):
           'the RLINK is not reported connected')
     seq0 = sample(before, 'rvg_last_seq', rvg=p.rvg)
     write_blocks(p, 0, 20)
-    after = scrape(url)
+    # The endpoint renders a status at most a second old: wait for one
+    # taken after the writes (the seq only grows, so no later one differs).
+    after = fresh_scrape(url, lambda t: sample(t, 'rvg_last_seq', rvg=p.rvg) != seq0)
     check(sample(after, 'rvg_last_seq', rvg=p.rvg) == seq0 + 20,
           f'rvg_last_seq went from {seq0} to {sample(after, "rvg_last_seq")} after 20 writes')
 
     p.drain()  # asynchronous: the 20 writes may not all be acked yet
     p.rvgadm('pauserep', p.rvg, s.name)
     write_blocks(p, 100, 7)
-    paused = scrape(url)
+    paused = fresh_scrape(url, lambda t: sample(t, 'rvg_last_seq', rvg=p.rvg) == seq0 + 27)
     check(sample(paused, 'rvg_rlink_behind_writes', rlink=s.name) == 7,
           f'behind_writes {sample(paused, "rvg_rlink_behind_writes")} with 7 writes held back')
     check(sample(paused, 'rvg_rlink_state', rlink=s.name, state='paused') == 1,
@@ -111,11 +126,16 @@ def main(env):
           'behind_bytes does not count the held-back bytes')
     p.rvgadm('resumerep', p.rvg, s.name)
     p.drain()
-    check(sample(scrape(url), 'rvg_rlink_behind_writes', rlink=s.name) == 0,
+    done = fresh_scrape(url, lambda t: sample(t, 'rvg_rlink_state', rlink=s.name,
+                                              state='connected') == 1)
+    check(sample(done, 'rvg_rlink_behind_writes', rlink=s.name) == 0,
           'behind_writes is not 0 after the drain')
     log('scraped over HTTP: last_seq, the RLINK state and its lag move with the writes')
 
-    # A resync, slowed down to be caught: its progress is exported.
+    # A resync, slowed down to be caught: its progress is exported. Data
+    # in every region first (all-zero regions are not sent, and go fast).
+    write_blocks(p, 0, (8 << 20) // BLOCK)
+    p.drain()
     p.rvgadm('set', p.rvg, s.name, 'bandwidth_limit=1M')
     p.rvgadm('resync', p.rvg, s.name, '--full')
     during = {}
