@@ -21,6 +21,10 @@ PACKAGES=(
   fuse3 e2fsprogs util-linux mount passwd procps
   # integration tests and benchmarks (Debian's python3 with its modules)
   python3 python3-zmq python3-msgpack
+  # the Pacemaker agent's test (test_ocf.py): ocf-tester and the OCF shell
+  # library are in resource-agents; ocf-tester checks the agent's metadata
+  # with xmllint, which resource-agents only recommends
+  resource-agents libxml2-utils
   # fuzzing (packaging/fuzz.sh): clang, and libFuzzer's runtime
   # (libclang_rt.fuzzer), which Debian 12 ships in libclang-rt-14-dev
   clang libclang-rt-14-dev

@@ -30,9 +30,10 @@ VOLUMES = [('a', '32M'), ('b', '32M')]
 SIZES = [32 << 20, 32 << 20]
 
 
-def pair(env, names=('p', 's'), volumes=VOLUMES):
+def pair(env, names=('p', 's'), volumes=VOLUMES, start=True):
     """p (primary, with a listen endpoint of its own for when it is a
-    secondary) and s (secondary, knowing p as a host of the RVG)."""
+    secondary) and s (secondary, knowing p as a host of the RVG); with
+    `start`, both running and connected, p mounted."""
     p, s = env.host(names[0]), env.host(names[1])
     s.create_secondary(volumes, f'tcp://127.0.0.1:{rvgtest.free_port()}')
     p.listen = f'tcp://127.0.0.1:{rvgtest.free_port()}'
@@ -40,9 +41,10 @@ def pair(env, names=('p', 's'), volumes=VOLUMES):
              '--role', 'primary', '--listen', p.listen)
     p.addsec(s)
     s.rvgadm('addsec', s.rvg, p.name, '--address', p.listen, '--peer-key', p.pubkey())
-    s.start()
-    p.start(mount=True)
-    p.wait_connected()
+    if start:
+        s.start()
+        p.start(mount=True)
+        p.wait_connected()
     return p, s
 
 
