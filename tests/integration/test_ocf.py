@@ -8,8 +8,9 @@ records the promotion scores the agent sets.
    whose primary wrote, drained and stopped: its promote is a takeover,
    its demote (no connected peer) stops rvgd and holds the primary, and
    the data the primary wrote is the taken-over copy's.
-2. One pair, one mountpoint path for both hosts (as on two nodes):
-   monitor of a stopped resource is 7 and stop is idempotent; started,
+2. One pair, one mountpoint path for both hosts (as on two nodes): an
+   RVG the home does not have is 7 to a probe, 5 otherwise; monitor of
+   a stopped resource is 7 and stop is idempotent; started,
    the secondary monitors 0 and the primary is held (0, rvgd not
    started); promoted, it monitors 8 and the secondary with a live
    session has the score of an up-to-date copy. A planned switch: demote
@@ -39,7 +40,7 @@ from test_takeover import check_volumes
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 AGENT = os.path.join(ROOT, 'packaging', 'ocf', 'rvg')
 OCF_ROOT = '/usr/lib/ocf'
-OCF_SUCCESS, OCF_ERR_GENERIC, OCF_NOT_RUNNING = 0, 1, 7
+OCF_SUCCESS, OCF_ERR_INSTALLED, OCF_NOT_RUNNING = 0, 5, 7
 OCF_RUNNING_MASTER, OCF_FAILED_MASTER = 8, 9
 
 # Pacemaker's crm_attribute, standing in: records each call's arguments.
@@ -116,6 +117,18 @@ def ocf_tester(env):
     check_images(s, model, 'what tp wrote before it stopped')
 
 
+def not_here(p):
+    """An RVG this node does not have: a probe says stopped; anything else
+    is this node's problem (5, OCF_ERR_INSTALLED), not a configuration
+    error that would stop the resource on every node."""
+    agent = Agent(p.env, p, p.mountpoint)
+    agent.params['rvg'] = 'elsewhere'
+    agent.run('monitor', OCF_NOT_RUNNING, CRM_meta_interval='0')
+    for action in ('monitor', 'start', 'promote'):
+        agent.run(action, OCF_ERR_INSTALLED, CRM_meta_interval='20000')
+    agent.run('stop', OCF_SUCCESS)
+
+
 def start_and_promote(env):
     """The pair p, s not started, their agents (one mountpoint path)."""
     p, s = pair(env, ('p', 's'), start=False)
@@ -123,6 +136,7 @@ def start_and_promote(env):
     os.makedirs(mount)
     p.mountpoint = s.mountpoint = mount
     ap, as_ = Agent(env, p, mount), Agent(env, s, mount)
+    not_here(p)
     for agent in (ap, as_):
         agent.run('monitor', OCF_NOT_RUNNING)
         agent.run('stop', OCF_SUCCESS)
@@ -173,7 +187,7 @@ def failover(p, s, ap, as_, model):
     p.write_plan(model, plan(63, 6, 2000))
 
 
-def failback(env, p, s, ap, as_, model):
+def failback(p, s, ap, as_, model):
     """s comes back: held as the primary it was, until the notification
     that p is promoted starts it; it then follows p."""
     for _ in range(2):
@@ -238,7 +252,7 @@ def main(env):
     p.drain()
     planned_switch(p, s, ap, as_, model)
     failover(p, s, ap, as_, model)
-    failback(env, p, s, ap, as_, model)
+    failback(p, s, ap, as_, model)
     inconsistent(env)
 
 
