@@ -73,7 +73,9 @@ class EnumCounters {
   // the start is what Prometheus' rate() and increase() want).
   std::vector<std::pair<const char*, uint64_t>> Named(const char* (*name)(Enum)) const {
     std::vector<std::pair<const char*, uint64_t>> out;
-    for (size_t i = 0; i < kSize; ++i) out.emplace_back(name(static_cast<Enum>(i)), Get(static_cast<Enum>(i)));
+    for (size_t i = 0; i < kSize; ++i) {
+      out.emplace_back(name(static_cast<Enum>(i)), Get(static_cast<Enum>(i)));
+    }
     return out;
   }
 

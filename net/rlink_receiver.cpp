@@ -225,14 +225,16 @@ void RlinkReceiver::CheckApplier() {
 void RlinkReceiver::HandleMessage(std::vector<zmq::message_t>& frames) {
   // ROUTER prepends the sender's routing id: [id, header] or [id, header, data].
   if (frames.size() < 2 || frames.size() > 3) {
-    Drop(RejectReason::kMalformed, "message with " + std::to_string(frames.size() - 1) + " frames (expected 1 or 2)");
+    Drop(RejectReason::kMalformed,
+         "message with " + std::to_string(frames.size() - 1) + " frames (expected 1 or 2)");
     return;
   }
   PeerId peer{ToString(frames[0]), AuthenticatedKey(frames[1])};
   if (!config_.insecure && std::find(config_.primary_keys.begin(), config_.primary_keys.end(),
                                      peer.key) == config_.primary_keys.end()) {
     // The ZapHandler admits no other key; this is a second line of defence.
-    Drop(RejectReason::kUnauthenticated, "message from a connection not authenticated as a pinned host");
+    Drop(RejectReason::kUnauthenticated,
+         "message from a connection not authenticated as a pinned host");
     return;
   }
   Result<Message> decoded = DecodeHeader(frames[1].data(), frames[1].size());
@@ -314,8 +316,8 @@ void RlinkReceiver::OnHello(const PeerId& peer, const HelloMsg& h) {
     return;
   }
   if (screen == SessionGate::Screen::kBusy) {
-    Drop(RejectReason::kSession, "HELLO from another connection while primary rlink " + CurrentSession().rlink_name +
-         " holds a live session");
+    Drop(RejectReason::kSession, "HELLO from another connection while primary rlink " +
+                                     CurrentSession().rlink_name + " holds a live session");
     Refuse(peer, h.session_id, "another session of this secondary is live", true);
     return;
   }
@@ -389,7 +391,8 @@ void RlinkReceiver::OnWrite(const PeerId& peer, const WriteMsg& m, zmq::message_
     // Tell the sender, so a primary whose session we lost (we restarted)
     // opens a new one at once rather than waiting for its dead timeout.
     Refuse(peer, m.session_id, "no such session; send HELLO", true);
-    Drop(RejectReason::kSession, "WRITE seq " + std::to_string(m.seq) + " outside the current session");
+    Drop(RejectReason::kSession,
+         "WRITE seq " + std::to_string(m.seq) + " outside the current session");
     return;
   }
   Status st = ValidateWrite(m, config_.rvg_uuid, session_history_.back().uuid, session_id,
@@ -432,9 +435,11 @@ void RlinkReceiver::OnWrite(const PeerId& peer, const WriteMsg& m, zmq::message_
   ReorderBuffer::Offer offer = applier_->Offer(std::move(r), m.waited);
   // Refused for room: the NACK path asks for it again once there is some.
   if (offer == ReorderBuffer::Offer::kTooFarAhead) {
-    Drop(RejectReason::kWindow, "WRITE seq " + std::to_string(m.seq) + " is too far ahead of what this secondary holds");
+    Drop(RejectReason::kWindow, "WRITE seq " + std::to_string(m.seq) +
+                                    " is too far ahead of what this secondary holds");
   } else if (offer == ReorderBuffer::Offer::kNoRoom) {
-    Drop(RejectReason::kWindow, "WRITE seq " + std::to_string(m.seq) + " does not fit the receive buffer");
+    Drop(RejectReason::kWindow,
+         "WRITE seq " + std::to_string(m.seq) + " does not fit the receive buffer");
   }
 }
 

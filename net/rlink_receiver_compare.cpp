@@ -24,8 +24,9 @@ void RlinkReceiver::OnCompare(const PeerId& peer, const CompareMsg& m) {
                              [&m](const VolumeSpec& v) { return v.id == m.volume; });
   if (volume == config_.volumes.end() || m.offset > volume->size ||
       m.length > volume->size - m.offset) {
-    Drop(RejectReason::kInvalid, fmt::format("COMPARE {}: {} bytes at offset {} of volume {} are not in a volume",
-                     m.number, m.length, m.offset, m.volume));
+    Drop(RejectReason::kInvalid,
+         fmt::format("COMPARE {}: {} bytes at offset {} of volume {} are not in a volume", m.number,
+                     m.length, m.offset, m.volume));
     return;
   }
   RangeCheck check;

@@ -48,7 +48,9 @@ std::string LinkSecurity(const std::string& peer_key, bool insecure) {
 
 json HistogramJson(const LatencyHistogram::Snapshot& h) {
   json le = json::array();
-  for (size_t i = 0; i < LatencyHistogram::kBounds; ++i) le.push_back(LatencyHistogram::BoundSeconds(i));
+  for (size_t i = 0; i < LatencyHistogram::kBounds; ++i) {
+    le.push_back(LatencyHistogram::BoundSeconds(i));
+  }
   return {{"le", le}, {"buckets", h.cumulative}, {"sum_s", h.sum_s}, {"count", h.count}};
 }
 

@@ -106,7 +106,8 @@ struct RvgLive {
 // dcm_dirty_bytes (bytes of regions its DCM owes it;
 // null while stopped), security, peer_key}]. A running primary adds
 // health, srl.full and each RLINK's last_error; a running secondary adds health, rejected_messages,
-// rejected_by_reason{reason: count} and rejected_connections. README.md ("status --json") has the table.
+// rejected_by_reason{reason: count} and rejected_connections. README.md
+// ("status --json") has the table.
 nlohmann::json StatusJson(const RvgLive& live);
 
 // {name: count, ...} of EnumCounters::Named() (rejected_by_reason, errors).
