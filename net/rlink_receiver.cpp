@@ -174,8 +174,8 @@ void RlinkReceiver::TakeHandshakeEvents() {
                suppressed ? " (" + std::to_string(suppressed) + " more not logged)" : "");
 }
 
-void RlinkReceiver::Drop(const std::string& why) {
-  ++rejected_;
+void RlinkReceiver::Drop(RejectReason reason, const std::string& why) {
+  rejected_.Count(reason);
   uint64_t suppressed = 0;
   if (drop_log_.Allow(&suppressed)) {
     if (suppressed > 0) {
@@ -225,25 +225,27 @@ void RlinkReceiver::CheckApplier() {
 void RlinkReceiver::HandleMessage(std::vector<zmq::message_t>& frames) {
   // ROUTER prepends the sender's routing id: [id, header] or [id, header, data].
   if (frames.size() < 2 || frames.size() > 3) {
-    Drop("message with " + std::to_string(frames.size() - 1) + " frames (expected 1 or 2)");
+    Drop(RejectReason::kMalformed,
+         "message with " + std::to_string(frames.size() - 1) + " frames (expected 1 or 2)");
     return;
   }
   PeerId peer{ToString(frames[0]), AuthenticatedKey(frames[1])};
   if (!config_.insecure && std::find(config_.primary_keys.begin(), config_.primary_keys.end(),
                                      peer.key) == config_.primary_keys.end()) {
     // The ZapHandler admits no other key; this is a second line of defence.
-    Drop("message from a connection not authenticated as a pinned host");
+    Drop(RejectReason::kUnauthenticated,
+         "message from a connection not authenticated as a pinned host");
     return;
   }
   Result<Message> decoded = DecodeHeader(frames[1].data(), frames[1].size());
   if (!decoded.ok()) {
-    Drop(decoded.status().message());
+    Drop(RejectReason::kMalformed, decoded.status().message());
     return;
   }
   Message& msg = decoded.value();
   if (handed_over_) {
     Refuse(peer, 0, "this host is becoming the primary (migrate)", true);
-    Drop("message after the handover");
+    Drop(RejectReason::kSession, "message after the handover");
     return;
   }
   zmq::message_t* data = frames.size() == 3 ? &frames[2] : nullptr;
@@ -252,7 +254,7 @@ void RlinkReceiver::HandleMessage(std::vector<zmq::message_t>& frames) {
     return;
   }
   if (data != nullptr) {
-    Drop("unexpected data frame on a non-WRITE message");
+    Drop(RejectReason::kMalformed, "unexpected data frame on a non-WRITE message");
     return;
   }
   if (auto* h = std::get_if<HelloMsg>(&msg)) {
@@ -262,7 +264,7 @@ void RlinkReceiver::HandleMessage(std::vector<zmq::message_t>& frames) {
     if (gate_.Admit(peer, p->session_id, Clock::now())) {
       ack_due_ = true;
     } else {
-      Drop("PING outside the current session");
+      Drop(RejectReason::kSession, "PING outside the current session");
     }
   } else if (auto* r = std::get_if<ResyncMsg>(&msg)) {
     OnResync(peer, *r);
@@ -271,7 +273,7 @@ void RlinkReceiver::HandleMessage(std::vector<zmq::message_t>& frames) {
   } else if (auto* o = std::get_if<HandoverMsg>(&msg)) {
     OnHandover(peer, *o);
   } else {
-    Drop("message type a primary never sends");
+    Drop(RejectReason::kMalformed, "message type a primary never sends");
   }
 }
 
@@ -310,18 +312,18 @@ void RlinkReceiver::OnHello(const PeerId& peer, const HelloMsg& h) {
     screen = gate_.ScreenHello(peer, now);
   }
   if (screen == SessionGate::Screen::kFlood) {
-    Drop("HELLO over the rate limit (a flood?)");
+    Drop(RejectReason::kRateLimited, "HELLO over the rate limit (a flood?)");
     return;
   }
   if (screen == SessionGate::Screen::kBusy) {
-    Drop("HELLO from another connection while primary rlink " + CurrentSession().rlink_name +
-         " holds a live session");
+    Drop(RejectReason::kSession, "HELLO from another connection while primary rlink " +
+                                     CurrentSession().rlink_name + " holds a live session");
     Refuse(peer, h.session_id, "another session of this secondary is live", true);
     return;
   }
   Status st = CheckHello(h);
   if (!st.ok()) {
-    Drop("HELLO refused: " + st.message());
+    Drop(RejectReason::kRefused, "HELLO refused: " + st.message());
     Refuse(peer, h.session_id, st.message(), false);
     return;
   }
@@ -329,7 +331,7 @@ void RlinkReceiver::OnHello(const PeerId& peer, const HelloMsg& h) {
   uint64_t fork = 0;
   st = DecideHistory(h, peer.key, &refusal, &fork);
   if (!st.ok()) {
-    Drop("HELLO refused: " + st.message());
+    Drop(RejectReason::kRefused, "HELLO refused: " + st.message());
     // Only an authenticated peer learns our history (Refuse's rule).
     if (gate_.AllowReply(peer, now)) {
       if (peer.key.empty()) {  // insecure: nothing disclosed
@@ -389,14 +391,15 @@ void RlinkReceiver::OnWrite(const PeerId& peer, const WriteMsg& m, zmq::message_
     // Tell the sender, so a primary whose session we lost (we restarted)
     // opens a new one at once rather than waiting for its dead timeout.
     Refuse(peer, m.session_id, "no such session; send HELLO", true);
-    Drop("WRITE seq " + std::to_string(m.seq) + " outside the current session");
+    Drop(RejectReason::kSession,
+         "WRITE seq " + std::to_string(m.seq) + " outside the current session");
     return;
   }
   Status st = ValidateWrite(m, config_.rvg_uuid, session_history_.back().uuid, session_id,
                             config_.volumes, data ? data->data() : nullptr,
                             data ? data->size() : 0);
   if (!st.ok()) {
-    Drop(st.message());
+    Drop(RejectReason::kInvalid, st.message());
     return;
   }
   WriteRecord r;
@@ -432,9 +435,11 @@ void RlinkReceiver::OnWrite(const PeerId& peer, const WriteMsg& m, zmq::message_
   ReorderBuffer::Offer offer = applier_->Offer(std::move(r), m.waited);
   // Refused for room: the NACK path asks for it again once there is some.
   if (offer == ReorderBuffer::Offer::kTooFarAhead) {
-    Drop("WRITE seq " + std::to_string(m.seq) + " is too far ahead of what this secondary holds");
+    Drop(RejectReason::kWindow, "WRITE seq " + std::to_string(m.seq) +
+                                    " is too far ahead of what this secondary holds");
   } else if (offer == ReorderBuffer::Offer::kNoRoom) {
-    Drop("WRITE seq " + std::to_string(m.seq) + " does not fit the receive buffer");
+    Drop(RejectReason::kWindow,
+         "WRITE seq " + std::to_string(m.seq) + " does not fit the receive buffer");
   }
 }
 
@@ -444,7 +449,7 @@ void RlinkReceiver::OnResync(const PeerId& peer, const ResyncMsg& m) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!gate_.Admit(peer, m.session_id, Clock::now())) {
-      Drop("RESYNC outside the current session");
+      Drop(RejectReason::kSession, "RESYNC outside the current session");
       return;
     }
   }
@@ -489,7 +494,7 @@ void RlinkReceiver::OnResync(const PeerId& peer, const ResyncMsg& m) {
 // one, and a new resync from what is still dirty); nothing is applied.
 void RlinkReceiver::ResyncViolation(const PeerId& peer, uint64_t session_id,
                                     const std::string& why) {
-  Drop(why);
+  Drop(RejectReason::kResyncOrder, why);
   {
     std::lock_guard<std::mutex> lock(mu_);
     gate_.Close();

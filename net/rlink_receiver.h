@@ -58,6 +58,7 @@
 
 #include "core/dcm_tracker.h"
 #include "core/generation_history.h"
+#include "core/link_counters.h"
 #include "core/range_check.h"
 #include "core/secondary_applier.h"
 #include "core/volume.h"
@@ -156,7 +157,9 @@ class RlinkReceiver {
   void NotifyApplied() { wakeup_->Signal(); }
 
   std::string peer() const;            // current session ("" if none)
-  uint64_t rejected_messages() const { return rejected_.load(); }
+  uint64_t rejected_messages() const { return rejected_.Total(); }
+  // The same, by reason (core/link_counters.h).
+  const RejectCounters& rejected_by_reason() const { return rejected_; }
   // Connections refused during the handshake (wrong key, no CURVE).
   uint64_t rejected_connections() const { return rejected_connections_.load(); }
   std::string uuid() const;
@@ -198,7 +201,8 @@ class RlinkReceiver {
               bool retry);
   // A rate-limited REJECT; `why` only when the peer is authenticated.
   void Refuse(const PeerId& peer, uint64_t session_id, const std::string& why, bool retry);
-  void Drop(const std::string& why);
+  // Counts a rejected message and logs why (rate-limited).
+  void Drop(RejectReason reason, const std::string& why);
   Session CurrentSession() const;
   void CheckApplier();
   void OnResync(const PeerId& peer, const ResyncMsg& m);
@@ -223,7 +227,7 @@ class RlinkReceiver {
   const std::shared_ptr<Wakeup> wakeup_;
 
   std::atomic<bool> stop_{false};
-  std::atomic<uint64_t> rejected_{0};
+  RejectCounters rejected_;
   std::atomic<uint64_t> rejected_connections_{0};
   std::thread thread_;
   std::unique_ptr<ZapHandler> zap_;  // bound before socket_ (CURVE only)

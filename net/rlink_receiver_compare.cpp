@@ -16,7 +16,7 @@ void RlinkReceiver::OnCompare(const PeerId& peer, const CompareMsg& m) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!gate_.Admit(peer, m.session_id, Clock::now())) {
-      Drop("COMPARE outside the current session");
+      Drop(RejectReason::kSession, "COMPARE outside the current session");
       return;
     }
   }
@@ -24,8 +24,9 @@ void RlinkReceiver::OnCompare(const PeerId& peer, const CompareMsg& m) {
                              [&m](const VolumeSpec& v) { return v.id == m.volume; });
   if (volume == config_.volumes.end() || m.offset > volume->size ||
       m.length > volume->size - m.offset) {
-    Drop(fmt::format("COMPARE {}: {} bytes at offset {} of volume {} are not in a volume",
-                     m.number, m.length, m.offset, m.volume));
+    Drop(RejectReason::kInvalid,
+         fmt::format("COMPARE {}: {} bytes at offset {} of volume {} are not in a volume", m.number,
+                     m.length, m.offset, m.volume));
     return;
   }
   RangeCheck check;

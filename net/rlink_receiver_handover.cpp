@@ -32,7 +32,7 @@ void RlinkReceiver::OnHandover(const PeerId& peer, const HandoverMsg& m) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!gate_.Admit(peer, m.session_id, std::chrono::steady_clock::now())) {
-      Drop("HANDOVER outside the current session");
+      Drop(RejectReason::kSession, "HANDOVER outside the current session");
       return;
     }
   }

@@ -106,6 +106,7 @@ bool RlinkSender::OpenSocket() {
     return true;
   } catch (const zmq::error_t& e) {
     // Out of file descriptors, say: nothing this thread can fix but wait.
+    errors_.Count(LinkError::kSocket);
     SetError(std::string("cannot open a socket to ") + config_.address + ": " + e.what() +
              "; retrying");
     watch_.reset();
@@ -162,6 +163,7 @@ void RlinkSender::CloseSession(const std::string& why) {
 void RlinkSender::TakeHandshakeEvents() {
   std::optional<HandshakeWatch::Failure> failure = watch_->TakeFailure();
   if (!failure) return;
+  errors_.Count(LinkError::kHandshake);
   const std::string& rvg = config_.rvg_name;
   const std::string& sec = config_.rlink_name;
   switch (failure->kind) {
@@ -253,6 +255,7 @@ void RlinkSender::Run() {
     if (connected_ && GenerationChanged()) continue;
     if (connected_) {
       if (now - last_heard_ > config_.dead_timeout) {
+        errors_.Count(LinkError::kTimeout);
         SetError("no answer from " + config_.address + " for " +
                  std::to_string(config_.dead_timeout.count() / 1000) + "s; reconnecting");
         CloseSession("secondary silent");
@@ -265,7 +268,7 @@ void RlinkSender::Run() {
         SendRecords();
         if (connected_ && !blocked_ && verifier_->running() &&
             !verifier_->Pump(*socket_, session_id_, progress_.data_acked_seq.load())) {
-          blocked_ = true;
+          Blocked();
         }
       }
       if (connected_ && !blocked_) PumpHandover();
@@ -280,36 +283,42 @@ void RlinkSender::Run() {
 
 void RlinkSender::HandleMessage(std::vector<zmq::message_t>& frames) {
   if (frames.size() != 1) {
+    rejected_.Count(RejectReason::kMalformed);
     spdlog::warn("rlink {}: dropped a {}-frame message from the secondary", config_.rlink_name,
                  frames.size());
     return;
   }
   Result<Message> decoded = DecodeHeader(frames[0].data(), frames[0].size());
   if (!decoded.ok()) {
+    rejected_.Count(RejectReason::kMalformed);
     spdlog::warn("rlink {}: dropped a message from the secondary: {}", config_.rlink_name,
                  decoded.status().message());
     return;
   }
   Message& msg = decoded.value();
   if (auto* w = std::get_if<WelcomeMsg>(&msg)) {
-    if (w->session_id == session_id_ && !connected_) OnWelcome(*w);
+    if (InSession(w->session_id, false)) OnWelcome(*w);
   } else if (auto* d = std::get_if<DirtyMsg>(&msg)) {
-    if (d->session_id == session_id_ && !connected_) OnDirty(*d);
+    if (InSession(d->session_id, false)) OnDirty(*d);
   } else if (auto* h = std::get_if<HandedMsg>(&msg)) {
-    if (h->session_id == session_id_ && connected_) OnHanded(*h);
+    if (InSession(h->session_id, true)) OnHanded(*h);
   } else if (auto* a = std::get_if<AckMsg>(&msg)) {
-    if (a->session_id != session_id_ || !connected_) return;
+    if (!InSession(a->session_id, true)) return;
     last_heard_ = Clock::now();
     // An ack past what was sent in this session cannot be genuine.
     uint64_t sent = progress_.sent_seq.load();
-    rlinks_->Acked(index_, std::min(a->received_seq, sent), std::min(a->applied_seq, sent));
+    const uint64_t received = std::min(a->received_seq, sent);
+    const uint64_t applied = std::min(a->applied_seq, sent);
+    // Timed first: whoever sees the acked seqs move sees their latencies.
+    ack_timer_.Acked(received, applied, last_heard_);
+    rlinks_->Acked(index_, received, applied);
     if (streamer_ && streamer_->active()) {
       streamer_->Acked(a->regions_done);
       // Only the secondary's word that the end itself is durable ends it.
       if (resync_end_sent_ && a->regions_done >= resync_end_number_) EndResync();
     }
   } else if (auto* c = std::get_if<ComparedMsg>(&msg)) {
-    if (c->session_id != session_id_ || !connected_) return;
+    if (!InSession(c->session_id, true)) return;
     last_heard_ = Clock::now();
     for (const bool same : {true, false}) {
       for (uint64_t number : same ? c->same : c->differ) {
@@ -321,7 +330,7 @@ void RlinkSender::HandleMessage(std::vector<zmq::message_t>& frames) {
       }
     }
   } else if (auto* n = std::get_if<NackMsg>(&msg)) {
-    if (n->session_id != session_id_ || !connected_) return;
+    if (!InSession(n->session_id, true)) return;
     last_heard_ = Clock::now();
     if (n->from_seq < next_send_ && n->from_seq > progress_.data_acked_seq.load()) {
       spdlog::info("rlink {}: secondary asks again for seq {}..{}", config_.rlink_name,
@@ -329,7 +338,8 @@ void RlinkSender::HandleMessage(std::vector<zmq::message_t>& frames) {
       next_send_ = n->from_seq;
     }
   } else if (auto* r = std::get_if<RejectMsg>(&msg)) {
-    if (r->session_id != session_id_ && r->session_id != 0) return;
+    if (r->session_id != 0 && !InSession(r->session_id, connected_)) return;
+    errors_.Count(LinkError::kRefused);
     CloseSession(r->reason);
     if (!r->history.empty() && OnHistoryRefusal(*r)) return;  // reported there
     if (r->retry) {
@@ -340,6 +350,7 @@ void RlinkSender::HandleMessage(std::vector<zmq::message_t>& frames) {
       retry_after_ = Clock::now() + std::chrono::seconds(5);
     }
   } else {
+    rejected_.Count(RejectReason::kMalformed);
     spdlog::warn("rlink {}: dropped an unexpected message type from the secondary",
                  config_.rlink_name);
   }
@@ -348,6 +359,7 @@ void RlinkSender::HandleMessage(std::vector<zmq::message_t>& frames) {
 void RlinkSender::OnWelcome(const WelcomeMsg& w) {
   const bool failback = w.fork_seq != 0;
   if (w.rvg_uuid != config_.rvg_uuid || (!failback && w.generation != session_generation_)) {
+    rejected_.Count(RejectReason::kRefused);
     SetError("secondary answered for another RVG or generation; refusing it");
     CloseSession("wrong RVG in WELCOME");
     return;
@@ -387,6 +399,7 @@ void RlinkSender::OnWelcome(const WelcomeMsg& w) {
     return;
   }
   progress_.sent_seq = applied;
+  ack_timer_.Resume(applied);  // held before this session: not timed here
   if (!rlinks_->SessionUp(index_, applied)) {
     SetError("RLINK is stale: the secondary needs a full sync (rvgadm startrep --full)");
     CloseSession("stale RLINK");
@@ -433,6 +446,7 @@ void RlinkSender::SendRecords() {
     PrimaryRvg::RecordSource source = PrimaryRvg::RecordSource::kMemory;
     Result<WriteRecord> rec = engine_->GetRecord(next_send_, &source);
     if (!rec.ok()) {
+      errors_.Count(LinkError::kSrlRead);
       std::string why = "cannot read seq " + std::to_string(next_send_) + " back: " +
                         rec.status().message();
       if (rec.status().code() == ENOENT) {
@@ -458,140 +472,27 @@ void RlinkSender::SendRecords() {
     m.data_crc = rec->data_crc;
     m.waited = rlinks_->DataAckAwaited(index_);
     if (!SendMessage(*socket_, {}, Encode(m), rec->data)) {
-      blocked_ = true;
+      Blocked();
       return;
     }
     ChargeTraffic(rec->length);
     sending_from_ = static_cast<int>(source);
+    last_sent_ = Clock::now();
+    ack_timer_.Sent(next_send_, last_sent_);
     progress_.sent_seq = next_send_;
     ++next_send_;
-    last_sent_ = Clock::now();
   }
 }
 
-}  // namespace rvg
-
-namespace rvg {
-
-std::optional<ResyncProgress> RlinkSender::resync_progress(Clock::time_point now) const {
-  std::lock_guard<std::mutex> lock(error_mu_);
-  if (!resync_progress_) return std::nullopt;
-  ResyncProgress p;
-  p.done = resync_progress_->first;
-  p.total = resync_progress_->second;
-  p.rate = resync_rate_.Rate(now);
-  p.eta_s = RateMeter::Eta(p.total - std::min(p.done, p.total), p.rate);
-  return p;
+bool RlinkSender::InSession(uint64_t session_id, bool connected) {
+  if (session_id == session_id_ && connected_ == connected) return true;
+  rejected_.Count(RejectReason::kSession);
+  return false;
 }
 
-ResyncCounters RlinkSender::resync_counters() const {
-  ResyncCounters c;
-  {
-    std::lock_guard<std::mutex> lock(error_mu_);
-    c = resync_counters_;
-  }
-  c.verify_bytes_sent = verifier_->bytes_sent();
-  return c;
-}
-
-// The meter samples the bytes acknowledged at every turn of the loop
-// (RateMeter keeps that bounded); a new resync starts it over.
-void RlinkSender::PublishResync() {
-  std::lock_guard<std::mutex> lock(error_mu_);
-  resync_counters_ = streamer_->counters();
-  if (!streamer_->active()) {
-    resync_progress_.reset();
-    resync_rate_.Reset();
-    return;
-  }
-  const std::pair<uint64_t, uint64_t> now_at{streamer_->bytes_done(), streamer_->bytes_total()};
-  if (!resync_progress_ || now_at.second != resync_progress_->second) resync_rate_.Reset();
-  resync_progress_ = now_at;
-  resync_rate_.Record(now_at.first, Clock::now());
-}
-
-// The RLINK is owed regions: begin a resync once nothing holds it back
-// (the engine still marking records, a pause), then keep the window of
-// regions full, and send RESYNC end once every region is acknowledged.
-void RlinkSender::PumpResync() {
-  if (!streamer_->active()) {
-    if (rlinks_->state(index_) == RlinkState::kPaused) return;
-    Result<uint64_t> seq = engine_->BeginResync(index_);
-    if (!seq.ok()) {
-      if (seq.status().code() != EAGAIN) SetError("cannot begin the resync: " + seq.status().message());
-      return;
-    }
-    if (!SendMessage(*socket_, {}, Encode(ResyncMsg{session_id_, true, *seq, 0}), nullptr)) {
-      CloseSession("the socket refused RESYNC begin");
-      return;
-    }
-    streamer_->Begin(session_id_, *seq, checksum_resync_.load());
-  }
-  // The engine ended this resync (the SRL overflowed again and the RLINK
-  // went back to its bitmap, or stoprep): never send its end. A new
-  // session starts a new resync from what is still dirty.
-  const std::optional<uint64_t> resyncing = rlinks_->ResyncSeq(index_);
-  if (!resyncing || *resyncing != streamer_->resync_seq()) {
-    SetError("the resync was overtaken (SRL overflow, stoprep or resync --full); starting over");
-    CloseSession("resync overtaken");
-    return;
-  }
-  if (rlinks_->state(index_) == RlinkState::kPaused) return;  // no regions while paused
-  if (!resync_end_sent_) {
-    auto throttled = [this] {
-      const Clock::duration delay = TrafficDelay();
-      if (delay <= Clock::duration::zero()) return false;
-      throttled_until_ = Clock::now() + delay;  // the poll wakes when it is paid
-      return true;
-    };
-    auto charge = [this](uint64_t bytes) { ChargeTraffic(bytes); };
-    switch (streamer_->Pump(*socket_, config_.rvg_uuid, session_generation_, throttled, charge)) {
-      case RegionStreamer::Step::kBlocked:
-        blocked_ = true;
-        break;
-      case RegionStreamer::Step::kFailed:
-        SetError(streamer_->error() + "; the resync starts again");
-        CloseSession("resync read failed");
-        return;
-      case RegionStreamer::Step::kDone:
-        if (resync_end_number_ == 0) resync_end_number_ = streamer_->TakeNumber();
-        if (SendMessage(*socket_, {},
-                        Encode(ResyncMsg{session_id_, false, streamer_->resync_seq(),
-                                         resync_end_number_}),
-                        nullptr)) {
-          resync_end_sent_ = true;
-        } else {
-          blocked_ = true;
-        }
-        break;
-      case RegionStreamer::Step::kWindowFull:
-      case RegionStreamer::Step::kThrottled:
-        break;
-    }
-  }
-  PublishResync();
-}
-
-// The secondary applied RESYNC end: it holds the history up to the resync
-// seq, and ordered replication goes on from there.
-void RlinkSender::EndResync() {
-  const uint64_t seq = streamer_->resync_seq();
-  progress_.sent_seq = seq;
-  next_send_ = seq + 1;
-  rlinks_->ResyncDone(index_, seq);
-  checksum_resync_ = false;
-  spdlog::info("rlink {}: bitmap resync complete ({} bytes); replicating from seq {}",
-               config_.rlink_name, streamer_->bytes_done(), seq + 1);
-  streamer_->Finish();
-  resync_end_sent_ = false;
-  // The secondary has adopted the session's history with the resync end:
-  // it has seen our generation now (the rotation at a session loss counts
-  // on that), though its WELCOME named the line it came from.
-  if (failback_resync_ && config_.peer_accepted) config_.peer_accepted(session_generation_);
-  if (failback_resync_ && config_.failback_done) config_.failback_done();
-  failback_resync_ = false;
-  resync_end_number_ = 0;
-  PublishResync();
+void RlinkSender::Blocked() {
+  blocked_ = true;
+  errors_.Count(LinkError::kSendBlocked);
 }
 
 }  // namespace rvg

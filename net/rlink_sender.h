@@ -27,6 +27,12 @@
 // Resync traffic is to be charged to the same bucket (TrafficDelay and
 // ChargeTraffic), so that the limit caps both together.
 //
+// Measures (for status and the metrics endpoint, kept in memory since rvgd
+// started): the latency of every write's network ack and data ack
+// (AckTimer: stamped when the record is sent, timed when an ACK covers
+// it), the messages from the secondary it dropped, by reason, and the
+// errors the link met, by kind (core/link_counters.h).
+//
 // The link is a CURVE client unless the RLINK is insecure: it proves this
 // host's key and accepts only a server that proves the secondary's pinned
 // key, so no one else can receive the writes or pose as the secondary. A
@@ -47,7 +53,9 @@
 
 #include <zmq.hpp>
 
+#include "core/ack_timer.h"
 #include "core/generation_line.h"
+#include "core/link_counters.h"
 #include "core/primary_rvg.h"
 #include "core/rate_meter.h"
 #include "core/rlink_progress.h"
@@ -149,6 +157,12 @@ class RlinkSender {
   std::optional<ResyncProgress> resync_progress(std::chrono::steady_clock::time_point now) const;
   // This RLINK's resync counters since rvgd started. Thread-safe.
   ResyncCounters resync_counters() const;
+  // Ack latencies, rejected messages and errors since rvgd started (see
+  // the header comment). Read from any thread.
+  const LatencyHistogram& net_ack_latency() const { return ack_timer_.net_ack(); }
+  const LatencyHistogram& data_ack_latency() const { return ack_timer_.data_ack(); }
+  const RejectCounters& rejected_messages() const { return rejected_; }
+  const LinkErrorCounters& errors() const { return errors_; }
   // The next resync of this RLINK compares region hashes before sending
   // (startrep --checksum); until it completes.
   void CompareNextResync() { checksum_resync_ = true; }
@@ -191,6 +205,12 @@ class RlinkSender {
   // True (the session closed) when a new generation began since HELLO.
   bool GenerationChanged();
   void HandleMessage(std::vector<zmq::message_t>& frames);
+  // Whether a message of `session_id` belongs here now (the session, and
+  // connected or not as `connected` says); one that does not is counted
+  // as rejected (acks of a session just closed are the usual ones).
+  bool InSession(uint64_t session_id, bool connected);
+  // The socket refused a send: wait for POLLOUT (and count it).
+  void Blocked();
   void OnWelcome(const WelcomeMsg& m);
   // rlink_sender_failback.cpp (doc/failover.md): a refusal with the peer's
   // history; a DIRTY of a fast failback merged into the DCM; a WELCOME
@@ -253,6 +273,11 @@ class RlinkSender {
   uint64_t session_line_version_ = 0;
   bool connected_ = false;
   bool blocked_ = false;  // the socket refused a send; wait for POLLOUT
+  // Send times of the records in flight: a slot per write the window
+  // allows in flight, so that every write is timed.
+  AckTimer ack_timer_{static_cast<size_t>(config_.window_writes)};
+  RejectCounters rejected_;
+  LinkErrorCounters errors_;
   bool halted_ = false;   // a damaged record: send nothing until restart
   std::chrono::steady_clock::time_point retry_after_;  // after a no-retry REJECT
   uint64_t next_send_ = 0;

@@ -52,7 +52,7 @@ void RlinkSender::PumpHandover() {
   handover_.session_id = session_id_;
   handover_.generation = session_generation_;
   if (!SendMessage(*socket_, {}, Encode(handover_), nullptr)) {
-    blocked_ = true;
+    Blocked();
     return;
   }
   last_sent_ = std::chrono::steady_clock::now();

@@ -2,6 +2,7 @@
 #include "cli/common/metrics_text.h"
 
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <sstream>
 #include <vector>
@@ -28,6 +29,13 @@ class Exposition {
  public:
   void Add(const std::string& name, const std::string& type, const std::string& help,
            const Labels& labels, double value) {
+    AddSample(name, name, type, help, labels, value);
+  }
+
+  // A sample named `sample` of the family `name` (a histogram's _bucket,
+  // _sum and _count samples belong to one family).
+  void AddSample(const std::string& name, const std::string& sample, const std::string& type,
+                 const std::string& help, const Labels& labels, double value) {
     if (!std::isfinite(value)) return;
     Metric& m = metrics_[name];
     if (m.type.empty()) {
@@ -36,7 +44,7 @@ class Exposition {
       m.help = help;
     }
     std::ostringstream line;
-    line << name;
+    line << sample;
     if (!labels.empty()) {
       line << '{';
       for (size_t i = 0; i < labels.size(); ++i) {
@@ -72,6 +80,47 @@ class Exposition {
   std::vector<std::string> order_;
   std::map<std::string, Metric> metrics_;
 };
+
+// A histogram from its status object {le, buckets, sum_s, count}
+// (StatusJson): one _bucket sample per bound and +Inf, cumulative as
+// given, then _sum and _count. A malformed object (another rvgd version)
+// is left out whole rather than exported half.
+void AddHistogram(Exposition& e, const std::string& name, const std::string& help,
+                  const Labels& labels, const nlohmann::json& h) {
+  if (!h.is_object()) return;
+  const nlohmann::json le = h.value("le", nlohmann::json());
+  const nlohmann::json buckets = h.value("buckets", nlohmann::json());
+  if (!le.is_array() || !buckets.is_array() || buckets.size() != le.size() + 1) return;
+  for (size_t i = 0; i < buckets.size(); ++i) {
+    if (!buckets[i].is_number() || (i < le.size() && !le[i].is_number())) return;
+  }
+  for (size_t i = 0; i < buckets.size(); ++i) {
+    Labels with = labels;
+    char bound[32] = "+Inf";
+    if (i < le.size()) std::snprintf(bound, sizeof(bound), "%g", le[i].get<double>());
+    with.emplace_back("le", bound);
+    e.AddSample(name, name + "_bucket", "histogram", help, with, buckets[i].get<double>());
+  }
+  const std::pair<const char*, const char*> parts[] = {{"_sum", "sum_s"}, {"_count", "count"}};
+  for (const auto& [suffix, key] : parts) {
+    auto it = h.find(key);
+    if (it != h.end() && it->is_number()) {
+      e.AddSample(name, name + suffix, "histogram", help, labels, it->get<double>());
+    }
+  }
+}
+
+// One counter per key of a {name: count} object, the key as label `label`.
+void AddNamedCounts(Exposition& e, const std::string& name, const std::string& help,
+                    const Labels& labels, const char* label, const nlohmann::json& counts) {
+  if (!counts.is_object()) return;
+  for (const auto& [key, value] : counts.items()) {
+    if (!value.is_number()) continue;
+    Labels with = labels;
+    with.emplace_back(label, key);
+    e.Add(name, "counter", help, with, value.get<double>());
+  }
+}
 
 const char* const kRlinkStates[] = {"connected", "disconnected", "paused",
                                     "stale",     "dcm",          "resyncing",
@@ -126,6 +175,21 @@ void AddRlink(Exposition& e, const Labels& rvg, const nlohmann::json& r) {
                  "Resync regions not sent since rvgd started", with, counters,
                  (std::string("regions_") + reason).c_str());
     }
+    AddNamedCounts(e, "rvg_rlink_rejected_messages_total",
+                   "Messages from the secondary dropped since rvgd started, by reason", l,
+                   "reason", counters.value("rejected_by_reason", nlohmann::json()));
+    AddNamedCounts(e, "rvg_rlink_errors_total",
+                   "Errors on the RLINK since rvgd started, by kind", l, "kind",
+                   counters.value("errors", nlohmann::json()));
+  }
+  const nlohmann::json latency = r.value("latency", nlohmann::json());
+  if (latency.is_object()) {
+    AddHistogram(e, "rvg_rlink_net_ack_seconds",
+                 "Time from sending a write to the secondary's network ack (in its memory)", l,
+                 latency.value("net_ack", nlohmann::json()));
+    AddHistogram(e, "rvg_rlink_data_ack_seconds",
+                 "Time from sending a write to the secondary's data ack (durable there)", l,
+                 latency.value("data_ack", nlohmann::json()));
   }
 }
 
@@ -151,6 +215,13 @@ std::string MetricsText(const nlohmann::json& status) {
     e.AddField("rvg_srl_used_bytes", "gauge", "Bytes of the SRL in use", rvg, srl, "used");
     e.AddField("rvg_srl_size_bytes", "gauge", "Size of the SRL file", rvg, srl, "size");
   }
+  // A secondary's receiver: what it refused.
+  AddNamedCounts(e, "rvg_rejected_messages_total",
+                 "Messages from primaries dropped since rvgd started, by reason", rvg, "reason",
+                 status.value("rejected_by_reason", nlohmann::json()));
+  e.AddField("rvg_rejected_connections_total", "counter",
+             "Connections refused in the handshake since rvgd started", rvg, status,
+             "rejected_connections");
   const nlohmann::json flags = status.value("flags", nlohmann::json());
   if (flags.is_object()) {
     for (const auto& [name, value] : flags.items()) {

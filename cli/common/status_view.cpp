@@ -46,6 +46,14 @@ std::string LinkSecurity(const std::string& peer_key, bool insecure) {
   return peer_key.empty() ? "unpaired" : "curve";
 }
 
+json HistogramJson(const LatencyHistogram::Snapshot& h) {
+  json le = json::array();
+  for (size_t i = 0; i < LatencyHistogram::kBounds; ++i) {
+    le.push_back(LatencyHistogram::BoundSeconds(i));
+  }
+  return {{"le", le}, {"buckets", h.cumulative}, {"sum_s", h.sum_s}, {"count", h.count}};
+}
+
 json RlinkJson(const RlinkLive& live) {
   const RlinkConfig& rlink = live.config;
   json resync = nullptr;
@@ -63,6 +71,18 @@ json RlinkJson(const RlinkLive& live) {
                 {"regions_identical", live.counters->regions_identical},
                 {"regions_zero", live.counters->regions_zero},
                 {"verify_bytes_sent", live.counters->verify_bytes_sent}};
+  }
+  json latency = nullptr;
+  if (live.measures) {
+    latency = {{"net_ack", HistogramJson(live.measures->net_ack)},
+               {"data_ack", HistogramJson(live.measures->data_ack)}};
+    if (counters.is_object()) {
+      uint64_t rejected = 0;
+      for (const auto& [reason, count] : live.measures->rejected_by_reason) rejected += count;
+      counters["rejected_messages"] = rejected;
+      counters["rejected_by_reason"] = NamedCountsJson(live.measures->rejected_by_reason);
+      counters["errors"] = NamedCountsJson(live.measures->errors);
+    }
   }
   json sync_now = nullptr;
   if (live.sync_effective) sync_now = *live.sync_effective ? "sync" : "async";
@@ -94,6 +114,7 @@ json RlinkJson(const RlinkLive& live) {
           {"sending_from", StringOrNull(live.sending_from)},
           {"resync", resync},
           {"counters", counters},
+          {"latency", latency},
           {"dcm_dirty_bytes", live.dcm_dirty_bytes ? json(*live.dcm_dirty_bytes) : json(nullptr)},
           {"security", LinkSecurity(rlink.peer_key, rlink.insecure)},
           {"peer_key", StringOrNull(rlink.peer_key)}};
@@ -111,6 +132,16 @@ std::string RvgSecurity(const RvgLive& live) {
   }
   return weakest;
 }
+
+}  // namespace
+
+json NamedCountsJson(const std::vector<std::pair<const char*, uint64_t>>& counts) {
+  json out = json::object();
+  for (const auto& [name, count] : counts) out[name] = count;
+  return out;
+}
+
+namespace {
 
 // --- Rendering. The JSON may come from an rvgd of another version, so a
 // missing or null field renders as "-" instead of throwing.

@@ -11,11 +11,19 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/latency_histogram.h"
 #include "core/rlink_progress.h"
 #include "core/undo_area.h"
 #include "state/state_db.h"
 
 namespace rvg {
+
+// What a running primary measured on one RLINK since rvgd started.
+struct RlinkMeasures {
+  LatencyHistogram::Snapshot net_ack, data_ack;  // ack latencies (AckTimer)
+  // (name, count) of every reason and kind, zeros included.
+  std::vector<std::pair<const char*, uint64_t>> rejected_by_reason, errors;
+};
 
 struct RlinkLive {
   RlinkConfig config;            // attributes, state and seqs (live ones on rvgd)
@@ -23,6 +31,7 @@ struct RlinkLive {
   uint64_t bytes_behind = 0;     // SRL bytes of those writes
   std::optional<ResyncProgress> resync;    // a bitmap resync under way
   std::optional<ResyncCounters> counters;  // since rvgd started; nullopt while stopped
+  std::optional<RlinkMeasures> measures;   // likewise
   // Live figures, known only while rvgd runs.
   std::optional<bool> sync_effective;      // replicating synchronously now
   std::optional<bool> latency_protection;  // latencyprot holds writes back or fails them
@@ -86,12 +95,23 @@ struct RvgLive {
 // (bytes/s over the last 10 s, null while unknown), eta_s (seconds left at
 // that rate, null while unknown or stalled)}|null (null: no bitmap resync
 // under way), counters{resync_bytes_sent, regions_identical, regions_zero,
-// verify_bytes_sent} (since rvgd started, in memory; null while stopped),
+// verify_bytes_sent, rejected_messages (messages from the secondary this
+// primary dropped), rejected_by_reason{reason: count} (the reasons of
+// core/link_counters.h, every one listed), errors{kind: count} (likewise)}
+// (since rvgd started, in memory; null while stopped), latency{net_ack,
+// data_ack} (each {le: [the 16 bucket bounds in seconds], buckets: [17
+// cumulative counts: samples <= each bound, then all of them (+Inf)],
+// sum_s, count}: per write, from its send to the ack that covered it;
+// since rvgd started; null while stopped),
 // dcm_dirty_bytes (bytes of regions its DCM owes it;
 // null while stopped), security, peer_key}]. A running primary adds
-// health, srl.full and each RLINK's last_error; a running secondary adds health, rejected_messages and
-// rejected_connections. README.md ("status --json") has the table.
+// health, srl.full and each RLINK's last_error; a running secondary adds health, rejected_messages,
+// rejected_by_reason{reason: count} and rejected_connections. README.md
+// ("status --json") has the table.
 nlohmann::json StatusJson(const RvgLive& live);
+
+// {name: count, ...} of EnumCounters::Named() (rejected_by_reason, errors).
+nlohmann::json NamedCountsJson(const std::vector<std::pair<const char*, uint64_t>>& counts);
 
 // A readable multi-line table of the same object (what `status` prints).
 std::string StatusTable(const nlohmann::json& status);

@@ -7,7 +7,7 @@
 // RLINK its state, protections, resync progress (whole percent) and last
 // error — like `drbdsetup events2`: first an `exists` line for each, then
 // a `change` line for each change (`gone` when a flag or RLINK goes).
-// stats prints rates and lag per RLINK every interval, like vrstat.
+// stats prints rates, lag and ack latency per RLINK every interval, like vrstat.
 #include <unistd.h>
 
 #include <chrono>

@@ -92,7 +92,7 @@ const std::vector<Command>& Commands() {
         .synopsis = "RVG [--interval S] [--count N] [--json]",
         .required = {"RVG"},
         .value_options = {"--interval", "--count"}},
-       "rates and lag per RLINK every interval (1 s), redrawn in place on a terminal",
+       "rates, lag and mean net-ack latency per RLINK every interval (1 s), redrawn in place",
        RunStats},
       {{.name = "drain",
         .synopsis = "RVG [SEC] [--timeout SECONDS]",

@@ -71,6 +71,10 @@ nlohmann::json PrimaryDaemon::StatusJson() {
     if (i < senders_.size()) {
       r.resync = senders_[i]->resync_progress(now);
       r.counters = senders_[i]->resync_counters();
+      const RlinkSender& sender = *senders_[i];
+      r.measures = RlinkMeasures{sender.net_ack_latency().Take(), sender.data_ack_latency().Take(),
+                                 sender.rejected_messages().Named(RejectReasonName),
+                                 sender.errors().Named(LinkErrorName)};
     }
     r.dcm_dirty_bytes = dcm_->dirty_bytes(i);
     const uint64_t acked = std::min(r.config.data_acked_seq, live.last_seq);

@@ -295,6 +295,8 @@ nlohmann::json SecondaryDaemon::StatusJson() {
   live.undo = undo_.summary();
   nlohmann::json j = rvg::StatusJson(live);
   j["rejected_messages"] = receiver_->rejected_messages();
+  j["rejected_by_reason"] =
+      NamedCountsJson(receiver_->rejected_by_reason().Named(RejectReasonName));
   j["rejected_connections"] = receiver_->rejected_connections();
   Status health = applier_->health();
   j["health"] = health.ok() ? "ok" : health.message();

@@ -4,7 +4,10 @@ setting where a stranger's messages reach the secondary's decoder at all
 (with CURVE they stop at the handshake: test_security.py). Every case
 checks that it was refused for the reason it names: the secondary's
 rejected_messages counter moves by what the case sent and its log gives
-that reason. HELLOs use the real volume layout (ids from 1) and uuid, so a
+that reason. The decoder's and the stolen session's cases also check the
+counter by reason (status' rejected_by_reason, and
+rvg_rejected_messages_total{reason} in `rvgadm metrics`: "malformed",
+"session"). HELLOs use the real volume layout (ids from 1) and uuid, so a
 refusal is not an accident of a malformed HELLO.
 
 While the real primary is live:
@@ -88,6 +91,29 @@ def rejected(s):
     return s.status()['rejected_messages']
 
 
+def by_reason(s, reason):
+    return s.status()['rejected_by_reason'][reason]
+
+
+def exported_rejections(s, reason):
+    """rvg_rejected_messages_total{reason} in the secondary's metrics."""
+    text = s.rvgadm('metrics', s.rvg).stdout
+    m = re.search(r'^rvg_rejected_messages_total\{rvg="[^"]*",reason="%s"\} (\S+)$' % reason,
+                  text, re.MULTILINE)
+    return float(m.group(1)) if m else None
+
+
+def expect_by_reason(s, reason, before, count, what):
+    """The reason's counter moved by exactly `count`, and the metrics text
+    exports the same value."""
+    now = by_reason(s, reason)
+    check(now == before + count, f'{what}: {reason} went from {before} to {now}, expected +{count}')
+    check(exported_rejections(s, reason) == now,
+          f'{what}: rvg_rejected_messages_total{{reason="{reason}"}} is '
+          f'{exported_rejections(s, reason)}, status says {now}')
+    log(f'{what}: counted as {reason} ({now}), exported as such')
+
+
 def log_mark(s):
     """Where the secondary's log ends now: a case reads only what follows."""
     return len(s.log_text())
@@ -117,6 +143,7 @@ def check_discloses_nothing(reply, p, what):
 
 def decoder_cases(a, s):
     before = rejected(s)
+    malformed = by_reason(s, 'malformed')
     sock = a.socket()
     good = wire.hello(s.rvg, 'u', 'g', wire.volumes_of(s))
     cases = [([b'\xc1' * 64], 'not valid msgpack'),
@@ -129,6 +156,7 @@ def decoder_cases(a, s):
         expect_rejections(s, before, mark, 1, [reason], f'garbage {frames[0][:8]!r}')
         before += 1
     sock.close()
+    expect_by_reason(s, 'malformed', malformed, len(cases), 'garbage')
 
 
 def takeover(a, s, p):
@@ -146,12 +174,14 @@ def takeover(a, s, p):
 def stolen_session(a, s):
     sid = int(re.findall(r'session ([0-9a-f]{16}) opened', s.log_text())[-1], 16)
     before, mark = rejected(s), log_mark(s)
+    session = by_reason(s, 'session')
     sock = a.socket()
     data = b'\xee' * FORGED_LENGTH
     for i in range(3):
         sock.send_multipart(wire.write('x', 'y', sid, 10**5 + i, 1, FORGED_OFFSET, data))
     expect_rejections(s, before, mark, 3, ['WRITE seq 100000 outside the current session'],
                       'stolen session id')
+    expect_by_reason(s, 'session', session, 3, 'stolen session id')
     sock.close()
 
 

@@ -7,7 +7,8 @@ the RLINK is paused and one when it is resumed, in that order, and one
 when rvgd stops (running true -> false). stats: with writes going on,
 `stats --interval 0.3 --count 3 --json` prints three reports whose
 writes per second on the RVG and sent and acked per second on the RLINK
-add up to more than zero.
+add up to more than zero, and that give the mean net-ack latency of the
+writes acked in an interval (net_ack_mean_s).
 """
 
 import json
@@ -102,6 +103,10 @@ def main(env):
     check(len(rl) == 3 and sum(r['writes_per_s'] for r in reports) > 0 and
           sum(x['sent_per_s'] for x in rl) > 0 and sum(x['acked_per_s'] for x in rl) > 0,
           f'stats under writes: {reports}')
+    # Writes were acked in some interval: their mean net-ack latency.
+    means = [x['net_ack_mean_s'] for x in rl if x.get('net_ack_mean_s') is not None]
+    check(means and all(0 < m < 10 for m in means),
+          f'stats: no mean net-ack latency over the intervals: {rl}')
     log(f'stats: {reports[-1]["writes_per_s"]:.0f} writes/s, '
         f'{reports[-1]["rlinks"][0]["acked_per_s"]:.0f} acked/s')
 

@@ -4,7 +4,12 @@
 (urllib as the client), and the values move as writes happen:
 rvg_last_seq grows by the writes made, the RLINK is connected, and with
 its replication paused rvg_rlink_behind_writes counts exactly the writes
-it lacks; after resumerep and a drain it is 0 again. `rvgadm metrics`
+it lacks; after resumerep and a drain it is 0 again. The ack latency
+histograms count every write: after 20 writes replicate, the _count of
+rvg_rlink_net_ack_seconds and rvg_rlink_data_ack_seconds grew by at least
+20, the buckets are cumulative (never fall as le grows), +Inf equals
+_count and _sum grew; the error counters are exported per kind, and a
+secondary exports its rejected messages by reason. `rvgadm metrics`
 prints the same families, also while rvgd is stopped (rvg_up 0). A wrong
 path is 404, a POST 405, and a bad --metrics address fails the start with
 its reason. An unbound secondary (nulls in its status) renders too.
@@ -56,6 +61,40 @@ def sample(text, name, **labels):
     return None
 
 
+def histogram(text, name, **labels):
+    """(buckets [(le, value)] in the order exported, sum, count) of the
+    histogram `name` with at least `labels`."""
+    buckets = []
+    for line in text.splitlines():
+        m = re.match(r'^(\w+)\{(.*)\} (\S+)$', line)
+        if not m or m.group(1) != name + '_bucket':
+            continue
+        have = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(2)))
+        if all(have.get(k) == v for k, v in labels.items()):
+            buckets.append((float(have['le']), float(m.group(3))))
+    return buckets, sample(text, name + '_sum', **labels), sample(text, name + '_count', **labels)
+
+
+def check_histogram(before, after, name, rlink, writes):
+    """The histogram counted at least `writes` samples between the two
+    scrapes and is well formed in `after`."""
+    b_buckets, b_sum, b_count = histogram(before, name, rlink=rlink)
+    buckets, total, count = histogram(after, name, rlink=rlink)
+    check(f'# TYPE {name} histogram' in after, f'{name} is not typed histogram')
+    check(len(buckets) == 17 and buckets[-1][0] == float('inf'),
+          f'{name}: expected 16 bounds and +Inf, got {buckets}')
+    check(all(buckets[i][0] < buckets[i + 1][0] for i in range(len(buckets) - 1)),
+          f'{name}: le not ascending: {buckets}')
+    check(all(buckets[i][1] <= buckets[i + 1][1] for i in range(len(buckets) - 1)),
+          f'{name}: buckets not cumulative: {buckets}')
+    check(buckets[-1][1] == count, f'{name}: +Inf {buckets[-1][1]} != _count {count}')
+    check(b_count is not None and count - b_count >= writes,
+          f'{name}: _count went from {b_count} to {count} over {writes} replicated writes')
+    check(total > b_sum, f'{name}: _sum did not grow ({b_sum} -> {total})')
+    log(f'{name}: {count - b_count:.0f} samples for {writes} writes, '
+        f'mean {(total - b_sum) / (count - b_count) * 1e3:.2f} ms')
+
+
 def write_blocks(p, first, count):
     fd = os.open(p.mounted('a'), os.O_WRONLY)
     try:
@@ -77,10 +116,13 @@ def http_error(url, method='GET'):
 
 def check_monitoring_files(scraped):
     """Every rvg_ name the shipped dashboard and alert rules query is one
-    the endpoint exports (in `scraped`)."""
+    the endpoint exports (in `scraped`, a primary's and a secondary's
+    text); a histogram's samples are its _bucket, _sum and _count."""
     monitoring = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
         os.path.abspath(__file__)))), 'packaging', 'monitoring')
     exported = set(re.findall(r'^# TYPE (rvg_\w+) ', scraped, re.MULTILINE))
+    for name in re.findall(r'^# TYPE (rvg_\w+) histogram$', scraped, re.MULTILINE):
+        exported |= {name + '_bucket', name + '_sum', name + '_count'}
     for name in ('rvg-dashboard.json', 'rvg-alerts.yml'):
         with open(os.path.join(monitoring, name)) as f:
             text = f.read()
@@ -115,6 +157,19 @@ def main(env):
           f'rvg_last_seq went from {seq0} to {sample(after, "rvg_last_seq")} after 20 writes')
 
     p.drain()  # asynchronous: the 20 writes may not all be acked yet
+    acked = fresh_scrape(url, lambda t: sample(t, 'rvg_rlink_data_acked_seq',
+                                               rlink=s.name) == seq0 + 20)
+    for name in ('rvg_rlink_net_ack_seconds', 'rvg_rlink_data_ack_seconds'):
+        check_histogram(before, acked, name, s.name, 20)
+    for kind in ('handshake', 'timeout', 'refused', 'send_blocked', 'srl_read'):
+        check(sample(acked, 'rvg_rlink_errors_total', rlink=s.name, kind=kind) is not None,
+              f'rvg_rlink_errors_total{{kind="{kind}"}} is not exported')
+    check(sample(acked, 'rvg_rlink_rejected_messages_total', rlink=s.name,
+                 reason='malformed') == 0, 'the primary rejected a malformed message of its pair')
+    secondary = s.rvgadm('metrics', s.rvg).stdout
+    check(sample(secondary, 'rvg_rejected_messages_total', rvg=s.rvg, reason='malformed') == 0 and
+          sample(secondary, 'rvg_rejected_connections_total', rvg=s.rvg) is not None,
+          f'the secondary does not export its rejections:\n{secondary}')
     p.rvgadm('pauserep', p.rvg, s.name)
     write_blocks(p, 100, 7)
     paused = fresh_scrape(url, lambda t: sample(t, 'rvg_last_seq', rvg=p.rvg) == seq0 + 27)
@@ -150,7 +205,7 @@ def main(env):
           'the RLINK is not reported resyncing')
     p.rvgadm('set', p.rvg, s.name, 'bandwidth_limit=none')
     p.drain()
-    check_monitoring_files(during['text'] + scrape(url))
+    check_monitoring_files(during['text'] + scrape(url) + secondary)
     log('resync progress exported; the dashboard and alert rules use only exported names')
 
     check(http_error(url.replace('/metrics', '/other')) == 404, 'a wrong path is not 404')
