@@ -45,41 +45,41 @@ std::string AbsolutePath(const std::string& path) {
   return absolute.lexically_normal().string();
 }
 
-Result<PathAndSize> ParsePathAndSize(const std::string& option, const std::string& text) {
+Result<PathAndSize> ParsePathAndSize(const std::string& text) {
   auto colon = text.rfind(':');
   if (colon == std::string::npos || colon == 0) {
-    return Usage(option + " '" + text + "' must be PATH:SIZE, e.g. /srv/rvg/data.img:1G");
+    return Usage("'" + text + "' must be PATH:SIZE, e.g. /srv/rvg/data.img:1G");
   }
   Result<uint64_t> size = ParseSize(text.substr(colon + 1));
-  if (!size.ok()) return Usage(option + " '" + text + "': " + size.status().message());
-  if (*size == 0) return Usage(option + " '" + text + "': the size must not be 0");
+  if (!size.ok()) return Usage("'" + text + "': " + size.status().message());
+  if (*size == 0) return Usage("'" + text + "': the size must not be 0");
   return PathAndSize{AbsolutePath(text.substr(0, colon)), *size};
 }
 
 Result<VolumeSpec> ParseVolumeArg(const std::string& text, uint32_t id) {
   auto eq = text.find('=');
   if (eq == std::string::npos) {
-    return Usage("--volume '" + text + "' must be NAME=PATH:SIZE, e.g. data=/srv/rvg/data.img:1G");
+    return Usage("'" + text + "' must be NAME=PATH:SIZE, e.g. data=/srv/rvg/data.img:1G");
   }
   VolumeSpec spec;
   spec.id = id;
   spec.name = text.substr(0, eq);
   Status status = CheckName("volume", spec.name);
   if (!status.ok()) return status;
-  Result<PathAndSize> location = ParsePathAndSize("--volume", text.substr(eq + 1));
+  Result<PathAndSize> location = ParsePathAndSize(text.substr(eq + 1));
   if (!location.ok()) return location.status();
   // Block devices come in 512-byte sectors; a loop device on an odd-sized
   // image would silently lose the tail.
   if (location->size % 512 != 0) {
-    return Usage("--volume '" + text + "': the size must be a multiple of 512 bytes");
+    return Usage("'" + text + "': the size must be a multiple of 512 bytes");
   }
   spec.path = location->path;
   spec.size = location->size;
   return spec;
 }
 
-Status CheckEndpoint(const std::string& option, const std::string& text) {
-  const std::string hint = option + " '" + text +
+Status CheckEndpointArg(const std::string& text) {
+  const std::string hint = "'" + text +
                            "' is not an endpoint: use tcp://HOST:PORT (e.g. tcp://127.0.0.1:7001) "
                            "or ipc://PATH";
   if (text.rfind("ipc://", 0) == 0) return text.size() > 6 ? Status::Ok() : Usage(hint);
@@ -102,13 +102,34 @@ Result<std::pair<std::string, std::string>> SplitKeyValue(const std::string& tex
   return std::make_pair(text.substr(0, eq), text.substr(eq + 1));
 }
 
-Result<double> ParseSeconds(const std::string& option, const std::string& text) {
+Status CheckRegionSize(const std::string& text) {
+  Result<uint64_t> size = ParseSize(text);
+  if (!size.ok()) return Usage(size.status().message());
+  constexpr uint64_t kMinRegion = 4096;
+  // The rule create has always applied to the unit of dirty bitmaps and
+  // region hashes.
+  if (*size < kMinRegion || (*size & (*size - 1)) != 0) {
+    return Usage("'" + text + "' is not a power of two of at least 4K");
+  }
+  return Status::Ok();
+}
+
+Result<double> ParseSeconds(const std::string& text) {
   char* end = nullptr;
   double seconds = text.empty() ? -1 : std::strtod(text.c_str(), &end);
   bool valid = end != nullptr && *end == '\0' && std::isfinite(seconds) && seconds >= 0 &&
                text.find_first_not_of("0123456789.") == std::string::npos;
-  if (!valid) return Usage(option + " '" + text + "' must be a number of seconds, e.g. 60");
+  if (!valid) return Usage("'" + text + "' must be a number of seconds, e.g. 60");
   return seconds;
+}
+
+Result<long> ParseCount(const std::string& text) {
+  char* end = nullptr;
+  long count = std::strtol(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || count < 1) {
+    return Usage("'" + text + "' is not a whole number, 1 or more");
+  }
+  return count;
 }
 
 }  // namespace rvg

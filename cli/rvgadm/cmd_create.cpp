@@ -31,8 +31,6 @@ namespace {
 Status Usage(const std::string& message) { return Status::Error(message, EINVAL); }
 
 
-bool IsPowerOfTwo(uint64_t value) { return value != 0 && (value & (value - 1)) == 0; }
-
 Status ParseVolumes(const ParsedArgs& args, RvgConfig* config) {
   std::vector<std::string> texts = args.Values("--volume");
   if (texts.empty()) return Usage("create: at least one --volume NAME=PATH:SIZE is needed");
@@ -40,7 +38,7 @@ Status ParseVolumes(const ParsedArgs& args, RvgConfig* config) {
   std::set<std::string> paths;
   for (size_t i = 0; i < texts.size(); ++i) {
     Result<VolumeSpec> spec = ParseVolumeArg(texts[i], static_cast<uint32_t>(i + 1));
-    if (!spec.ok()) return spec.status();
+    if (!spec.ok()) return spec.status().Annotate("create: --volume");
     if (!names.insert(spec->name).second) {
       return Usage("create: volume name '" + spec->name + "' is given twice");
     }
@@ -69,15 +67,9 @@ Status ParseHostName(const ParsedArgs& args, RvgConfig* config) {
 Status ParseRoleAndPlacement(const ParsedArgs& args, RvgConfig* config) {
   Status named = ParseHostName(args, config);
   if (!named.ok()) return named;
+  // --role and --listen are checked on the command line.
   config->role = args.Value("--role", "primary");
-  if (config->role != "primary" && config->role != "secondary") {
-    return Usage("create: --role must be primary or secondary, not '" + config->role + "'");
-  }
-  if (args.Has("--listen")) {
-    config->listen = args.Value("--listen");
-    Status status = CheckEndpoint("--listen", config->listen);
-    if (!status.ok()) return status;
-  }
+  config->listen = args.Value("--listen");
   if (config->role == "secondary" && config->listen.empty()) {
     return Usage("create: a secondary needs --listen ENDPOINT (e.g. tcp://0.0.0.0:7001)");
   }
@@ -86,8 +78,8 @@ Status ParseRoleAndPlacement(const ParsedArgs& args, RvgConfig* config) {
   if (!args.Has("--srl")) {
     return Usage("create: a " + config->role + " needs --srl PATH:SIZE (every RVG has an SRL)");
   }
-  Result<PathAndSize> srl = ParsePathAndSize("--srl", args.Value("--srl"));
-  if (!srl.ok()) return srl.status();
+  Result<PathAndSize> srl = ParsePathAndSize(args.Value("--srl"));
+  if (!srl.ok()) return srl.status().Annotate("create: --srl");
   if (srl->size < Srl::kMinSize) {
     return Usage("create: the SRL must be at least " + FormatSize(Srl::kMinSize) + ", not " +
                  FormatSize(srl->size));
@@ -139,17 +131,11 @@ Result<RvgConfig> ConfigFromArgs(const ParsedArgs& args) {
   if (status.ok()) status = ParsePairing(args, &config);
   if (!status.ok()) return status;
 
+  // --durability and --region-size are checked on the command line.
   config.durability = args.Value("--durability", "flush");
-  if (config.durability != "flush" && config.durability != "strict") {
-    return Usage("create: --durability must be flush or strict, not '" + config.durability + "'");
-  }
   if (args.Has("--region-size")) {
     Result<uint64_t> region = ParseSize(args.Value("--region-size"));
-    if (!region.ok()) return Usage("create: --region-size: " + region.status().message());
-    if (!IsPowerOfTwo(*region) || *region < 4096) {
-      return Usage("create: --region-size must be a power of two of at least 4K, not " +
-                   args.Value("--region-size"));
-    }
+    if (!region.ok()) return region.status().Annotate("create: --region-size");
     config.region_size = *region;
   }
   // A secondary takes its RVG identity from its pinned primary (or from

@@ -138,9 +138,11 @@ int RunEvents(const Context& context, const ParsedArgs& args) {
 
 int RunStats(const Context& context, const ParsedArgs& args) {
   const std::string& rvg = args.positional()[0];
+  // Both are numbers by now (checked on the command line); the range of
+  // --interval is this command's own.
   double interval = 1;
   if (args.Has("--interval")) {
-    Result<double> parsed = ParseSeconds("--interval", args.Value("--interval"));
+    Result<double> parsed = ParseSeconds(args.Value("--interval"));
     if (!parsed.ok() || *parsed < 0.1 || *parsed > 3600) {
       return ReportUsage(context.spec, "stats: --interval takes 0.1 to 3600 seconds");
     }
@@ -148,12 +150,11 @@ int RunStats(const Context& context, const ParsedArgs& args) {
   }
   long count = -1;  // forever
   if (args.Has("--count")) {
-    char* end = nullptr;
-    const std::string text = args.Value("--count");
-    count = std::strtol(text.c_str(), &end, 10);
-    if (text.empty() || *end != '\0' || count < 1) {
-      return ReportUsage(context.spec, "stats: --count takes a whole number of reports, 1 or more");
+    Result<long> parsed = ParseCount(args.Value("--count"));
+    if (!parsed.ok()) {
+      return ReportUsage(context.spec, parsed.status().Annotate("stats: --count").message());
     }
+    count = *parsed;
   }
   const bool terminal = ::isatty(STDOUT_FILENO) != 0 && !context.json;
   Result<nlohmann::json> before = FetchStatus(context.home, rvg);

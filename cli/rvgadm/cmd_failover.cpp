@@ -123,8 +123,8 @@ int RunMigrate(const Context& context, const ParsedArgs& args) {
   if (status.ok()) status = CheckName("secondary", sec);
   double seconds = kDefaultMigrateSeconds;
   if (status.ok() && args.Has("--timeout")) {
-    Result<double> parsed = ParseSeconds("--timeout", args.Value("--timeout"));
-    status = parsed.status();
+    Result<double> parsed = ParseSeconds(args.Value("--timeout"));
+    status = parsed.status().Annotate("--timeout");
     if (parsed.ok()) seconds = *parsed;
     if (status.ok()) status = CheckControlTimeout(seconds, "--timeout");
   }

@@ -74,8 +74,10 @@ int RunDrain(const Context& context, const ParsedArgs& args) {
   const std::string& rvg = args.positional()[0];
   double seconds = kDefaultDrainSeconds;
   if (args.Has("--timeout")) {
-    Result<double> parsed = ParseSeconds("--timeout", args.Value("--timeout"));
-    if (!parsed.ok()) return ReportUsage(context.spec, parsed.status().message());
+    Result<double> parsed = ParseSeconds(args.Value("--timeout"));
+    if (!parsed.ok()) {
+      return ReportUsage(context.spec, parsed.status().Annotate("--timeout").message());
+    }
     seconds = *parsed;
     // rvgd refuses the same; saying so here is clearer and saves the trip.
     Status bounded = CheckControlTimeout(seconds, "--timeout");

@@ -105,12 +105,8 @@ int RunAddsec(const Context& context, const ParsedArgs& args) {
   if (status.ok() && rlink.address.empty()) {
     status = Status::Error("addsec: --address ENDPOINT is needed (e.g. tcp://10.0.0.2:7001)");
   }
-  if (status.ok()) status = CheckEndpoint("--address", rlink.address);
-  std::string mode = args.Value("--mode", "async");
-  if (status.ok() && mode != "async" && mode != "sync") {
-    status = Status::Error("addsec: --mode must be async or sync, not '" + mode + "'");
-  }
-  rlink.synchronous = mode == "sync" ? "override" : "off";
+  // --address and --mode are checked on the command line.
+  rlink.synchronous = args.Value("--mode") == "sync" ? "override" : "off";
   Result<PeerChoice> peer = ParsePeerOptions(args, "--peer-key");
   if (status.ok() && !peer.ok()) status = Status::Error("addsec: " + peer.status().message());
   if (status.ok()) {

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "cli/common/home.h"
-#include "cli/rvgadm/args.h"
+#include "cli/rvgadm/command_line.h"
 #include "core/status.h"
 
 namespace rvg {

@@ -13,7 +13,7 @@
 
 #include <string>
 
-#include "cli/rvgadm/args.h"
+#include "cli/rvgadm/command_line.h"
 #include "core/status.h"
 
 namespace rvg {

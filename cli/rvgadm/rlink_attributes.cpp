@@ -22,8 +22,8 @@ Result<std::string> StoredValue(const std::string& key, const std::string& value
     return std::to_string(*rate);
   }
   if (key == "address") {
-    Status status = CheckEndpoint("address", value);
-    if (!status.ok()) return status;
+    Status status = CheckEndpointArg(value);
+    if (!status.ok()) return status.Annotate("address");
   }
   return value;
 }

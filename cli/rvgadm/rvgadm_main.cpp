@@ -1,6 +1,5 @@
-// rvgadm: the administrator's command line for rvg. main() resolves the
-// global options, looks the command up in the table below, parses its
-// arguments against the command's spec and runs it.
+// rvgadm: the administrator's command line for rvg. main() reads argv
+// against the table below (command_line.cpp) and runs the command.
 #include <iostream>
 #include <string>
 #include <vector>
@@ -190,31 +189,23 @@ void PrintHelp() {
 }
 
 int Main(const std::vector<std::string>& argv) {
-  Result<GlobalOptions> options = ExtractGlobalOptions(argv);
-  if (!options.ok()) return ReportUsage(nullptr, options.status().message());
-  std::vector<std::string>& words = options->remaining;
-  if (words.empty() || words[0] == "help") {
-    if (words.size() > 1) {
-      const Command* command = FindCommand(words[1]);
-      if (command == nullptr) return ReportUsage(nullptr, "unknown command '" + words[1] + "'");
-      std::cout << UsageLine(command->spec) << "\n  " << command->summary << "\n";
-      return kExitOk;
-    }
-    if (words.empty() && !options->help) return ReportUsage(nullptr, "no command given");
+  std::vector<CommandSpec> specs;
+  for (const Command& command : Commands()) specs.push_back(command.spec);
+  const CommandLine line = ParseCommandLine(specs, argv);
+  const Command* command = line.command != nullptr ? FindCommand(line.command->name) : nullptr;
+  if (!line.error.empty()) {
+    return ReportUsage(command != nullptr ? &command->spec : nullptr, line.error);
+  }
+  if (line.help && command == nullptr) {
     PrintHelp();
     return kExitOk;
   }
-  const Command* command = FindCommand(words[0]);
-  if (command == nullptr) return ReportUsage(nullptr, "unknown command '" + words[0] + "'");
-  if (options->help) {
+  if (line.help) {
     std::cout << UsageLine(command->spec) << "\n  " << command->summary << "\n";
     return kExitOk;
   }
-  Result<ParsedArgs> args =
-      ParseArgs(command->spec, std::vector<std::string>(words.begin() + 1, words.end()));
-  if (!args.ok()) return ReportUsage(&command->spec, args.status().message());
-  Context context{Home::Resolve(options->home), options->json, &command->spec};
-  return command->run(context, *args);
+  Context context{Home::Resolve(line.home), line.json, &command->spec};
+  return command->run(context, line.args);
 }
 
 }  // namespace

@@ -1,15 +1,14 @@
-// Command-line parsing for rvgadm: the shape of each command (its
-// arguments and options) and the split of argv into positional arguments,
-// option values and flags. Usage errors come back as a Status whose message
-// says what is wrong; the caller prints it as a usage error (exit 2).
+// rvgadm's command line, read by CLI11: the shape of each command (its
+// arguments and options) and what a parse of argv yields. CLI11 does the
+// splitting (options before or after arguments, --opt=value and --opt
+// value, "--" ending options, global options on either side of the
+// command); this module turns its errors into rvgadm's usage messages.
 #pragma once
 
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
-
-#include "core/status.h"
 
 namespace rvg {
 
@@ -29,6 +28,14 @@ struct CommandSpec {
 
 class ParsedArgs {
  public:
+  ParsedArgs() = default;
+  ParsedArgs(std::vector<std::string> positional, std::vector<std::string> rest,
+             std::map<std::string, std::vector<std::string>> values, std::set<std::string> flags)
+      : positional_(std::move(positional)),
+        rest_(std::move(rest)),
+        values_(std::move(values)),
+        flags_(std::move(flags)) {}
+
   // Required positionals first, then the optional ones that were given.
   const std::vector<std::string>& positional() const { return positional_; }
   // Arguments after the named positionals (only when spec.rest is set).
@@ -40,26 +47,32 @@ class ParsedArgs {
   std::vector<std::string> Values(const std::string& option) const;
 
  private:
-  friend Result<ParsedArgs> ParseArgs(const CommandSpec& spec,
-                                      const std::vector<std::string>& args);
   std::vector<std::string> positional_;
   std::vector<std::string> rest_;
   std::map<std::string, std::vector<std::string>> values_;
   std::set<std::string> flags_;
 };
 
-// Parses the arguments after the command name (global options already
-// removed). "--" ends option parsing.
-Result<ParsedArgs> ParseArgs(const CommandSpec& spec, const std::vector<std::string>& args);
-
-// Global options, accepted before or after the command: --home DIR,
-// --home=DIR, --json, and --help/-h.
-struct GlobalOptions {
+// The outcome of reading argv. Exactly one of: a usage error (`error` is
+// set; `command` is the command it concerns, if known), a request for help
+// (`help`; `command` is null for the list of commands), or a command to
+// run with its arguments.
+struct CommandLine {
+  std::string error;
+  bool help = false;
+  const CommandSpec* command = nullptr;
+  ParsedArgs args;
+  // Global options, accepted before or after the command.
   std::string home;
   bool json = false;
-  bool help = false;
-  std::vector<std::string> remaining;  // command and its arguments
 };
-Result<GlobalOptions> ExtractGlobalOptions(const std::vector<std::string>& argv);
+
+// Reads argv (without the program name) against `commands`. "help" and
+// "help COMMAND" are requests for help, as are -h and --help anywhere
+// before "--". Option values are checked here when their syntax does not
+// depend on the command (sizes, endpoints, seconds, roles...), so such an
+// error names the option ("--srl: '...' ...") and nothing has run yet.
+CommandLine ParseCommandLine(const std::vector<CommandSpec>& commands,
+                             const std::vector<std::string>& argv);
 
 }  // namespace rvg
