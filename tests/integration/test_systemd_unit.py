@@ -31,10 +31,20 @@ def unit_text():
         return f.read()
 
 
-def exec_start(text):
+def exec_start(text, unit_env=None):
+    """ExecStart's words as systemd runs them. A word that is a bare $VAR
+    becomes the variable's words, none when it is unset, as systemd does;
+    the shipped /etc/default/rvgd sets nothing (unit_env None)."""
     line = re.search(r'^ExecStart=(.*)$', text, re.MULTILINE)
     check(line, 'the unit has no ExecStart line')
-    return shlex.split(line.group(1))
+    words = []
+    for word in shlex.split(line.group(1)):
+        name = re.fullmatch(r'\$([A-Za-z_][A-Za-z0-9_]*)', word)
+        if name:
+            words += (unit_env or {}).get(name.group(1), '').split()
+        else:
+            words.append(word)
+    return words
 
 
 def verify(env, text):
