@@ -5,7 +5,8 @@
 #
 #   bash packaging/demo.sh
 #
-# Installs what is missing (as root), builds into build/ (BUILD_DIR), runs
+# Installs what is missing (as root), builds into build/ (BUILD_DIR) unless
+# RVG_BINDIR names a directory with installed rvgadm and rvgd, runs
 # in a temp dir under /tmp that is removed at the end (KEEP_DEMO=1 keeps
 # it). As root, and if loop devices work, it also puts ext4 on a replicated
 # volume and checks the secondary's copy with fsck.
@@ -17,15 +18,22 @@ BUILD_DIR=${BUILD_DIR:-build}
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*" >&2; "$@"; }
 
-say "dependencies and build"
-bash packaging/install-deps.sh
-if [[ ! -f "$BUILD_DIR/meson-private/coredata.dat" ]]; then
-  meson setup "$BUILD_DIR" >/dev/null
+if [[ -n "${RVG_BINDIR:-}" ]]; then
+  # Installed binaries (the package test: RVG_BINDIR=/usr/bin); rvgadm
+  # starts the rvgd next to it.
+  say "using rvgadm and rvgd from $RVG_BINDIR"
+  RVGADM=$RVG_BINDIR/rvgadm
+else
+  say "dependencies and build"
+  bash packaging/install-deps.sh
+  if [[ ! -f "$BUILD_DIR/meson-private/coredata.dat" ]]; then
+    meson setup "$BUILD_DIR" >/dev/null
+  fi
+  ninja -C "$BUILD_DIR" cli/rvgadm/rvgadm cli/rvgd/rvgd
+  BUILD_ABS=$(cd "$BUILD_DIR" && pwd)
+  RVGADM=$BUILD_ABS/cli/rvgadm/rvgadm
+  export RVGD=$BUILD_ABS/cli/rvgd/rvgd   # tells rvgadm which rvgd to start
 fi
-ninja -C "$BUILD_DIR" cli/rvgadm/rvgadm cli/rvgd/rvgd
-BUILD_ABS=$(cd "$BUILD_DIR" && pwd)
-RVGADM=$BUILD_ABS/cli/rvgadm/rvgadm
-export RVGD=$BUILD_ABS/cli/rvgd/rvgd   # tells rvgadm which rvgd to start
 
 DEMO=$(mktemp -d /tmp/rvg-demo.XXXXXX)
 P=$DEMO/primary

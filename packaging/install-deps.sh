@@ -8,8 +8,9 @@
 set -euo pipefail
 
 PACKAGES=(
-  # build
-  build-essential g++ meson ninja-build pkg-config
+  # build; the Debian package (dpkg-buildpackage, debhelper, lintian) is
+  # the main build of packaging/test.sh
+  build-essential g++ meson ninja-build pkg-config dpkg-dev debhelper lintian
   # man pages (scdoc builds them, man renders them in a test); the
   # systemd unit is checked with systemd-analyze
   scdoc man-db systemd

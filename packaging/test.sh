@@ -1,24 +1,32 @@
 #!/usr/bin/env bash
-# The test command: installs what is missing, builds, runs every test, then
-# builds again with AddressSanitizer + UBSan and runs the unit tests there,
-# then fuzzes each libFuzzer target for a short time (packaging/fuzz.sh).
+# The test command: installs what is missing, builds the Debian package
+# (whose build tree is the one the tests run on), checks it with lintian,
+# runs every test, installs the package and runs the demo with the
+# installed binaries, then builds again with AddressSanitizer + UBSan and
+# runs the unit tests there, then fuzzes each libFuzzer target for a short
+# time (packaging/fuzz.sh).
 #
 #   bash packaging/test.sh
 #
 # Prints one line per test and, last, `N passed, N failed` (`, N skipped`
-# when some were skipped); each fuzz target counts as one test. Exits
-# non-zero if anything failed, including a build. Build dirs: build/,
-# build-asan/ and build-fuzz/ in the repository (override with BUILD_DIR /
-# ASAN_BUILD_DIR / FUZZ_BUILD_DIR). Set RVG_SKIP_ASAN=1 to skip the
-# sanitizer run, RVG_SKIP_FUZZ=1 to skip fuzzing; RVG_FUZZ_SECONDS sets the
-# time per fuzz target (20 s by default).
+# when some were skipped); each fuzz target counts as one test, and so do
+# lintian and the package test. Exits non-zero if anything failed,
+# including a build. Build dirs: build-deb/ (made by dpkg-buildpackage from
+# scratch on every run), build-asan/ and build-fuzz/ in the repository; the
+# packages go to dist/. Set RVG_SKIP_ASAN=1 to skip the sanitizer run,
+# RVG_SKIP_FUZZ=1 to skip fuzzing; RVG_FUZZ_SECONDS sets the time per fuzz
+# target (20 s by default).
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
-BUILD_DIR=${BUILD_DIR:-build}
+# debian/rules builds in build-deb/ (see there); the tests run on that tree.
+BUILD_DIR=build-deb
+DIST_DIR=dist
 ASAN_BUILD_DIR=${ASAN_BUILD_DIR:-build-asan}
 export FUZZ_BUILD_DIR=${FUZZ_BUILD_DIR:-build-fuzz}
 build_failures=()
+# Steps that count as tests of their own: "RESULT name seconds" lines.
+step_results=()
 
 
 # meson setup, or reconfigure an existing build dir. $1 = dir, rest = options.
@@ -64,22 +72,55 @@ if ! bash packaging/install-deps.sh; then
   exit 1
 fi
 
-# Main build: unit + integration tests, one at a time (integration tests
-# drive real daemons, mounts and ports and must not overlap).
-step "building in $BUILD_DIR"
-rm -f "$BUILD_DIR/meson-logs/testlog.json" "$BUILD_DIR/meson-logs/unitlog.json" \
-  "$ASAN_BUILD_DIR/meson-logs/testlog.json" "$FUZZ_BUILD_DIR/meson-logs/testlog.json"
-if setup "$BUILD_DIR" && ninja -C "$BUILD_DIR"; then
+# Main build: the Debian package. dpkg-buildpackage cleans and compiles
+# everything (tests included) in build-deb/ with Debian's flags (-O2,
+# hardening); here with line tables only and warnings as errors. Its own
+# test run is skipped (nocheck): the suites run below, on the same tree.
+build_package() {
+  DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" DEB_CXXFLAGS_APPEND="-g1 -Werror" \
+    DEB_CFLAGS_APPEND="-g1 -Werror" dpkg-buildpackage -us -uc -b || return 1
+  # dpkg-buildpackage writes next to the source tree; keep its output here.
+  local version
+  version=$(dpkg-parsechangelog -S Version) || return 1
+  mkdir -p "$DIST_DIR" || return 1
+  mv ../rvg_"$version"_* ../rvg-dbgsym_"$version"_* "$DIST_DIR"/ 2>/dev/null
+  compgen -G "$DIST_DIR/rvg_${version}_*.deb" > /dev/null
+}
+
+# Runs a step that counts as one test. $1 = its name, rest = the command;
+# the result and the seconds taken go to step_results.
+record() {
+  local name=$1 began=$SECONDS result=OK
+  shift
+  "$@" || result=FAIL
+  step_results+=("$result $name $((SECONDS - began))")
+}
+
+step "building the Debian package (compiles in $BUILD_DIR)"
+rm -rf "$DIST_DIR"
+rm -f "$ASAN_BUILD_DIR/meson-logs/testlog.json" "$FUZZ_BUILD_DIR/meson-logs/testlog.json"
+if build_package; then
+  step "lintian"
+  record package:lintian lintian --fail-on error \
+    "$DIST_DIR"/rvg_*.changes
   # Unit tests two at a time (they share nothing); integration tests one
-  # at a time. Each run writes its own log, both read by the results.
+  # at a time (they drive real daemons, mounts and ports and must not
+  # overlap). Each run writes its own log, both read by the results.
   step "running unit tests"
   meson test -C "$BUILD_DIR" --no-rebuild --print-errorlogs --suite unit --num-processes 2 \
     --logbase unitlog
   step "running integration tests"
   meson test -C "$BUILD_DIR" --no-rebuild --print-errorlogs --suite integration \
     --num-processes 1
+  if [[ $(id -u) -eq 0 ]]; then
+    step "installing the package, the demo with the installed binaries, removing it"
+    record package:install bash tests/package/test_package.sh "$DIST_DIR"
+  else
+    echo "test.sh: the package test installs the .deb and needs root; skipped"
+    step_results+=("SKIP package:install 0")
+  fi
 else
-  build_failures+=("build in $BUILD_DIR")
+  build_failures+=("Debian package build in $BUILD_DIR")
 fi
 
 # The executables of the unit suite in build dir $1, relative to it: the
@@ -120,12 +161,28 @@ if [[ "${RVG_SKIP_FUZZ:-0}" != 1 ]]; then
 fi
 
 step "results"
-python3 - "$BUILD_DIR" "$ASAN_BUILD_DIR" "$FUZZ_BUILD_DIR" "${build_failures[@]}" <<'EOF'
+mkdir -p "$DIST_DIR" && printf '%s\n' "${step_results[@]}" > "$DIST_DIR/step-results.txt"
+python3 - "$BUILD_DIR" "$ASAN_BUILD_DIR" "$FUZZ_BUILD_DIR" "$DIST_DIR/step-results.txt" \
+    "${build_failures[@]}" <<'EOF'
 import json, os, sys
 
-build_dir, asan_dir, fuzz_dir, build_failures = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+build_dir, asan_dir, fuzz_dir, steps_path = sys.argv[1:5]
+build_failures = sys.argv[5:]
 PASSED = {'OK', 'EXPECTEDFAIL'}
 passed = failed = skipped = 0
+
+
+def count(result, name, seconds):
+    global passed, failed, skipped
+    print(f'{result:<8} {name:<58} {seconds:7.1f}s')
+    if result in PASSED:
+        passed += 1
+    elif result == 'SKIP':
+        skipped += 1
+    else:
+        failed += 1
+
+
 for prefix, d, log in (('', build_dir, 'unitlog'), ('', build_dir, 'testlog'),
                        ('asan:', asan_dir, 'testlog'), ('fuzz:', fuzz_dir, 'testlog')):
     path = os.path.join(d, 'meson-logs', log + '.json')
@@ -133,21 +190,17 @@ for prefix, d, log in (('', build_dir, 'unitlog'), ('', build_dir, 'testlog'),
         continue
     with open(path) as f:
         for line in f:
-            if not line.strip():
-                continue
-            t = json.loads(line)
-            result = t.get('result', '?')
-            name = prefix + t.get('name', '?')
-            print(f'{result:<8} {name:<58} {t.get("duration", 0):7.1f}s')
-            if result in PASSED:
-                passed += 1
-            elif result == 'SKIP':
-                skipped += 1
-            else:
-                failed += 1
+            if line.strip():
+                t = json.loads(line)
+                count(t.get('result', '?'), prefix + t.get('name', '?'), t.get('duration', 0))
+if os.path.exists(steps_path):
+    with open(steps_path) as f:
+        for line in f:
+            if line.strip():
+                result, name, seconds = line.split()
+                count(result, name, float(seconds))
 for what in build_failures:
-    print(f'{"FAIL":<8} {what}')
-    failed += 1
+    count('FAIL', what, 0)
 line = f'{passed} passed, {failed} failed'
 if skipped:
     line += f', {skipped} skipped'
