@@ -17,8 +17,11 @@ DIST_DIR=$1
 fail() { echo "test_package: FAIL: $*" >&2; exit 1; }
 
 [[ $(id -u) -eq 0 ]] || fail "needs root (apt-get install)"
-if dpkg-query -W -f='${Status}' rvg 2>/dev/null | grep -q 'install ok installed'; then
-  fail "package rvg is already installed on this machine; remove it first (apt-get purge rvg)"
+# Any trace of an installed rvg (held, half-configured, or only its
+# conffiles left) belongs to an administrator: the purge below would take it.
+status=$(dpkg-query -W -f='${db:Status-Status}' rvg 2>/dev/null || true)
+if [[ -n "$status" && "$status" != not-installed ]]; then
+  fail "package rvg is on this machine ($status); remove it first (apt-get purge rvg)"
 fi
 version=$(dpkg-parsechangelog -S Version)
 arch=$(dpkg --print-architecture)
@@ -36,9 +39,10 @@ trap 'rc=$?; purge || true; exit $rc' EXIT
 echo "test_package: apt-get install $deb"
 # Its dependencies are the libraries the build used, already here: no
 # download is needed (or tried: --no-download).
+# Set first: a failed or half-configured install is purged too.
+installed=1
 DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-download --no-install-recommends \
   "$deb" > /dev/null
-installed=1
 files=$(dpkg -L rvg)
 
 expect_file() {  # $1 = path the package must install, $2 = "x" when executable
@@ -59,7 +63,8 @@ grep -qx /etc/default/rvgd < /var/lib/dpkg/info/rvg.conffiles \
 grep -q '^ExecStart=/usr/bin/rvgd ' /lib/systemd/system/rvgd@.service \
   || fail "the installed unit does not run /usr/bin/rvgd"
 man -w rvgadm > /dev/null || fail "man rvgadm finds no page"
-/usr/bin/rvgadm --help | grep -q '^ *create ' || fail "the installed rvgadm prints no command list"
+help=$(/usr/bin/rvgadm --help) || fail "the installed rvgadm --help failed"
+grep -q '^ *create ' <<< "$help" || fail "the installed rvgadm prints no command list"
 
 echo "test_package: the demo pair with /usr/bin/rvgadm and /usr/bin/rvgd"
 # PATH without the build tree: rvgadm finds rvgd next to itself.
@@ -77,6 +82,6 @@ while read -r path; do
   [[ -e "$path" && ! -d "$path" ]] && left+=("$path")
 done <<< "$files"
 [[ ${#left[@]} -eq 0 ]] || fail "purge left: ${left[*]}"
-! dpkg-query -W -f='${Status}' rvg 2>/dev/null | grep -q 'installed' \
-  || fail "dpkg still lists rvg after purge"
+status=$(dpkg-query -W -f='${db:Status-Status}' rvg 2>/dev/null || true)
+[[ -z "$status" || "$status" == not-installed ]] || fail "dpkg still lists rvg ($status) after purge"
 echo "test_package: OK (installed, demo verified, purged clean)"
