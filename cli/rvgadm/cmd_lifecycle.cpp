@@ -4,6 +4,10 @@
 // spawn.h). stop asks rvgd to shut down cleanly (unmount, sync, persist)
 // and then waits for the process to be gone, so a following start or an
 // edit of state.db never races the old daemon.
+//
+// As root in the home /var/lib/rvg on a system booted with systemd, both go
+// through rvgd@RVG.service instead (systemd_unit.h), so systemd knows the
+// daemon it is to supervise and restart.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +20,7 @@
 #include "cli/rvgadm/output.h"
 #include "cli/rvgadm/spawn.h"
 #include "cli/rvgadm/state_access.h"
+#include "cli/rvgadm/systemd_unit.h"
 
 namespace rvg {
 
@@ -66,6 +71,41 @@ Status WaitForExit(const Home& home, const std::string& rvg, int pid) {
                        std::to_string(kExitWait.count()) + " s; see " + home.LogPath(rvg));
 }
 
+// What the unit's command line (--home /var/lib/rvg $RVGD_OPTS RVG) cannot
+// carry per start: "" when `args` fit it, else the one-line refusal.
+std::string UnitRefusal(const std::string& rvg, const ParsedArgs& args) {
+  std::string unit = UnitName(rvg);
+  std::string outside = "or RVG_SYSTEMD=0 rvgadm start " + rvg + " to run rvgd outside the unit";
+  if (args.Has("--foreground")) {
+    return "--foreground cannot run rvgd under " + unit + " (systemctl start " + unit +
+           " and journalctl -fu rvgd@" + rvg + " follow it there); use RVG_SYSTEMD=0 " +
+           "rvgadm start " + rvg + " --foreground to run it in this terminal";
+  }
+  if (args.Has("--metrics")) {
+    return "--metrics cannot be passed to " + unit + ": set RVGD_OPTS=\"--metrics " +
+           args.Value("--metrics") + "\" in /etc/default/rvgd or with systemctl edit " + unit +
+           ", " + outside;
+  }
+  return "";
+}
+
+// Starts rvgd through its unit. The unit's rvgd mounts where state.db
+// records (rvgd records each start's mountpoint), so a --mount that differs
+// is recorded here first: simpler than a drop-in per RVG, and a restart by
+// systemd after a crash then mounts at the same place.
+int StartThroughUnit(const Context& context, const RvgConfig& config, const std::string& mount) {
+  const std::string& rvg = config.name;
+  if (!mount.empty() && mount != config.mountpoint) {
+    Result<std::unique_ptr<StateDb>> db = OpenExistingState(context.home, rvg);
+    if (!db.ok()) return ReportError(db.status());
+    Status status = (*db)->SetMountpoint(rvg, mount);
+    if (!status.ok()) return ReportError(status.Annotate("recording mountpoint " + mount));
+  }
+  Status status = Systemctl("start", rvg);
+  if (!status.ok()) return ReportError(status.Annotate("starting RVG " + rvg));
+  return kExitOk;
+}
+
 }  // namespace
 
 Result<std::string> PrepareMountpoint(const std::string& text) {
@@ -100,18 +140,28 @@ int RunStart(const Context& context, const ParsedArgs& args) {
     return ReportError("RVG " + rvg + " is already running (rvgd pid " +
                        std::to_string(state->pid) + "); stop it first: rvgadm stop " + rvg);
   }
-  Result<std::string> rvgd = FindRvgd();
-  if (!rvgd.ok()) return ReportError(rvgd.status());
+  Result<bool> unit = UseUnit(context.home);
+  if (!unit.ok()) return ReportError(unit.status());
+  if (*unit) {
+    std::string refusal = UnitRefusal(rvg, args);
+    if (!refusal.empty()) return ReportError(refusal);
+  }
   Result<std::string> mount = MountFor(*config, args);
   if (!mount.ok()) return ReportError(mount.status());
-  Status status = context.home.Prepare();
-  if (!status.ok()) return ReportError(status);
-
-  DaemonLaunch launch{*rvgd, context.home.dir(), rvg, *mount, args.Value("--metrics"),
-                      context.home.LogPath(rvg)};
-  if (args.Has("--foreground")) return ReportError(ExecDaemon(launch));
-  status = LaunchDaemon(launch);
-  if (!status.ok()) return ReportError(status.Annotate("starting RVG " + rvg));
+  if (*unit) {
+    int code = StartThroughUnit(context, *config, *mount);
+    if (code != kExitOk) return code;
+  } else {
+    Result<std::string> rvgd = FindRvgd();
+    if (!rvgd.ok()) return ReportError(rvgd.status());
+    Status status = context.home.Prepare();
+    if (!status.ok()) return ReportError(status);
+    DaemonLaunch launch{*rvgd, context.home.dir(), rvg, *mount, args.Value("--metrics"),
+                        context.home.LogPath(rvg)};
+    if (args.Has("--foreground")) return ReportError(ExecDaemon(launch));
+    status = LaunchDaemon(launch);
+    if (!status.ok()) return ReportError(status.Annotate("starting RVG " + rvg));
+  }
   if (mount->empty()) {
     PrintLine("RVG " + rvg + " started (secondary, listening on " + config->listen + ")");
   } else {
@@ -120,26 +170,39 @@ int RunStart(const Context& context, const ParsedArgs& args) {
   return kExitOk;
 }
 
+// Through the unit, stop still asks rvgd over its control socket first
+// rather than leaving it to `systemctl stop`: rvgd refuses a clean stop
+// while a volume is in use and keeps serving, and rvgadm reports that,
+// whereas systemd would SIGKILL it after TimeoutStopSec. After a clean stop
+// rvgd exits 0, which Restart=on-failure leaves alone; `systemctl stop`
+// then settles the unit (inactive, not failed) and cancels a restart
+// pending after a crash, also when rvgd was not running.
 int RunStop(const Context& context, const ParsedArgs& args) {
   const std::string& rvg = args.positional()[0];
   Result<DaemonState> state = ProbeDaemon(context.home, rvg);
   if (!state.ok()) return ReportError(state.status());
-  if (!state->running) {
+  Result<bool> unit = UseUnit(context.home);
+  if (!unit.ok()) return ReportError(unit.status());
+  bool running = state->running;
+  if (!running) {
     // Say "no such RVG" rather than "not running" for a typo or wrong home.
     Result<std::unique_ptr<StateDb>> db = OpenExistingState(context.home, rvg);
     if (!db.ok()) return ReportError(db.status());
     Result<RvgConfig> config = LoadRvg(**db, context.home, rvg);
     if (!config.ok()) return ReportError(config.status());
-    PrintLine("RVG " + rvg + " is not running");
-    return kExitOk;
+  } else {
+    int pid = state->pid;
+    Result<nlohmann::json> reply =
+        AskDaemon(context.home, rvg, {{"cmd", "stop"}}, kStopReplyTimeoutMs);
+    if (!reply.ok()) return ReportError(reply.status().Annotate("stopping RVG " + rvg));
+    Status status = WaitForExit(context.home, rvg, pid);
+    if (!status.ok()) return ReportError(status);
   }
-  int pid = state->pid;
-  Result<nlohmann::json> reply =
-      AskDaemon(context.home, rvg, {{"cmd", "stop"}}, kStopReplyTimeoutMs);
-  if (!reply.ok()) return ReportError(reply.status().Annotate("stopping RVG " + rvg));
-  Status status = WaitForExit(context.home, rvg, pid);
-  if (!status.ok()) return ReportError(status);
-  PrintLine("RVG " + rvg + " stopped");
+  if (*unit) {
+    Status status = Systemctl("stop", rvg);
+    if (!status.ok()) return ReportError(status.Annotate("stopping RVG " + rvg));
+  }
+  PrintLine(running ? "RVG " + rvg + " stopped" : "RVG " + rvg + " is not running");
   return kExitOk;
 }
 

@@ -30,7 +30,9 @@ std::string OwnDirectory() {
   return path.substr(0, path.rfind('/'));
 }
 
-std::string SearchPath(const std::string& name) {
+}  // namespace
+
+std::string FindOnPath(const std::string& name) {
   const char* path = std::getenv("PATH");
   std::string dirs = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
   size_t start = 0;
@@ -44,6 +46,8 @@ std::string SearchPath(const std::string& name) {
   }
   return "";
 }
+
+namespace {
 
 // The argument vector is built before fork(): the child only execs.
 std::vector<std::string> DaemonArguments(const DaemonLaunch& launch, int ready_fd) {
@@ -142,7 +146,7 @@ Result<std::string> FindRvgd() {
     if (IsExecutable(own_dir + "/rvgd")) return own_dir + "/rvgd";
     if (IsExecutable(own_dir + "/../rvgd/rvgd")) return own_dir + "/../rvgd/rvgd";
   }
-  std::string on_path = SearchPath("rvgd");
+  std::string on_path = FindOnPath("rvgd");
   if (!on_path.empty()) return on_path;
   return Status::Error("cannot find rvgd: not beside rvgadm (" + own_dir +
                            ") nor on PATH; install it or set RVGD=/path/to/rvgd",

@@ -18,6 +18,10 @@ namespace rvg {
 // tree); else the first `rvgd` on PATH.
 Result<std::string> FindRvgd();
 
+// The first executable `name` in PATH's directories (a default PATH when
+// unset); "" when none.
+std::string FindOnPath(const std::string& name);
+
 struct DaemonLaunch {
   std::string rvgd;      // executable
   std::string home;      // --home
