@@ -25,9 +25,23 @@ constexpr const char* kRestName = "REST";
 //   arguments do not count), and reads what follows as global options.
 constexpr char kArgumentMark = '\x1e';
 
+// A 40-character Z85 word that starts with '-' and is not spelled like an
+// option with a value, "--name=VALUE" (no option name is 38 characters, so
+// a bare "--word" of 40 is a key). Z85 has '=' too, so '=' alone does not
+// make an option: `-B20A=Wtd...` is a key. A key that happens to read
+// "--lowercase=..." needs "--" before it; without, the parse fails with a
+// usage error rather than misreading it.
 bool LooksLikeKey(const std::string& word) {
   constexpr size_t kZ85KeyLength = 40;
-  return word.size() == kZ85KeyLength && word[0] == '-' && word.find('=') == std::string::npos;
+  static const std::string kZ85 =
+      "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+  if (word.size() != kZ85KeyLength || word[0] != '-') return false;
+  if (word.find_first_not_of(kZ85) != std::string::npos) return false;
+  if (word.compare(0, 2, "--") != 0) return true;
+  const size_t equals = word.find('=');
+  if (equals == std::string::npos || equals == 2) return true;
+  return !std::all_of(word.begin() + 2, word.begin() + static_cast<std::ptrdiff_t>(equals),
+                      [](char c) { return (c >= 'a' && c <= 'z') || c == '-'; });
 }
 
 std::string Unmarked(const std::string& word) {

@@ -119,6 +119,16 @@ TEST_CASE("a CURVE key that begins with dashes is an argument, not an option") {
         std::vector<std::string>{one_dash});
   CHECK(Good({"trust", "r1", "s1", two_dashes}, "trust").args.rest() ==
         std::vector<std::string>{"s1", two_dashes});
+  // Z85 has '=': a key may hold one (a key test_primary_crash drew once).
+  const std::string with_equals = "-B20A=WtdH}0?HBNO()al.y5>h)PO0>sK!lyO/l4";
+  CHECK(Good({"trust", "r1", with_equals}, "trust").args.rest() ==
+        std::vector<std::string>{with_equals});
+  const std::string upper_equals = "--Q=" + std::string(36, 'c');
+  CHECK(Good({"trust", "r1", upper_equals}, "trust").args.rest() ==
+        std::vector<std::string>{upper_equals});
+  // Spelled like an option with a value: read as one (and refused here).
+  CHECK(Error({"trust", "r1", "--frob=" + std::string(33, 'd')}) ==
+        "trust: unknown option --frob");
 }
 
 TEST_CASE("help: --help and -h anywhere, help and help COMMAND") {
