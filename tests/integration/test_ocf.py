@@ -19,8 +19,15 @@ records the promotion scores the agent sets.
    The new primary's rvgd is SIGKILLed: its monitor says failed (9),
    promote of the other host takes over, with the data. The killed host,
    started again, is held as the primary it was; the notification that
-   the other host is promoted starts it, and it steps down to follow.
-3. A secondary in the middle of a resync whose primary dies has no
+   the other host is promoted starts it, and it has stepped down to follow
+   when the notify returns (it lost the primary's score), its volumes
+   meanwhile mounted in the agent's private directory. The primary's
+   rvgd stalled (SIGSTOP: alive, not answering): monitor and a probe say
+   failed (9), neither 5 nor 7, and stop leaves no rvgd alive.
+3. The status parser, against a stand-in rvgadm: an empty "flags": {}
+   ends there (a later object's keys are no flags), and a quote in the
+   peer parameter does not reach the shell.
+4. A secondary in the middle of a resync whose primary dies has no
    promotion score, and its promote fails (not forced): it stays a
    running secondary. With force_takeover=true it is promoted, its undo
    area restored.
@@ -29,6 +36,7 @@ records the promotion scores the agent sets.
 import os
 import shutil
 import subprocess
+import types
 
 import rvgdata
 import rvgtest
@@ -201,17 +209,81 @@ def failback(p, s, ap, as_, model):
             CRM_meta_notify_operation='promote', CRM_meta_notify_promote_uname='p',
             CRM_meta_notify_master_uname='p')
     s.pids_seen.add(s.pid())
-    wait_until(lambda: s.status()['role'] == 'secondary', 30, 's steps down to follow p')
+    st = s.status()
+    check(st['role'] == 'secondary' and st['running'] and as_.score() != 100,
+          f'after notify s is to follow p: role {st["role"]}, score {as_.score()}')
+    with open(s.log_path) as f:
+        mounts = [line for line in f.read().split('\n')[-200:] if 'volumes mounted at' in line]
+    check(mounts and '.follow' in mounts[-1] and s.mountpoint not in mounts[-1],
+          f'the stale primary is to mount in the agent\'s private directory: {mounts[-1:]}')
     p.wait_connected()
     as_.run('monitor', OCF_SUCCESS)
     p.drain()
     rvgtest.assert_images_identical(p, s)
+    stalled(p, ap)
     for agent, host in ((as_, s), (ap, p)):
         agent.run('stop', OCF_SUCCESS)
         agent.run('stop', OCF_SUCCESS)
         agent.run('monitor', OCF_NOT_RUNNING)
         check(not host.alive(), f'{host.name}: rvgd still runs after stop')
     check(rvgtest.mount_entry(p.mountpoint) is None, f'{p.mountpoint} still mounted after stop')
+
+
+def stalled(p, ap):
+    """p's rvgd alive but not answering (as when busy in a drain): not
+    "not installed" (5, a node ban) nor "stopped" (7); stop must not
+    succeed while it lives. 20 s timeout: the agent retries status 5 s."""
+    pid = p.pid()
+    p.pids_seen.add(pid)
+    p.freeze()
+    try:
+        for interval in ('20000', '0'):
+            rc, _ = ap.run('monitor', CRM_meta_interval=interval, CRM_meta_timeout='20000')
+            check(rc == OCF_FAILED_MASTER, f'monitor (interval {interval}) of a promoted, '
+                  f'stalled rvgd exited {rc}, expected {OCF_FAILED_MASTER}')
+        rc, _ = ap.run('stop')
+        check(rc != OCF_SUCCESS or not rvgtest.pid_alive(pid),
+              f'stop exited 0 while rvgd {pid} is alive')
+        check(rc == OCF_SUCCESS, f'stop of a stalled rvgd exited {rc}')
+    finally:
+        p.cont()
+
+
+# rvgadm status --json of a running secondary with a session, no flags,
+# and a key under primary_session that is also a flag's name.
+STATUS_JSON = '''{
+  "consistent": true,
+  "flags": {},
+  "health": "ok",
+  "primary_session": {
+    "failback": 1
+  },
+  "rlinks": [
+    {
+      "name": "p",
+      "state": "connected"
+    }
+  ],
+  "role": "secondary",
+  "running": true
+}
+'''
+
+
+def parser(env):
+    fake = os.path.join(env.root, 'fake-rvgadm')
+    with open(fake, 'w') as f:
+        f.write(f"#!/bin/sh\ncat <<'EOF'\n{STATUS_JSON}EOF\n")
+    os.chmod(fake, 0o755)
+    host = types.SimpleNamespace(name='fake', rvg='rvg', home=os.path.join(env.root, 'fake'))
+    agent = Agent(env, host, '')
+    agent.params['rvgadm'] = fake
+    agent.run('monitor', OCF_SUCCESS)
+    check(agent.score() == 50, f'a consistent secondary with a session and no flags has '
+          f"promotion score {agent.score()} (primary_session's keys read as flags?)")
+    marker = os.path.join(env.root, 'injected')
+    agent.run('monitor', OCF_SUCCESS, peer=f"p'; touch {marker}; '")
+    check(not os.path.exists(marker), 'the peer parameter was run as shell code')
 
 
 def inconsistent(env):
@@ -253,6 +325,7 @@ def main(env):
     planned_switch(p, s, ap, as_, model)
     failover(p, s, ap, as_, model)
     failback(p, s, ap, as_, model)
+    parser(env)
     inconsistent(env)
 
 
