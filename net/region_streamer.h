@@ -68,6 +68,8 @@ class RegionStreamer {
   void Compared(uint64_t number, bool same);
 
   bool active() const { return active_; }
+  // This resync compares regions before sending them (Begin's `checksum`).
+  bool compares() const { return checksum_; }
   uint64_t resync_seq() const { return resync_seq_; }
   // Numbers the RESYNC end, after the last REGION (the next resync of the
   // session goes on after it).

@@ -93,6 +93,9 @@ struct RlinkSenderConfig {
   // Called on the sender's thread when a fast failback's resync of this
   // secondary ended: it is a copy of this primary's line again.
   std::function<void()> failback_done;
+  // Called on the sender's thread when a resync that compared region
+  // hashes (CompareResync) completed.
+  std::function<void()> compare_done;
   // Three hosts (doc/failover.md): the previous source's failback report,
   // shared by this primary's RLINKs; `previous_source`: this RLINK's peer
   // is that source (flag `source`), and its report is published there.
@@ -163,9 +166,11 @@ class RlinkSender {
   const LatencyHistogram& data_ack_latency() const { return ack_timer_.data_ack(); }
   const RejectCounters& rejected_messages() const { return rejected_; }
   const LinkErrorCounters& errors() const { return errors_; }
-  // The next resync of this RLINK compares region hashes before sending
-  // (startrep --checksum); until it completes.
-  void CompareNextResync() { checksum_resync_ = true; }
+  // Whether the next (or the running) resync of this RLINK compares region
+  // hashes before sending (startrep --checksum); true until such a resync
+  // completes, which calls `compare_done`. The daemon persists it (flag
+  // checksum_resync:RLINK) so that a restart goes on comparing.
+  void CompareResync(bool compare) { checksum_resync_ = compare; }
   // The split brain found at the last refusal ("" when none since the
   // last session), for status: "ours X, theirs Y after Z".
   std::string split_brain() const;

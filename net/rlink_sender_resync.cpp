@@ -120,7 +120,10 @@ void RlinkSender::EndResync() {
   ack_timer_.Resume(seq);  // the resync, not records, brought it here
   next_send_ = seq + 1;
   rlinks_->ResyncDone(index_, seq);
-  checksum_resync_ = false;
+  if (streamer_->compares()) {
+    checksum_resync_ = false;
+    if (config_.compare_done) config_.compare_done();
+  }
   spdlog::info("rlink {}: bitmap resync complete ({} bytes); replicating from seq {}",
                config_.rlink_name, streamer_->bytes_done(), seq + 1);
   streamer_->Finish();

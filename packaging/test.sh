@@ -89,10 +89,13 @@ build_package() {
 
 # Runs a step that counts as one test. $1 = its name, rest = the command;
 # the result and the seconds taken go to step_results.
+# Its output goes to the terminal and to $DIST_DIR/NAME.log, whose last
+# lines the results repeat for a failed step.
 record() {
   local name=$1 began=$SECONDS result=OK
   shift
-  "$@" || result=FAIL
+  "$@" 2>&1 | tee "$DIST_DIR/$name.log"
+  [[ ${PIPESTATUS[0]} -eq 0 ]] || result=FAIL
   step_results+=("$result $name $((SECONDS - began))")
 }
 
@@ -174,6 +177,7 @@ build_dir, asan_dir, fuzz_dir, steps_path = sys.argv[1:5]
 build_failures = sys.argv[5:]
 PASSED = {'OK', 'EXPECTEDFAIL'}
 passed = failed = skipped = 0
+why = []  # (name, output) of each failure
 
 
 def count(result, name, seconds):
@@ -197,14 +201,28 @@ for prefix, d, log in (('', build_dir, 'unitlog'), ('', build_dir, 'testlog'),
             if line.strip():
                 t = json.loads(line)
                 count(t.get('result', '?'), prefix + t.get('name', '?'), t.get('duration', 0))
+                if t.get('result') not in PASSED | {'SKIP'}:
+                    why.append((prefix + t.get('name', '?'),
+                                (t.get('stdout') or '') + (t.get('stderr') or '')))
 if os.path.exists(steps_path):
     with open(steps_path) as f:
         for line in f:
             if line.strip():
                 result, name, seconds = line.split()
                 count(result, name, float(seconds))
+                step_log = os.path.join(os.path.dirname(steps_path), name + '.log')
+                if result == 'FAIL' and os.path.exists(step_log):
+                    with open(step_log, errors='replace') as g:
+                        why.append((name, g.read()))
 for what in build_failures:
     count('FAIL', what, 0)
+# Why each failure failed, in the last lines of its output: a CI log is
+# often read only from its end.
+for name, output in why:
+    lines = [l for l in output.splitlines() if l.strip()][-4:]
+    print(f'--- {name}:')
+    for l in lines:
+        print(f'    {l[:200]}')
 line = f'{passed} passed, {failed} failed'
 if skipped:
     line += f', {skipped} skipped'

@@ -1,5 +1,6 @@
 #include "cli/rvgadm/transfer_wait.h"
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -12,7 +13,10 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // Often enough for a bar that moves, seldom enough to cost rvgd nothing.
+// A short transfer (a sparse volume, a few dirty regions) ends within a
+// fraction of a second, so the first polls come sooner: 25, 50, 100 ms...
 constexpr auto kPollInterval = std::chrono::milliseconds(500);
+constexpr auto kFirstPollInterval = std::chrono::milliseconds(25);
 constexpr int kStatusTimeoutMs = 3000;
 // rvgd answers status between other requests; a few missed polls in a row
 // (a long stop, say) are waited out, a daemon that is gone is not.
@@ -67,6 +71,7 @@ Status WaitForTransfer(const Home& home, const std::string& rvg, const std::stri
                        const std::string& label, const TransferJudge& judge) {
   ProgressBar bar = ProgressBar::ForRvgadm(label);
   int missed = 0;
+  std::chrono::milliseconds interval = kFirstPollInterval;
   for (;;) {
     Result<nlohmann::json> reply = AskDaemon(home, rvg, {{"cmd", "status"}}, kStatusTimeoutMs);
     if (!reply.ok()) {
@@ -97,7 +102,8 @@ Status WaitForTransfer(const Home& home, const std::string& rvg, const std::stri
       }
       bar.Show(v.figures, v.state, Clock::now());
     }
-    std::this_thread::sleep_for(kPollInterval);
+    std::this_thread::sleep_for(interval);
+    interval = std::min(interval * 2, kPollInterval);
   }
 }
 

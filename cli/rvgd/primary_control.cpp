@@ -154,11 +154,12 @@ Result<std::string> PrimaryDaemon::ControlRlink(const std::string& rlink,
     // full sync brings it back. Its bitmap is of no use any more.
     rlinks_->MarkStale(*i, "rvgadm stoprep");
     st = dcm_->ClearAll(*i);
+    if (st.ok()) st = CompareResync(rlink, *i, false);
   } else if (action == "startrep_full" || action == "startrep_checksum") {
     st = engine_->StartFullSync(*i);
     // Only a resync that was started compares: a refused startrep must not
     // leave a later, unrelated resync comparing every region.
-    if (st.ok() && action == "startrep_checksum") senders_[*i]->CompareNextResync();
+    if (st.ok()) st = CompareResync(rlink, *i, action == "startrep_checksum");
   } else if (action == "verify") {
     // Only a connected secondary that is a copy can be compared.
     const RlinkState state = rlinks_->state(*i);
@@ -214,6 +215,23 @@ Result<std::string> PrimaryDaemon::ControlRlink(const std::string& rlink,
   st = PersistRlinkProgress(rlinks_->Snapshot());
   if (!st.ok()) return st;
   return note;
+}
+
+// The flag names the RLINK: each of them has its own resync.
+std::string PrimaryDaemon::CompareFlag(const std::string& rlink) {
+  return "checksum_resync:" + rlink;
+}
+
+// The resync of RLINK `i` compares region hashes (startrep --checksum)
+// until it completes; the flag keeps that across a restart, which would
+// otherwise send every region still owed, the identical ones too.
+Status PrimaryDaemon::CompareResync(const std::string& rlink, size_t i, bool compare) {
+  senders_[i]->CompareResync(compare);
+  return ctx_.db->Run([&](StateDb& db) {
+    return compare ? db.SetFlag(ctx_.config.name, CompareFlag(rlink), "1",
+                                "startrep --checksum: regions are compared before they travel")
+                   : db.ClearFlag(ctx_.config.name, CompareFlag(rlink));
+  });
 }
 
 }  // namespace rvg

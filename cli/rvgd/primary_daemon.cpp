@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <set>
 #include <thread>
 
 #include "fuse/stale_mount.h"
@@ -83,8 +84,10 @@ Status PrimaryDaemon::Start() {
   std::string source;
   auto flags = ctx_.db->Run([&](StateDb& db) { return db.Flags(cfg.name); });
   if (!flags.ok()) return flags.status();
+  std::set<std::string> flag_names;  // checksum_resync:RLINK among them
   for (const FlagEntry& f : *flags) {
     if (f.name == "source") source = f.value;
+    flag_names.insert(f.name);
   }
   auto source_report = std::make_shared<SourceReport>();
   for (size_t i = 0; i < rlink_configs_.size(); ++i) {
@@ -107,6 +110,12 @@ Status PrimaryDaemon::Start() {
       Replaced(name, c, why);
     };
     sc.failback_done = [this, name = rlink_configs_[i].name] { FailbackDone(name); };
+    sc.compare_done = [this, name = rlink_configs_[i].name] {
+      Status cleared = ctx_.db->Run(
+          [&](StateDb& db) { return db.ClearFlag(ctx_.config.name, CompareFlag(name)); });
+      if (!cleared.ok()) spdlog::error("rlink {}: clearing flag {}: {}", name, CompareFlag(name),
+                                       cleared.message());
+    };
     sc.split_brain = [this, name = rlink_configs_[i].name](const HistoryComparison& c,
                                                            const GenerationHistory& peer) {
       SplitBrain(name, c, peer);
@@ -122,6 +131,8 @@ Status PrimaryDaemon::Start() {
     }
     senders_.push_back(std::make_unique<RlinkSender>(sc, engine_.get(), rlinks_, i, dcm_.get(),
                                                      ctx_.zmq));
+    // A checksum sync cut off by a stop or a crash goes on comparing.
+    if (flag_names.count(CompareFlag(rlink_configs_[i].name))) senders_.back()->CompareResync(true);
     senders_.back()->Start();
   }
 

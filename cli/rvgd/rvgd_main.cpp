@@ -24,6 +24,7 @@
 
 #include "cli/common/pid_file.h"
 #include "cli/rvgd/daemon.h"
+#include "cli/rvgd/journal_sink.h"
 #include "cli/rvgd/metrics_server.h"
 #include "cli/rvgd/role_change.h"
 #include "cli/rvgd/service_notifier.h"
@@ -94,9 +95,18 @@ void SetUpLogging(const Home& home, const std::string& rvg, bool to_stderr) {
     std::cerr << "rvgd: cannot open log " << home.LogPath(rvg) << ": " << e.what() << "\n";
     to_stderr = true;
   }
-  if (to_stderr) sinks.push_back(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+  // Under a unit stderr is the journal: each line gets its priority there,
+  // and no time stamp (the journal keeps its own).
+  spdlog::sink_ptr journal;
+  if (to_stderr && StderrIsJournal()) {
+    journal = std::make_shared<JournalStderrSink>();
+    sinks.push_back(journal);
+  } else if (to_stderr) {
+    sinks.push_back(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+  }
   auto logger = std::make_shared<spdlog::logger>("rvgd", sinks.begin(), sinks.end());
   logger->set_pattern("%Y-%m-%d %H:%M:%S.%e [%l] [" + rvg + "] %v");
+  if (journal) journal->set_pattern("[%l] [" + rvg + "] %v");
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);
 }

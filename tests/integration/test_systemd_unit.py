@@ -9,6 +9,8 @@ systemd as PID 1 (CI has none):
    systemd) and WATCHDOG_USEC=3 s: rvgd sends READY=1 once it serves,
    STATUS= lines saying what it does, WATCHDOG=1 within the period while
    it answers, and STOPPING=1 when `rvgadm stop` stops it, then exits 0.
+   Its stderr, a journal stream (JOURNAL_STREAM), gets each line with its
+   syslog priority: "<4>" for a warning, "<6>" for information.
 """
 
 import os
@@ -106,9 +108,15 @@ def run_exec_start(env, text):
     check(argv[-1] == h.rvg and h.home in argv, f'ExecStart after substitution: {argv}')
     notify = NotifySocket(os.path.join(env.root, 'notify.sock'))
     env.on_cleanup('notify socket', notify.close)
-    proc = env.spawn(argv, env=dict(os.environ, NOTIFY_SOCKET=notify.path,
-                                    WATCHDOG_USEC='3000000'),
-                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # stderr is a file standing in for the journal stream: JOURNAL_STREAM
+    # names its device and inode, as systemd does for StandardError=journal.
+    journal_path = os.path.join(env.root, 'journal-stream')
+    with open(journal_path, 'wb') as journal:
+        st = os.fstat(journal.fileno())
+        proc = env.spawn(argv, env=dict(os.environ, NOTIFY_SOCKET=notify.path,
+                                        WATCHDOG_USEC='3000000',
+                                        JOURNAL_STREAM=f'{st.st_dev}:{st.st_ino}'),
+                         stdout=subprocess.DEVNULL, stderr=journal)
     notify.wait_for('READY=1', 30)
     check(h.status()['running'], 'READY=1 came but rvgadm status does not see rvgd running')
     status = notify.wait_for('STATUS=secondary', 15)
@@ -121,6 +129,25 @@ def run_exec_start(env, text):
     notify.wait_for('STOPPING=1', 10)
     check(proc.wait(timeout=30) == 0, f'rvgd exited {proc.returncode} after rvgadm stop')
     log('STOPPING=1 at rvgadm stop; rvgd exited 0')
+    check_journal_priorities(journal_path, h.rvg)
+
+
+def check_journal_priorities(path, rvg):
+    """Every line rvgd wrote to the journal stream carries its syslog
+    priority as journald reads it ("<N>"), so `journalctl -p warning` finds
+    the warnings; the journal stamps the time itself."""
+    with open(path, errors='replace') as f:
+        lines = [line for line in f.read().split('\n') if line]
+    check(lines, 'rvgd wrote nothing to the journal stream')
+    for line in lines:
+        check(re.match(r'<[0-7]>\[\w+\] \[' + re.escape(rvg) + r'\] ', line),
+              f'a journal line without a priority prefix: {line!r}')
+    # --insecure draws a warning; the daemon's start is information.
+    check(any(line.startswith('<4>[warning]') and 'INSECURE' in line for line in lines),
+          f'the --insecure warning is not at priority 4 (warning): {lines[:5]}')
+    check(any(line.startswith('<6>[info]') for line in lines),
+          f'no information line at priority 6 (info): {lines[:5]}')
+    log(f'journal stream: {len(lines)} lines, each with its priority (<4> for the warning)')
 
 
 def main(env):

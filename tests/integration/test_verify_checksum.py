@@ -9,6 +9,9 @@
    regions are compared by hash and only the differing ones travel —
    fewer than 2 % of the volume's bytes, by the primary's counters — and
    the images end byte-identical.
+   Again with rvgd SIGKILLed between `startrep --checksum` and the sync
+   (the secondary is down meanwhile): the restarted primary still
+   compares (flag checksum_resync:s), and clears the flag when done.
 4. `verify` while a writer keeps writing all over the volume: exit 0, no
    false differences (pieces written meanwhile are checked again).
 5. A full sync (`startrep --full`) of a mostly zero volume onto a blank
@@ -29,10 +32,12 @@ SIZE = 64 * MIB
 VOLUMES = [('a', '64M')]
 # 10 regions of 1024 each time (1 %), a byte somewhere in each.
 _RNG = random.Random(5)
-_REGIONS = _RNG.sample(range(SIZE // REGION), 20)
+_REGIONS = _RNG.sample(range(SIZE // REGION), 30)
 FLIPS = [r * REGION + _RNG.randrange(REGION) for r in _REGIONS[:10]]
 SCATTERED = [20 * MIB + 3 * REGION, 41 * MIB + 9 * REGION]
-FLIPS2 = [r * REGION + _RNG.randrange(REGION) for r in _REGIONS[10:]]
+FLIPS2 = [r * REGION + _RNG.randrange(REGION) for r in _REGIONS[10:20]]
+FLIPS3 = [r * REGION + _RNG.randrange(REGION) for r in _REGIONS[20:]]
+COMPARE_FLAG = 'checksum_resync:s'
 
 
 def rlink(p):
@@ -67,8 +72,9 @@ def verify(p, expect_rc):
     return cp.stdout
 
 
-def flip(p, s, offsets):
-    """Inverts the byte at each offset of the stopped secondary's image."""
+def flip_stopped(s, offsets):
+    """Inverts the byte at each offset of the secondary's image, behind the
+    back of its rvgd, which is stopped for it (and left stopped)."""
     s.stop()
     with open(s.image('a'), 'r+b') as f:
         for off in offsets:
@@ -76,8 +82,44 @@ def flip(p, s, offsets):
             b = f.read(1)
             f.seek(off)
             f.write(bytes([b[0] ^ 0xFF]))
+
+
+def flip(p, s, offsets):
+    flip_stopped(s, offsets)
     s.start()
     p.wait_connected()
+
+
+def check_checksum_sync(sent, identical, flips):
+    """The sync sent the differing regions and no more than 2 % of the
+    volume; every other region was found identical."""
+    log(f'checksum sync sent {sent} bytes; {identical} regions identical')
+    check(sent < SIZE // 50, f'checksum sync of a secondary that differs in 1 % of its regions '
+          f'sent {sent} bytes, 2 % of the volume is {SIZE // 50}')
+    check(sent >= len(flips) * REGION, f'checksum sync sent {sent} bytes, less than the '
+          f'{len(flips)} differing regions')
+    check(identical == SIZE // REGION - len(flips),
+          f'{identical} regions counted identical, {SIZE // REGION - len(flips)} are')
+
+
+def checksum_sync_after_crash(p, s):
+    """startrep --checksum with the secondary down, rvgd SIGKILLed before
+    the sync begins: the restarted primary compares all the same."""
+    flip_stopped(s, FLIPS3)
+    p.rvgadm('stoprep', p.rvg, 's')
+    wait_until(lambda: rlink(p)['state'] == 'stale', 60, 'stoprep makes the RLINK stale')
+    p.rvgadm('startrep', p.rvg, 's', '--checksum')
+    check(COMPARE_FLAG in p.status()['flags'],
+          f'startrep --checksum did not set flag {COMPARE_FLAG}: {p.status()["flags"]}')
+    p.kill9()
+    p.start(mount=True)
+    check(counter(p, 'resync_bytes_sent') == 0, 'the restarted rvgd counts from 0')
+    s.start()
+    wait_synced(p, s)
+    check_checksum_sync(counter(p, 'resync_bytes_sent'), counter(p, 'regions_identical'), FLIPS3)
+    check(COMPARE_FLAG not in p.status()['flags'],
+          f'flag {COMPARE_FLAG} is still set after the checksum sync completed')
+    log(f'after SIGKILL and restart the sync still compared; flag {COMPARE_FLAG} cleared')
 
 
 def wait_synced(p, s):
@@ -126,15 +168,12 @@ def main(env):
     identical_before = counter(p, 'regions_identical')
     p.rvgadm('startrep', p.rvg, 's', '--checksum', '--wait', timeout=300)
     wait_synced(p, s)
-    sent = counter(p, 'resync_bytes_sent') - sent_before
-    identical = counter(p, 'regions_identical') - identical_before
-    log(f'checksum sync sent {sent} bytes; {identical} regions identical')
-    check(sent < SIZE // 50, f'checksum sync of a secondary that differs in 1 % of its regions '
-          f'sent {sent} bytes, 2 % of the volume is {SIZE // 50}')
-    check(sent >= len(FLIPS2) * REGION, f'checksum sync sent {sent} bytes, less than the '
-          f'{len(FLIPS2)} differing regions')
-    check(identical == SIZE // REGION - len(FLIPS2),
-          f'{identical} regions counted identical, {SIZE // REGION - len(FLIPS2)} are')
+    check_checksum_sync(counter(p, 'resync_bytes_sent') - sent_before,
+                        counter(p, 'regions_identical') - identical_before, FLIPS2)
+    check(COMPARE_FLAG not in p.status()['flags'],
+          f'flag {COMPARE_FLAG} is still set after the checksum sync completed')
+    verify(p, 0)
+    checksum_sync_after_crash(p, s)
     verify(p, 0)
 
     # 4. Verify under a writer: no false differences.

@@ -37,12 +37,15 @@ purge() {
 trap 'rc=$?; purge || true; exit $rc' EXIT
 
 echo "test_package: apt-get install $deb"
-# Its dependencies are the libraries the build used, already here: no
-# download is needed (or tried: --no-download).
+# Its dependencies are the libraries the build used, already here, so
+# nothing is downloaded. (Not --no-download: with it, apt 2.6 refuses a
+# local .deb: "Internal Error, Pathname to install is not absolute".)
 # Set first: a failed or half-configured install is purged too.
 installed=1
-DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-download --no-install-recommends \
-  "$deb" > /dev/null
+apt_log="$DIST_DIR/apt-install.log"
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+  "$deb" > "$apt_log" 2>&1 \
+  || { tail -15 "$apt_log"; fail "apt-get install $deb failed: $(grep -E '^(E|W|dpkg):' "$apt_log" | tail -1) (log: $apt_log)"; }
 files=$(dpkg -L rvg)
 
 expect_file() {  # $1 = path the package must install, $2 = "x" when executable
