@@ -227,6 +227,10 @@ std::string PrimaryDaemon::CompareFlag(const std::string& rlink) {
 // otherwise send every region still owed, the identical ones too.
 Status PrimaryDaemon::CompareResync(const std::string& rlink, size_t i, bool compare) {
   senders_[i]->CompareResync(compare);
+  return PersistCompareFlag(rlink, compare);
+}
+
+Status PrimaryDaemon::PersistCompareFlag(const std::string& rlink, bool compare) {
   return ctx_.db->Run([&](StateDb& db) {
     return compare ? db.SetFlag(ctx_.config.name, CompareFlag(rlink), "1",
                                 "startrep --checksum: regions are compared before they travel")

@@ -111,8 +111,8 @@ Status PrimaryDaemon::Start() {
     };
     sc.failback_done = [this, name = rlink_configs_[i].name] { FailbackDone(name); };
     sc.compare_done = [this, name = rlink_configs_[i].name] {
-      Status cleared = ctx_.db->Run(
-          [&](StateDb& db) { return db.ClearFlag(ctx_.config.name, CompareFlag(name)); });
+      // The sender already compares no more: only the flag is left.
+      Status cleared = PersistCompareFlag(name, false);
       if (!cleared.ok()) spdlog::error("rlink {}: clearing flag {}: {}", name, CompareFlag(name),
                                        cleared.message());
     };

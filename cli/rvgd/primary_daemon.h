@@ -90,6 +90,8 @@ class PrimaryDaemon : public Daemon, public CheckpointListener, public BitmapSto
   // Whether the resync of RLINK `i` (named `rlink`) compares region hashes,
   // in its sender and as flag CompareFlag(rlink); primary_control.cpp.
   Status CompareResync(const std::string& rlink, size_t i, bool compare);
+  // The flag alone (any thread: the senders call it when a resync ends).
+  Status PersistCompareFlag(const std::string& rlink, bool compare);
   static std::string CompareFlag(const std::string& rlink);
 
   // Writes are refused until it is; primary_daemon.cpp.
