@@ -272,6 +272,8 @@ void RlinkReceiver::HandleMessage(std::vector<zmq::message_t>& frames) {
     OnCompare(peer, *c);
   } else if (auto* o = std::get_if<HandoverMsg>(&msg)) {
     OnHandover(peer, *o);
+  } else if (auto* j = std::get_if<RejectMsg>(&msg)) {
+    OnPrimaryClose(peer, *j);
   } else {
     Drop(RejectReason::kMalformed, "message type a primary never sends");
   }
@@ -488,6 +490,27 @@ void RlinkReceiver::OnResync(const PeerId& peer, const ResyncMsg& m) {
     failback_fork_ = 0;
   }
   applier_->OfferResyncEnd(m.seq, m.number, back);
+}
+
+// Only the session's own peer can close it (Admit's fencing), so a
+// stranger's REJECT frees nothing. What the session left buffered stays
+// until the next one opens (Open drops it then), as after a silence.
+void RlinkReceiver::OnPrimaryClose(const PeerId& peer, const RejectMsg& m) {
+  std::string rlink;
+  bool closed = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (m.session_id != 0 && gate_.Admit(peer, m.session_id, Clock::now())) {
+      rlink = gate_.session().rlink_name;
+      gate_.Close();
+      closed = true;
+    }
+  }
+  if (!closed) {
+    Drop(RejectReason::kSession, "REJECT outside the current session");
+    return;
+  }
+  spdlog::info("session {:016x} closed by primary rlink {}: {}", m.session_id, rlink, m.reason);
 }
 
 // A resync message out of place ends the session (the primary starts a new

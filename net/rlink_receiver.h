@@ -206,6 +206,9 @@ class RlinkReceiver {
   Session CurrentSession() const;
   void CheckApplier();
   void OnResync(const PeerId& peer, const ResyncMsg& m);
+  // The primary closed its session (a REJECT with the session's id, from
+  // the session's peer): free it now, so its next connection is let in.
+  void OnPrimaryClose(const PeerId& peer, const RejectMsg& m);
   // COMPARE: a resync's in its place among the regions, a verify's queued
   // until the applied seq reaches its after_seq (core/range_check.h).
   void OnCompare(const PeerId& peer, const CompareMsg& m);

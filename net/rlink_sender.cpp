@@ -8,7 +8,15 @@
 
 namespace rvg {
 
-namespace { using Clock = std::chrono::steady_clock; }  // namespace
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// How long a closed socket may keep trying to deliver the goodbye REJECT.
+// rvgd's shutdown waits at most this long for it (zmq_ctx_term).
+constexpr int kGoodbyeLingerMs = 100;
+
+}  // namespace
 
 RlinkSender::RlinkSender(RlinkSenderConfig config, PrimaryRvg* engine,
                          std::shared_ptr<RlinkSet> rlinks, size_t index, DcmTracker* dcm,
@@ -134,12 +142,21 @@ void RlinkSender::OpenSocketOrThrow() {
   socket_->connect(config_.address);
   session_id_ = RandomSessionId();
   connected_ = false;
+  welcomed_ = false;
   blocked_ = false;
   hello_sent_ = Clock::time_point{};
 }
 
-void RlinkSender::CloseSession(const std::string& why) {
+void RlinkSender::CloseSession(const std::string& why, bool tell_peer) {
   if (connected_) spdlog::info("rlink {}: session closed: {}", config_.rlink_name, why);
+  if (welcomed_ && tell_peer && socket_) {
+    // Best effort: queued behind what was already sent, and given a short
+    // linger to leave; if it is lost the dead timeout frees the session.
+    RejectMsg bye{session_id_, "the primary closed the session: " + why, true};
+    if (SendMessage(*socket_, {}, Encode(bye), nullptr)) {
+      socket_->set(zmq::sockopt::linger, kGoodbyeLingerMs);
+    }
+  }
   // A resync cut short: the RLINK tracks again (the engine marks what was
   // written since the resync's seq) before the session counts as down.
   if (rlinks_->ResyncSeq(index_)) engine_->InterruptResync(index_);
@@ -154,6 +171,7 @@ void RlinkSender::CloseSession(const std::string& why) {
   if (connected_) rlinks_->SessionDown(index_);
   HandoverSessionLost(why);
   connected_ = false;
+  welcomed_ = false;
   watch_.reset();
   socket_.reset();
 }
@@ -258,7 +276,7 @@ void RlinkSender::Run() {
         errors_.Count(LinkError::kTimeout);
         SetError("no answer from " + config_.address + " for " +
                  std::to_string(config_.dead_timeout.count() / 1000) + "s; reconnecting");
-        CloseSession("secondary silent");
+        CloseSession("secondary silent", false);
         continue;
       }
       if (streamer_ && (streamer_->active() || rlinks_->Tracking(index_))) {
@@ -340,7 +358,7 @@ void RlinkSender::HandleMessage(std::vector<zmq::message_t>& frames) {
   } else if (auto* r = std::get_if<RejectMsg>(&msg)) {
     if (r->session_id != 0 && !InSession(r->session_id, connected_)) return;
     errors_.Count(LinkError::kRefused);
-    CloseSession(r->reason);
+    CloseSession(r->reason, false);
     if (!r->history.empty() && OnHistoryRefusal(*r)) return;  // reported there
     if (r->retry) {
       SetError("secondary refused the session: " + r->reason);
@@ -357,6 +375,7 @@ void RlinkSender::HandleMessage(std::vector<zmq::message_t>& frames) {
 }
 
 void RlinkSender::OnWelcome(const WelcomeMsg& w) {
+  welcomed_ = true;
   const bool failback = w.fork_seq != 0;
   if (w.rvg_uuid != config_.rvg_uuid || (!failback && w.generation != session_generation_)) {
     rejected_.Count(RejectReason::kRefused);

@@ -205,7 +205,13 @@ class RlinkSender {
   bool OpenSocket();
   void OpenSocketOrThrow();
   void TakeHandshakeEvents();
-  void CloseSession(const std::string& why);
+  // Ends the session. With `tell_peer`, a session the secondary welcomed
+  // is told so by a REJECT carrying its id (doc/wire-protocol.md), so the
+  // secondary frees it at once instead of after the dead timeout: on an
+  // insecure link nothing else lets the next connection in sooner.
+  // Not when the secondary ended it (it knows) or fell silent (it would
+  // not hear).
+  void CloseSession(const std::string& why, bool tell_peer = true);
   void SendHello();
   // True (the session closed) when a new generation began since HELLO.
   bool GenerationChanged();
@@ -277,6 +283,9 @@ class RlinkSender {
   std::string session_generation_;
   uint64_t session_line_version_ = 0;
   bool connected_ = false;
+  // The secondary welcomed this socket's session (so it holds it open, even
+  // if this side then refuses the WELCOME): a close is worth telling it.
+  bool welcomed_ = false;
   bool blocked_ = false;  // the socket refused a send; wait for POLLOUT
   // Send times of the records in flight: a slot per write the window
   // allows in flight, so that every write is timed.

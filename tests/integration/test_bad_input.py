@@ -18,10 +18,17 @@ While the real primary is live:
     nothing about the RVG (no name, uuid, generation or layout);
  3. a WRITE with the real session id (stolen from the log) from another
     connection: refused as outside the session; the image is untouched;
- 4. a frame over the size limit: ZeroMQ drops the connection before rvgd
+ 4. a REJECT with the real session id from another connection (a forged
+    close): refused as outside the session, the primary keeps it;
+ 5. a frame over the size limit: ZeroMQ drops the connection before rvgd
     buffers it (the counter does not move, the daemon lives);
- 5. a HELLO flood: replies come at most at the reply rate.
-With the primary stopped and its session silent past the dead timeout, a
+and, last (it spends the rejection log the other cases read),
+ 6. a HELLO flood: replies come at most at the reply rate.
+The primary's own close frees the session at once (doc/wire-protocol.md,
+"Closing"): after a restart of its rvgd and after stoprep + startrep
+--full, its new connection gets in without one HELLO refused as busy,
+long before the dead timeout would have freed the old session.
+With the primary stopped (its session closed or silent past the dead timeout), a
 stranger opens a session (insecure links have no other fence) and sends a
 WRITE with a bad checksum, one for a volume that does not exist, one too
 far ahead and one planted for a future seq. When the primary returns, its
@@ -172,7 +179,7 @@ def takeover(a, s, p):
 
 
 def stolen_session(a, s):
-    sid = int(re.findall(r'session ([0-9a-f]{16}) opened', s.log_text())[-1], 16)
+    sid = current_sid(s)
     before, mark = rejected(s), log_mark(s)
     session = by_reason(s, 'session')
     sock = a.socket()
@@ -183,6 +190,50 @@ def stolen_session(a, s):
                       'stolen session id')
     expect_by_reason(s, 'session', session, 3, 'stolen session id')
     sock.close()
+
+
+def current_sid(s):
+    return int(re.findall(r'session ([0-9a-f]{16}) opened', s.log_text())[-1], 16)
+
+
+def forged_close(a, s):
+    sid = current_sid(s)
+    before, mark = rejected(s), log_mark(s)
+    session = by_reason(s, 'session')
+    sock = a.socket()
+    sock.send(wire.reject(sid, 'forged close'))
+    expect_rejections(s, before, mark, 1, ['REJECT outside the current session'], 'forged close')
+    expect_by_reason(s, 'session', session, 1, 'forged close')
+    check(current_sid(s) == sid and 'closed by primary' not in s.log_text()[mark:],
+          'a forged REJECT closed the session')
+    sock.close()
+
+
+def primary_closes(s, p, how, reconnect):
+    """`reconnect` ends the primary's session and starts a new one: the
+    secondary logs the close, and refuses no HELLO of the new connection."""
+    sid, mark = current_sid(s), log_mark(s)
+    session = by_reason(s, 'session')
+    reconnect()
+    p.wait_connected(timeout=60)
+    new = s.log_text()[mark:]
+    check(f'session {sid:016x} closed by primary' in new,
+          f'{how}: the secondary did not hear the primary close its session:\n{new[-2000:]}')
+    check(current_sid(s) != sid, f'{how}: no new session opened')
+    check(by_reason(s, 'session') == session,
+          f'{how}: the new connection was refused as busy '
+          f'{by_reason(s, "session") - session} times (the old session was not freed)')
+    log(f'{how}: session closed by the primary, the new one let in at once')
+
+
+def restart_primary(p):
+    p.stop()
+    p.start(mount=True)
+
+
+def stop_start_rep(p):
+    p.rvgadm('stoprep', p.rvg, 's')
+    p.rvgadm('startrep', p.rvg, 's', '--full', '--wait', timeout=120)
 
 
 def oversized(a, s):
@@ -310,14 +361,16 @@ def main(env):
     decoder_cases(a, s)
     takeover(a, s, p)
     stolen_session(a, s)
+    forged_close(a, s)
     oversized(a, s)
-    flood(a, s, p)
     check(p.status()['rlinks'][0]['state'] == 'connected',
           'the real primary lost its session to the attacks')
+    primary_closes(s, p, 'stoprep + startrep --full', lambda: stop_start_rep(p))
     garbage_to_control(a.ctx, f'ipc://{p.home}/run/{p.rvg}.ctl')
     garbage_to_control(a.ctx, f'ipc://{s.home}/run/{s.rvg}.ctl')
     check((p.pid(), s.pid()) == pids and p.alive() and s.alive(),
           f'a daemon died or was replaced: pids before {pids}, now {(p.pid(), s.pid())}')
+    primary_closes(s, p, 'restart of the primary', lambda: restart_primary(p))
 
     planted = stranger_session(a, s, p)
     p.start(mount=True)
@@ -331,6 +384,11 @@ def main(env):
         f.seek(FORGED_OFFSET)
         check(f.read(FORGED_LENGTH) == region, "the forged WRITE region on the secondary does "
               "not hold the primary's data")
+    # Last: the flood spends the secondary's rejection log (20 lines per
+    # 10 s), which the cases above read their reasons from.
+    flood(a, s, p)
+    check(p.status()['rlinks'][0]['state'] == 'connected',
+          'the real primary lost its session to the HELLO flood')
     p.stop()
     s.stop()
 

@@ -51,6 +51,11 @@ def write(uuid, generation, sid, seq, volume, offset, data, **overrides):
     return [msgpack.packb(msg), data]
 
 
+def reject(sid, why, retry=True):
+    """A REJECT, as a primary closing its session sends it."""
+    return msgpack.packb({'t': REJECT, 'v': VERSION, 'sid': sid, 'why': why, 'retry': retry})
+
+
 def decode(frame):
     """A reply header as a dict, or None if it is not one."""
     try:
