@@ -232,7 +232,13 @@ void RlinkSender::SendHello() {
   h.first_seq = engine_->srl_tail_seq();
   h.covered_from = covered_from_;
   for (const VolumeSpec& v : config_.volumes) h.volumes.push_back({v.id, v.name, v.size});
-  if (SendMessage(*socket_, {}, Encode(h), nullptr)) hello_sent_ = Clock::now();
+  if (SendMessage(*socket_, {}, Encode(h), nullptr)) {
+    hello_sent_ = Clock::now();
+  } else {
+    // Not connected yet (ZMQ_IMMEDIATE): the poll wakes when the connection
+    // is up, so the HELLO leaves then rather than at the next idle tick.
+    blocked_ = true;
+  }
 }
 
 void RlinkSender::Run() {

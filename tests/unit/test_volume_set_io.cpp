@@ -205,4 +205,11 @@ TEST_CASE("ZeroHash is the hash of that many zero bytes") {
     CHECK_FALSE(IsAllZero(zeros.data(), length));
     CHECK_FALSE(ZeroHash(length) == HashRegion(zeros.data(), length));
   }
+  // Its per-thread memo of the last length answers only for that length.
+  const std::vector<uint8_t> small(4096, 0), large(size_t{1} << 20, 0);
+  for (int round = 0; round < 2; ++round) {
+    CHECK(ZeroHash(small.size()) == HashRegion(small.data(), small.size()));
+    CHECK(ZeroHash(small.size()) == HashRegion(small.data(), small.size()));
+    CHECK(ZeroHash(large.size()) == HashRegion(large.data(), large.size()));
+  }
 }
