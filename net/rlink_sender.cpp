@@ -244,6 +244,11 @@ void RlinkSender::SendHello() {
 void RlinkSender::Run() {
   std::vector<zmq::message_t> frames;
   while (!stop_) {
+    if (retry_state_ && rlinks_->state(index_) != *retry_state_) {
+      // The RLINK left the state that refused the session (startrep): try now.
+      retry_state_.reset();
+      retry_after_ = Clock::time_point{};
+    }
     if (halted_ || Clock::now() < retry_after_ || (!socket_ && SourceWaitHolds())) {
       zmq::pollitem_t idle{nullptr, wakeup_->fd(), ZMQ_POLLIN, 0};
       zmq::poll(&idle, 1, std::chrono::milliseconds(200));
@@ -425,10 +430,14 @@ void RlinkSender::OnWelcome(const WelcomeMsg& w) {
   }
   progress_.sent_seq = applied;
   ack_timer_.Resume(applied);  // held before this session: not timed here
+  // Read before the refusal: a startrep while the session closes must
+  // count as a change.
+  const RlinkState refused_in = rlinks_->state(index_);
   if (!rlinks_->SessionUp(index_, applied)) {
     SetError("RLINK is stale: the secondary needs a full sync (rvgadm startrep --full)");
     CloseSession("stale RLINK");
     retry_after_ = Clock::now() + std::chrono::seconds(5);
+    retry_state_ = refused_in;
     return;
   }
   // After SessionUp: the rotation at a session loss (SessionLossRotation)
@@ -436,6 +445,7 @@ void RlinkSender::OnWelcome(const WelcomeMsg& w) {
   if (config_.peer_accepted) config_.peer_accepted(w.generation);
   SessionWelcomed();
   connected_ = true;
+  retry_state_.reset();
   last_heard_ = Clock::now();
   last_sent_ = last_heard_;
   next_send_ = resume;

@@ -294,6 +294,9 @@ class RlinkSender {
   LinkErrorCounters errors_;
   bool halted_ = false;   // a damaged record: send nothing until restart
   std::chrono::steady_clock::time_point retry_after_;  // after a no-retry REJECT
+  // The RLINK's state when it refused a welcomed session (stale): a change
+  // of it (startrep) ends the wait for retry_after_ early.
+  std::optional<RlinkState> retry_state_;
   uint64_t next_send_ = 0;
   std::chrono::steady_clock::time_point last_heard_;
   std::chrono::steady_clock::time_point last_sent_;
