@@ -404,6 +404,8 @@ Status StateDb::AddRlink(const RlinkConfig& rlink) {
   return status;
 }
 
+std::string CompareResyncFlag(const std::string& rlink) { return "checksum_resync:" + rlink; }
+
 Status StateDb::DeleteRlink(const std::string& rvg, const std::string& name) {
   const std::string what = "deleting secondary " + Printable(name) + " of RVG " + Printable(rvg);
   SqlTransaction tx(db_, what);
@@ -417,6 +419,8 @@ Status StateDb::DeleteRlink(const std::string& rvg, const std::string& name) {
   SqlStatement bitmaps(db_, "DELETE FROM bitmaps WHERE rvg = ? AND rlink = ?");
   bitmaps.BindText(rvg).BindText(name);
   if (status = bitmaps.Run(what); !status.ok()) return status;
+  // And its flag: a later RLINK of the same name must not inherit it.
+  if (status = DeleteFlag(db_, rvg, CompareResyncFlag(name), what); !status.ok()) return status;
   return tx.Commit();
 }
 

@@ -123,6 +123,10 @@ struct RoleChange {
   std::optional<std::vector<BitmapChunk>> failback_bitmap;
 };
 
+// The flag that makes RLINK `rlink`'s resync compare region hashes
+// before sending regions (rvgadm startrep --checksum), until it ends.
+std::string CompareResyncFlag(const std::string& rlink);
+
 class StateDb {
  public:
   // The format version this build writes (table layout of state.db).
@@ -186,7 +190,8 @@ class StateDb {
   Result<GenerationHistory> Generations(const std::string& rvg);
 
   // Flags (DESIGN.md Failover): name -> value, with the time it was set
-  // and why.
+  // and why. A flag of one RLINK (CompareResyncFlag) goes with it in
+  // DeleteRlink.
   Status SetFlag(const std::string& rvg, const std::string& name, const std::string& value,
                  const std::string& reason = "");
   Status ClearFlag(const std::string& rvg, const std::string& name);

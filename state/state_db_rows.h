@@ -33,4 +33,9 @@ int64_t UnixNow();
 Status InsertGeneration(sqlite3* db, const std::string& rvg, const Generation& entry,
                         const std::string& what);
 
+// Removes flag `name` of the RVG (none set: not an error); the caller's
+// transaction, if any.
+Status DeleteFlag(sqlite3* db, const std::string& rvg, const std::string& name,
+                  const std::string& what);
+
 }  // namespace rvg

@@ -57,13 +57,6 @@ Status UpsertFlag(sqlite3* db, const std::string& rvg, const FlagEntry& flag,
   return status;
 }
 
-Status DeleteFlag(sqlite3* db, const std::string& rvg, const std::string& name,
-                  const std::string& what) {
-  SqlStatement st(db, "DELETE FROM flags WHERE rvg = ? AND name = ?");
-  st.BindText(rvg).BindText(name);
-  return st.Run(what);
-}
-
 // Runs a one-row UPDATE of an RVG's row in its own statement.
 Status UpdateRvgColumn(sqlite3* db, const char* sql, const std::string& rvg,
                        const std::string& what, const std::function<void(SqlStatement&)>& bind) {
@@ -151,6 +144,13 @@ Result<GenerationHistory> StateDb::Generations(const std::string& rvg) {
 }
 
 // ---- Flags ---------------------------------------------------------------
+
+Status DeleteFlag(sqlite3* db, const std::string& rvg, const std::string& name,
+                  const std::string& what) {
+  SqlStatement st(db, "DELETE FROM flags WHERE rvg = ? AND name = ?");
+  st.BindText(rvg).BindText(name);
+  return st.Run(what);
+}
 
 Status StateDb::SetFlag(const std::string& rvg, const std::string& name, const std::string& value,
                         const std::string& reason) {

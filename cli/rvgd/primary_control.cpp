@@ -218,11 +218,6 @@ Result<std::string> PrimaryDaemon::ControlRlink(const std::string& rlink,
   return note;
 }
 
-// The flag names the RLINK: each of them has its own resync.
-std::string PrimaryDaemon::CompareFlag(const std::string& rlink) {
-  return "checksum_resync:" + rlink;
-}
-
 // The resync of RLINK `i` compares region hashes (startrep --checksum)
 // until it completes; the flag keeps that across a restart, which would
 // otherwise send every region still owed, the identical ones too.
@@ -233,9 +228,9 @@ Status PrimaryDaemon::CompareResync(const std::string& rlink, size_t i, bool com
 
 Status PrimaryDaemon::PersistCompareFlag(const std::string& rlink, bool compare) {
   return ctx_.db->Run([&](StateDb& db) {
-    return compare ? db.SetFlag(ctx_.config.name, CompareFlag(rlink), "1",
+    return compare ? db.SetFlag(ctx_.config.name, CompareResyncFlag(rlink), "1",
                                 "startrep --checksum: regions are compared before they travel")
-                   : db.ClearFlag(ctx_.config.name, CompareFlag(rlink));
+                   : db.ClearFlag(ctx_.config.name, CompareResyncFlag(rlink));
   });
 }
 

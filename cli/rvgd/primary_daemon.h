@@ -88,11 +88,10 @@ class PrimaryDaemon : public Daemon, public CheckpointListener, public BitmapSto
   // Sender threads: the old primary `rlink` is a copy again (flag source).
   void FailbackDone(const std::string& rlink);
   // Whether the resync of RLINK `i` (named `rlink`) compares region hashes,
-  // in its sender and as flag CompareFlag(rlink); primary_control.cpp.
+  // in its sender and as flag CompareResyncFlag(rlink) (state_db.h); primary_control.cpp.
   Status CompareResync(const std::string& rlink, size_t i, bool compare);
   // The flag alone (any thread: the senders call it when a resync ends).
   Status PersistCompareFlag(const std::string& rlink, bool compare);
-  static std::string CompareFlag(const std::string& rlink);
 
   // Writes are refused until it is; primary_daemon.cpp.
   Status OpenGate();

@@ -231,11 +231,18 @@ TEST_CASE("RLINKs round-trip through close and reopen", "[state_db]") {
   CHECK(backup->net_acked_seq == 40);
   CHECK(backup->data_acked_seq == 30);
 
+  // Its compare flag goes with it; another RLINK's stays.
+  REQUIRE(db->SetFlag("web", CompareResyncFlag("backup"), "1").ok());
+  REQUIRE(db->SetFlag("web", CompareResyncFlag("dr"), "1").ok());
   REQUIRE(db->DeleteRlink("web", "backup").ok());
   all = db->ListRlinks("web");
   REQUIRE(all.ok());
   REQUIRE(all->size() == 1);
   CHECK((*all)[0].name == "dr");
+  Result<std::vector<FlagEntry>> flags = db->Flags("web");
+  REQUIRE(flags.ok());
+  REQUIRE(flags->size() == 1);
+  CHECK((*flags)[0].name == CompareResyncFlag("dr"));
 }
 
 TEST_CASE("secondary names that clash or are missing are reported by name", "[state_db]") {
