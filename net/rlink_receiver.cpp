@@ -243,6 +243,12 @@ void RlinkReceiver::HandleMessage(std::vector<zmq::message_t>& frames) {
     return;
   }
   Message& msg = decoded.value();
+  // A primary's close is taken even after a handover: the old primary
+  // stopping after HANDED says goodbye to the session it handed over.
+  if (auto* j = std::get_if<RejectMsg>(&msg); j != nullptr && frames.size() == 2) {
+    OnPrimaryClose(peer, *j);
+    return;
+  }
   if (handed_over_) {
     Refuse(peer, 0, "this host is becoming the primary (migrate)", true);
     Drop(RejectReason::kSession, "message after the handover");
@@ -272,8 +278,6 @@ void RlinkReceiver::HandleMessage(std::vector<zmq::message_t>& frames) {
     OnCompare(peer, *c);
   } else if (auto* o = std::get_if<HandoverMsg>(&msg)) {
     OnHandover(peer, *o);
-  } else if (auto* j = std::get_if<RejectMsg>(&msg)) {
-    OnPrimaryClose(peer, *j);
   } else {
     Drop(RejectReason::kMalformed, "message type a primary never sends");
   }
@@ -349,7 +353,12 @@ void RlinkReceiver::OnHello(const PeerId& peer, const HelloMsg& h) {
   bool changed;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    const SessionGate::Session old = gate_.session();
     changed = gate_.Open(peer, h.session_id, h.rlink_name, now);
+    if (changed && old.id != 0) {
+      replaced_session_id_ = old.id;
+      replaced_session_key_ = old.peer.key;
+    }
   }
   if (changed) {
     // Writes held past the contiguous run came from the old session; the
@@ -507,6 +516,13 @@ void RlinkReceiver::OnPrimaryClose(const PeerId& peer, const RejectMsg& m) {
     }
   }
   if (!closed) {
+    // The close of the session a HELLO from the same key just replaced
+    // (the goodbye came on the old connection, behind the new HELLO):
+    // nothing to do, and nothing hostile to count.
+    if (m.session_id != 0 && m.session_id == replaced_session_id_ && !peer.key.empty() &&
+        peer.key == replaced_session_key_) {
+      return;
+    }
     Drop(RejectReason::kSession, "REJECT outside the current session");
     return;
   }

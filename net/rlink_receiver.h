@@ -244,6 +244,10 @@ class RlinkReceiver {
 
   // Owned by the receiver thread.
   RateLimiter drop_log_{20, std::chrono::seconds(10)};
+  // The session the last HELLO replaced, and the key it was held by: its
+  // primary's goodbye may still come on the old connection.
+  uint64_t replaced_session_id_ = 0;
+  std::string replaced_session_key_;
   RateLimiter handshake_log_{10, std::chrono::seconds(10)};
   bool applier_failed_ = false;  // the session was refused for good
   bool handed_over_ = false;     // this host is becoming the primary

@@ -150,11 +150,17 @@ void RlinkSender::OpenSocketOrThrow() {
 void RlinkSender::CloseSession(const std::string& why, bool tell_peer) {
   if (connected_) spdlog::info("rlink {}: session closed: {}", config_.rlink_name, why);
   if (welcomed_ && tell_peer && socket_) {
-    // Best effort: queued behind what was already sent, and given a short
-    // linger to leave; if it is lost the dead timeout frees the session.
-    RejectMsg bye{session_id_, "the primary closed the session: " + why, true};
-    if (SendMessage(*socket_, {}, Encode(bye), nullptr)) {
-      socket_->set(zmq::sockopt::linger, kGoodbyeLingerMs);
+    // Best effort: queued behind what was already sent (waiting for room
+    // a little if the queue is full), and given a short linger to leave;
+    // if it is lost the dead timeout frees the session.
+    const std::string bye =
+        Encode(RejectMsg{session_id_, "the primary closed the session: " + why, true});
+    socket_->set(zmq::sockopt::sndtimeo, kGoodbyeLingerMs);
+    socket_->set(zmq::sockopt::linger, kGoodbyeLingerMs);
+    try {
+      (void)socket_->send(zmq::buffer(bye), zmq::send_flags::none);
+    } catch (const zmq::error_t&) {
+      // The socket is being torn down anyway.
     }
   }
   // A resync cut short: the RLINK tracks again (the engine marks what was
@@ -244,10 +250,10 @@ void RlinkSender::SendHello() {
 void RlinkSender::Run() {
   std::vector<zmq::message_t> frames;
   while (!stop_) {
-    if (retry_state_ && rlinks_->state(index_) != *retry_state_) {
+    if (retry_state_) {
       // The RLINK left the state that refused the session (startrep): try now.
-      retry_state_.reset();
-      retry_after_ = Clock::time_point{};
+      if (rlinks_->state(index_) != *retry_state_) retry_after_ = Clock::time_point{};
+      if (Clock::now() >= retry_after_) retry_state_.reset();
     }
     if (halted_ || Clock::now() < retry_after_ || (!socket_ && SourceWaitHolds())) {
       zmq::pollitem_t idle{nullptr, wakeup_->fd(), ZMQ_POLLIN, 0};

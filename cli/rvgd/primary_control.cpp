@@ -157,7 +157,7 @@ Result<std::string> PrimaryDaemon::ControlRlink(const std::string& rlink,
     if (st.ok()) st = CompareResync(rlink, *i, false);
   } else if (action == "startrep_full" || action == "startrep_checksum") {
     st = engine_->StartFullSync(*i);
-    senders_[*i]->Wake();  // a sender waiting out a stale refusal tries now
+    if (st.ok()) senders_[*i]->Wake();  // a sender waiting out a stale refusal tries now
     // Only a resync that was started compares: a refused startrep must not
     // leave a later, unrelated resync comparing every region.
     if (st.ok()) st = CompareResync(rlink, *i, action == "startrep_checksum");

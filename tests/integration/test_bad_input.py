@@ -28,8 +28,8 @@ The primary's own close frees the session at once (doc/wire-protocol.md,
 "Closing"): after a restart of its rvgd and after stoprep + startrep
 --full, its new connection gets in without one HELLO refused as busy,
 long before the dead timeout would have freed the old session.
-With the primary stopped (its session closed or silent past the dead timeout), a
-stranger opens a session (insecure links have no other fence) and sends a
+With the primary SIGKILLed (no goodbye: its session silent past the dead
+timeout), a stranger opens a session (insecure links have no other fence) and sends a
 WRITE with a bad checksum, one for a volume that does not exist, one too
 far ahead and one planted for a future seq. When the primary returns, its
 new session drops the planted write, and the images end up identical.
@@ -273,7 +273,7 @@ def stranger_session(a, s, p):
     planted writes; returns the seq it planted."""
     st = p.status()
     base = st['last_seq']
-    p.stop()
+    p.kill9()  # no goodbye: only the silence frees its session
     sock = a.socket()
     hello = wire.hello(s.rvg, st['uuid'], st['generation'], wire.volumes_of(s), sid=0x57A)
     welcome = None
