@@ -113,8 +113,10 @@ Status PrimaryDaemon::Start() {
     sc.compare_done = [this, name = rlink_configs_[i].name] {
       // The sender already compares no more: only the flag is left.
       Status cleared = PersistCompareFlag(name, false);
-      if (!cleared.ok()) spdlog::error("rlink {}: clearing flag {}: {}", name, CompareResyncFlag(name),
-                                       cleared.message());
+      if (!cleared.ok()) {
+        spdlog::error("rlink {}: clearing flag {}: {}", name, CompareResyncFlag(name),
+                      cleared.message());
+      }
     };
     sc.split_brain = [this, name = rlink_configs_[i].name](const HistoryComparison& c,
                                                            const GenerationHistory& peer) {
@@ -132,7 +134,9 @@ Status PrimaryDaemon::Start() {
     senders_.push_back(std::make_unique<RlinkSender>(sc, engine_.get(), rlinks_, i, dcm_.get(),
                                                      ctx_.zmq));
     // A checksum sync cut off by a stop or a crash goes on comparing.
-    if (flag_names.count(CompareResyncFlag(rlink_configs_[i].name))) senders_.back()->CompareResync(true);
+    if (flag_names.count(CompareResyncFlag(rlink_configs_[i].name))) {
+      senders_.back()->CompareResync(true);
+    }
     senders_.back()->Start();
   }
 
