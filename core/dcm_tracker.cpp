@@ -30,11 +30,16 @@ Status DcmTracker::Load() {
 // Chunks whose save failed stay owed: the bits are set in memory, so a
 // later call would find nothing changed and answer a write whose region is
 // not durably dirty. Every call saves them again until one succeeds.
-Status DcmTracker::PersistLocked(size_t rlink, const std::vector<ChunkRef>& changed) {
+void DcmTracker::OweLocked(size_t rlink, const std::vector<ChunkRef>& changed) {
   std::vector<ChunkRef>& owed = unpersisted_[rlink];
   for (const ChunkRef& c : changed) {
     if (std::find(owed.begin(), owed.end(), c) == owed.end()) owed.push_back(c);
   }
+}
+
+Status DcmTracker::PersistLocked(size_t rlink, const std::vector<ChunkRef>& changed) {
+  OweLocked(rlink, changed);
+  std::vector<ChunkRef>& owed = unpersisted_[rlink];
   if (owed.empty()) return Status::Ok();
   std::vector<BitmapChunk> chunks;
   chunks.reserve(owed.size());
@@ -98,14 +103,23 @@ uint64_t DcmTracker::mark_generation(size_t rlink) const {
 }
 
 Result<bool> DcmTracker::ClearIfUnmarked(size_t rlink, const std::vector<RegionRef>& regions,
-                                         uint64_t generation) {
+                                         uint64_t generation, bool persist) {
   std::lock_guard<std::mutex> lock(mu_);
   if (mark_generation_[rlink] != generation) return false;
   std::vector<ChunkRef> changed;
   for (const RegionRef& r : regions) maps_[rlink].Clear(r, &changed);
+  if (!persist) {
+    OweLocked(rlink, changed);
+    return true;
+  }
   Status st = PersistLocked(rlink, changed);
   if (!st.ok()) return st;
   return true;
+}
+
+Status DcmTracker::PersistClears(size_t rlink) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return PersistLocked(rlink, {});
 }
 
 uint64_t DcmTracker::dirty_regions(size_t rlink) const {

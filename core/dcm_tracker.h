@@ -15,7 +15,10 @@
 // write to a region already dirty costs no store call. Persistence happens
 // under the tracker's lock, so a concurrent writer to the same region
 // cannot return before the region is durable. Clearing is persisted too,
-// but a lost clear only sends a region again.
+// but a lost clear only sends a region again: so a resync may clear
+// without saving (ClearIfUnmarked's `persist` false) and save the clears
+// now and then (PersistClears), instead of a store transaction per ACK.
+// A clear not yet saved is saved by the next call that saves anything.
 //
 // Thread-safe.
 #pragma once
@@ -72,15 +75,19 @@ class DcmTracker {
   // again) may concern a region whose data already left, older than the
   // mark. Every Mark* call moves the generation; ClearIfUnmarked clears
   // nothing (and says so) when it moved since `generation` was read.
+  // `persist` false: the clear is saved later (see the top of the file).
   uint64_t mark_generation(size_t rlink) const;
   Result<bool> ClearIfUnmarked(size_t rlink, const std::vector<RegionRef>& regions,
-                               uint64_t generation);
+                               uint64_t generation, bool persist);
+  // Saves the clears of `rlink` not saved yet.
+  Status PersistClears(size_t rlink);
 
   uint64_t dirty_regions(size_t rlink) const;
   uint64_t dirty_bytes(size_t rlink) const;
   uint64_t region_size() const { return region_size_; }
 
  private:
+  void OweLocked(size_t rlink, const std::vector<ChunkRef>& changed);
   Status PersistLocked(size_t rlink, const std::vector<ChunkRef>& changed);
 
   const std::vector<std::string> names_;
@@ -88,7 +95,9 @@ class DcmTracker {
   BitmapStore* const store_;
   mutable std::mutex mu_;
   std::vector<DirtyMap> maps_;
-  std::vector<std::vector<ChunkRef>> unpersisted_;  // per RLINK: saves that failed
+  // Per RLINK: chunks changed but not saved (the save failed, or the
+  // change was a clear not persisted yet).
+  std::vector<std::vector<ChunkRef>> unpersisted_;
   std::vector<uint64_t> mark_generation_;           // per RLINK: Mark* calls
 };
 

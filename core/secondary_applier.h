@@ -179,6 +179,10 @@ struct SecondaryApplierOptions {
   // Region data of a resync held before it is written (the primary keeps
   // less in flight; OfferRegion refuses more).
   uint64_t max_region_bytes = 64ull << 20;
+  // Regions written (and synced, and acknowledged) in one go: the primary's
+  // window opens a batch at a time, so a batch well under the window keeps
+  // data arriving while one is written (at least one region a batch).
+  uint64_t resync_batch_bytes = 16ull << 20;
   // Verify checks waiting for their seq (the primary keeps fewer in flight).
   size_t max_pending_verifies = 1024;
 };

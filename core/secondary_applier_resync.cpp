@@ -10,10 +10,21 @@
 
 namespace rvg {
 
+namespace {
+
+// What a queued item counts against max_region_bytes (region_bytes_ is
+// the sum over regions_): like the reorder buffer, so that tiny regions
+// cost their keep; a check holds no data, but is counted so that a flood
+// of them is bounded like regions are.
+uint64_t QueuedCost(uint64_t data_length, bool check) {
+  return ReorderBuffer::kRecordOverhead + (check ? 0 : data_length);
+}
+
+}  // namespace
+
 bool SecondaryApplier::OfferRegion(WriteRecord region) {
   std::lock_guard<std::mutex> lock(mu_);
-  // Counted like the reorder buffer, so that tiny regions cost their keep.
-  const uint64_t cost = region.length + ReorderBuffer::kRecordOverhead;
+  const uint64_t cost = QueuedCost(region.length, false);
   if (region_bytes_ + cost > options_.max_region_bytes) return false;
   region_bytes_ += cost;
   regions_.push_back(ResyncItem{std::move(region), std::nullopt});
@@ -27,9 +38,7 @@ bool SecondaryApplier::OfferCheck(const RangeCheck& check) {
     if (verifies_.size() >= options_.max_pending_verifies) return false;
     verifies_.push_back(check);
   } else {
-    // A check holds no data, but is counted so that a flood of them is
-    // bounded like regions are.
-    const uint64_t cost = ReorderBuffer::kRecordOverhead;
+    const uint64_t cost = QueuedCost(check.length, true);
     if (region_bytes_ + cost > options_.max_region_bytes) return false;
     region_bytes_ += cost;
     WriteRecord range;
@@ -78,12 +87,26 @@ bool SecondaryApplier::VerifyDue() const {
 // resync when asked); called and returns with `lock` held, drops it for
 // the I/O.
 Status SecondaryApplier::ApplyResync(std::unique_lock<std::mutex>& lock) {
-  std::vector<ResyncItem> items;
-  items.swap(regions_);
-  region_bytes_ = 0;
-  std::optional<std::pair<uint64_t, uint64_t>> end = resync_end_;
+  // One batch of options_.resync_batch_bytes of image to write or check;
+  // the end of the resync comes with the last.
+  size_t take = 0;
+  uint64_t bytes = 0;
+  uint64_t charged = 0;
+  while (take < regions_.size() && bytes < options_.resync_batch_bytes) {
+    const ResyncItem& item = regions_[take++];
+    bytes += item.record.length;
+    charged += QueuedCost(item.record.length, item.check.has_value());
+  }
+  std::vector<ResyncItem> items(std::make_move_iterator(regions_.begin()),
+                                std::make_move_iterator(regions_.begin() + take));
+  regions_.erase(regions_.begin(), regions_.begin() + take);
+  region_bytes_ -= charged;
+  std::optional<std::pair<uint64_t, uint64_t>> end;
   const bool back = resync_end_back_;
-  resync_end_.reset();
+  if (regions_.empty()) {
+    end = resync_end_;
+    resync_end_.reset();
+  }
   const uint64_t epoch = region_epoch_;
   lock.unlock();
   std::vector<RangeCheckResult> results;
@@ -146,6 +169,8 @@ Status SecondaryApplier::ApplyResyncItems(const std::vector<ResyncItem>& items,
     for (; i < items.size() && !items[i].check; ++i) run.push_back(items[i].record);
     size_t written = 0;
     st = volumes_->WriteRecords(run.data(), run.size(), &written);
+    // The disk starts on these while the next ones are copied in.
+    if (st.ok()) volumes_->StartWriteback(run.data(), run.size());
   }
   if (st.ok() && writes) st = volumes_->SyncAll();
   if (!st.ok()) st = st.Annotate("resync: writing regions to the images");

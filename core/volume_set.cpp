@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <string>
 
+#include <fcntl.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -179,6 +180,25 @@ Status VolumeSet::WriteRecords(const WriteRecord* records, size_t count, size_t*
     *written = first;
   }
   return Status::Ok();
+}
+
+// A failed writeback is not lost by starting it here: the kernel keeps the
+// error for the file, and the next fdatasync (SyncAll) reports it.
+void VolumeSet::StartWriteback(const WriteRecord* records, size_t count) {
+  for (size_t first = 0; first < count;) {
+    const WriteRecord& head = records[first];
+    uint64_t end = head.offset + head.length;
+    size_t last = first + 1;
+    while (last < count && records[last].volume == head.volume && records[last].offset == end) {
+      end += records[last++].length;
+    }
+    const int fd = NativeFd(head.volume);
+    if (fd >= 0) {
+      ::sync_file_range(fd, static_cast<off_t>(head.offset), static_cast<off_t>(end - head.offset),
+                        SYNC_FILE_RANGE_WRITE);
+    }
+    first = last;
+  }
 }
 
 int VolumeSet::NativeFd(uint32_t volume) const {

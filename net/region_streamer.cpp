@@ -41,6 +41,7 @@ void RegionStreamer::Reset() {
 }
 
 void RegionStreamer::Finish() {
+  if (active_) PersistClears();
   active_ = false;
   cursor_ = RegionRef{};
   piece_offset_ = 0;
@@ -65,7 +66,10 @@ RegionStreamer::Step RegionStreamer::Pump(zmq::socket_t& socket, const std::stri
       // Everything sent was acknowledged; regions left dirty (those a
       // COMPARE found different: tracking stopped when the resync began)
       // get another walk, which sends their data.
-      if (dcm_->dirty_regions(rlink_) == 0) return Step::kDone;
+      if (dcm_->dirty_regions(rlink_) == 0) {
+        PersistClears();
+        return Step::kDone;
+      }
       cursor_ = RegionRef{};
       walk_done_ = false;
       first_walk_ = false;
@@ -223,11 +227,22 @@ void RegionStreamer::Acked(uint64_t regions_done) {
     in_flight_.pop_front();
   }
   if (cleared.empty()) return;
-  Result<bool> done = dcm_->ClearIfUnmarked(rlink_, cleared, mark_generation_);
   // A clear that is not persisted only means those regions travel again
-  // after a restart; one refused because the bitmap was marked meanwhile
-  // (the resync was cut short) leaves them for the next resync.
+  // after a restart, so the clears are saved once a second (and at the
+  // end) rather than in a store transaction per ACK; one refused because
+  // the bitmap was marked meanwhile (the resync was cut short) leaves them
+  // for the next resync.
+  const auto now = std::chrono::steady_clock::now();
+  const bool persist = now - clears_persisted_ >= kPersistClearsEvery;
+  Result<bool> done = dcm_->ClearIfUnmarked(rlink_, cleared, mark_generation_, persist);
   if (!done.ok()) spdlog::warn("rlink {}: {}", name_, done.status().message());
+  if (persist && done.ok()) clears_persisted_ = now;
+}
+
+void RegionStreamer::PersistClears() {
+  Status st = dcm_->PersistClears(rlink_);
+  if (!st.ok()) spdlog::warn("rlink {}: {}", name_, st.message());
+  clears_persisted_ = std::chrono::steady_clock::now();
 }
 
 }  // namespace rvg

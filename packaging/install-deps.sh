@@ -17,7 +17,7 @@ PACKAGES=(
   # libraries rvg links against
   libfuse3-dev libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libsqlite3-dev
   libspdlog-dev libfmt-dev nlohmann-json3-dev catch2 libisal-dev libxxhash-dev libsystemd-dev
-  libmicrohttpd-dev libcli11-dev
+  libmicrohttpd-dev libcli11-dev libsodium-dev
   # runtime: fusermount3, and what the demo and the tests use
   fuse3 e2fsprogs util-linux mount passwd procps
   # integration tests and benchmarks (Debian's python3 with its modules)

@@ -199,42 +199,76 @@ TEST_CASE("srlprot=dcm: disconnected, a full SRL switches the RLINK to DCM") {
   CHECK(rig.dcm->dirty_bytes(0) == 8ull << 20);
 }
 
-TEST_CASE("a DCM chunk whose save failed is saved again before the next mark returns") {
+// A DcmTracker of one RLINK on its own, over a MemoryBitmapStore.
+struct LoneDcm {
+  LoneDcm() : specs(TwoVolumes(dir.path())), dcm({"dr"}, specs, kRegion, &store) {
+    REQUIRE(dcm.Load().ok());
+  }
+  // The dirty regions a restart would find (what the store holds).
+  uint64_t ReloadedDirty() {
+    DcmTracker reloaded({"dr"}, specs, kRegion, &store);
+    REQUIRE(reloaded.Load().ok());
+    return reloaded.dirty_regions(0);
+  }
+
   TempDir dir;
-  const auto specs = TwoVolumes(dir.path());
+  std::vector<VolumeSpec> specs;
   MemoryBitmapStore store;
-  DcmTracker dcm({"dr"}, specs, kRegion, &store);
-  REQUIRE(dcm.Load().ok());
+  DcmTracker dcm;
+};
+
+TEST_CASE_METHOD(LoneDcm,
+                 "a DCM chunk whose save failed is saved again before the next mark returns") {
   store.FailNext();
   CHECK_FALSE(dcm.Mark(0, {1, 0, 4096}).ok());
   // The bit is set in memory; a write to the same region must still not be
   // answered before it is durable.
   REQUIRE(dcm.Mark(0, {1, 100, 10}).ok());
-  DcmTracker reloaded({"dr"}, specs, kRegion, &store);
-  REQUIRE(reloaded.Load().ok());
-  CHECK(reloaded.dirty_regions(0) == 1);
+  CHECK(ReloadedDirty() == 1);
 }
 
-TEST_CASE("a resync's acks clear nothing once the bitmap was marked after it began") {
-  TempDir dir;
-  const auto specs = TwoVolumes(dir.path());
-  MemoryBitmapStore store;
-  DcmTracker dcm({"dr"}, specs, kRegion, &store);
-  REQUIRE(dcm.Load().ok());
+TEST_CASE_METHOD(LoneDcm,
+                 "a resync's acks clear nothing once the bitmap was marked after it began") {
   REQUIRE(dcm.Mark(0, {1, 0, 2 * kRegion}).ok());
   const uint64_t generation = dcm.mark_generation(0);
   // The resync was cut short: the records after its seq are marked again,
   // one of them in a region whose (older) data is already in flight.
   REQUIRE(dcm.Mark(0, {1, 0, 512}).ok());
-  Result<bool> cleared = dcm.ClearIfUnmarked(0, {RegionRef{1, 0}, RegionRef{1, 1}}, generation);
+  Result<bool> cleared =
+      dcm.ClearIfUnmarked(0, {RegionRef{1, 0}, RegionRef{1, 1}}, generation, true);
   REQUIRE(cleared.ok());
   CHECK_FALSE(*cleared);
   CHECK(dcm.dirty_regions(0) == 2);
   // Unmarked since: the acknowledged regions are cleared.
-  cleared = dcm.ClearIfUnmarked(0, {RegionRef{1, 1}}, dcm.mark_generation(0));
+  cleared = dcm.ClearIfUnmarked(0, {RegionRef{1, 1}}, dcm.mark_generation(0), true);
   REQUIRE(cleared.ok());
   CHECK(*cleared);
   CHECK(dcm.dirty_regions(0) == 1);
+}
+
+TEST_CASE_METHOD(LoneDcm,
+                 "a clear not persisted at once costs no save, and is saved by the next one") {
+  REQUIRE(dcm.Mark(0, {1, 0, 4 * kRegion}).ok());
+  const int saves = store.saves();
+
+  Result<bool> cleared = dcm.ClearIfUnmarked(0, {RegionRef{1, 0}}, dcm.mark_generation(0), false);
+  REQUIRE(cleared.ok());
+  CHECK(*cleared);
+  CHECK(dcm.dirty_regions(0) == 3);
+  CHECK(store.saves() == saves);
+  CHECK(ReloadedDirty() == 4);  // lost at a crash now: region 0 is sent again
+
+  REQUIRE(dcm.PersistClears(0).ok());
+  CHECK(store.saves() == saves + 1);
+  CHECK(ReloadedDirty() == 3);
+  REQUIRE(dcm.PersistClears(0).ok());  // nothing owed: no save
+  CHECK(store.saves() == saves + 1);
+
+  // A mark saves the clears owed with it, even one to a region already dirty.
+  REQUIRE(dcm.ClearIfUnmarked(0, {RegionRef{1, 1}}, dcm.mark_generation(0), false).ok());
+  REQUIRE(dcm.Mark(0, {1, 3 * kRegion, 512}).ok());
+  CHECK(store.saves() == saves + 2);
+  CHECK(ReloadedDirty() == 2);
 }
 
 TEST_CASE("with an RLINK in DCM a group commit larger than the SRL still completes") {

@@ -352,6 +352,33 @@ TEST_CASE("a bitmap resync: regions, then the end moves the applier and its SRL 
   rig.CheckImages();
 }
 
+TEST_CASE("resync regions queued together are written a batch at a time, the end after the last") {
+  SecondaryRig rig;
+  SecondaryApplierOptions options = QuickCheckpoints();
+  options.resync_batch_bytes = 8192;  // two 4 KiB regions a batch
+  std::mutex mu;
+  std::vector<uint64_t> counts;  // regions_done() at each change
+  std::unique_ptr<SecondaryApplier> applier;
+  applier = rig.Applier(options, [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    if (counts.empty() || counts.back() != applier->regions_done()) {
+      counts.push_back(applier->regions_done());
+    }
+  });
+  // Queued before the apply thread runs, so that all of them wait at once.
+  for (uint64_t n = 1; n <= 5; ++n) {
+    REQUIRE(applier->OfferRegion(rig.Expect(MakeRecord(n, 1, n * 65536, 4096))));
+  }
+  applier->OfferResyncEnd(9, 6);
+  REQUIRE(applier->Start().ok());
+  REQUIRE(WaitFor([&] { return applier->regions_done() == 6; }));
+  CHECK(applier->applied_seq() == 9);
+  REQUIRE(applier->Stop().ok());
+  rig.CheckImages();
+  std::lock_guard<std::mutex> lock(mu);
+  CHECK(counts == std::vector<uint64_t>{2, 4, 6});
+}
+
 TEST_CASE("a resync cut short leaves the applied seq where it was and the store told inconsistent") {
   SecondaryRig rig;
   {
