@@ -152,6 +152,10 @@ class AppliedSeqStore {
   virtual Result<bool> LoadConsistency() { return true; }
 };
 
+// SecondaryApplierOptions::max_region_bytes by default; a primary keeps its
+// resync window below it (net/rlink_sender.cpp checks at compile time).
+inline constexpr uint64_t kDefaultMaxRegionBytes = 64ull << 20;
+
 struct SecondaryApplierOptions {
   // A checkpoint follows the first write it covers by at most this long.
   std::chrono::milliseconds checkpoint_interval{1000};
@@ -178,7 +182,7 @@ struct SecondaryApplierOptions {
   ReorderLimits reorder_limits;
   // Region data of a resync held before it is written (the primary keeps
   // less in flight; OfferRegion refuses more).
-  uint64_t max_region_bytes = 64ull << 20;
+  uint64_t max_region_bytes = kDefaultMaxRegionBytes;
   // Regions written (and synced, and acknowledged) in one go: the primary's
   // window opens a batch at a time, so a batch well under the window keeps
   // data arriving while one is written (at least one region a batch).

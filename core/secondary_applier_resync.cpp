@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <iterator>
 
 #include "core/secondary_applier.h"
 
@@ -92,7 +93,7 @@ Status SecondaryApplier::ApplyResync(std::unique_lock<std::mutex>& lock) {
   size_t take = 0;
   uint64_t bytes = 0;
   uint64_t charged = 0;
-  while (take < regions_.size() && bytes < options_.resync_batch_bytes) {
+  while (take < regions_.size() && (take == 0 || bytes < options_.resync_batch_bytes)) {
     const ResyncItem& item = regions_[take++];
     bytes += item.record.length;
     charged += QueuedCost(item.record.length, item.check.has_value());
@@ -168,9 +169,7 @@ Status SecondaryApplier::ApplyResyncItems(const std::vector<ResyncItem>& items,
     run.clear();
     for (; i < items.size() && !items[i].check; ++i) run.push_back(items[i].record);
     size_t written = 0;
-    st = volumes_->WriteRecords(run.data(), run.size(), &written);
-    // The disk starts on these while the next ones are copied in.
-    if (st.ok()) volumes_->StartWriteback(run.data(), run.size());
+    st = volumes_->WriteRecords(run.data(), run.size(), &written, true);
   }
   if (st.ok() && writes) st = volumes_->SyncAll();
   if (!st.ok()) st = st.Annotate("resync: writing regions to the images");

@@ -146,7 +146,8 @@ Status VolumeSet::Write(uint32_t volume, uint64_t offset, const void* data, size
                                                   " bytes to " + DescribeVolume(specs_[index]));
 }
 
-Status VolumeSet::WriteRecords(const WriteRecord* records, size_t count, size_t* written) {
+Status VolumeSet::WriteRecords(const WriteRecord* records, size_t count, size_t* written,
+                               bool start_writeback) {
   *written = 0;
   std::vector<iovec> iov;
   iov.reserve(std::min(count, kMaxRunRecords));
@@ -176,29 +177,17 @@ Status VolumeSet::WriteRecords(const WriteRecord* records, size_t count, size_t*
                                          head.seq, records[last - 1].seq, end - head.offset,
                                          head.offset, DescribeVolume(specs_[index])));
     }
-    first = last;
-    *written = first;
-  }
-  return Status::Ok();
-}
-
-// A failed writeback is not lost by starting it here: the kernel keeps the
-// error for the file, and the next fdatasync (SyncAll) reports it.
-void VolumeSet::StartWriteback(const WriteRecord* records, size_t count) {
-  for (size_t first = 0; first < count;) {
-    const WriteRecord& head = records[first];
-    uint64_t end = head.offset + head.length;
-    size_t last = first + 1;
-    while (last < count && records[last].volume == head.volume && records[last].offset == end) {
-      end += records[last++].length;
-    }
-    const int fd = NativeFd(head.volume);
-    if (fd >= 0) {
+    // A failed writeback is not lost by starting it here: the kernel keeps
+    // the error for the file, and the next fdatasync (SyncAll) reports it.
+    const int fd = files_[index]->native_fd();
+    if (start_writeback && fd >= 0) {
       ::sync_file_range(fd, static_cast<off_t>(head.offset), static_cast<off_t>(end - head.offset),
                         SYNC_FILE_RANGE_WRITE);
     }
     first = last;
+    *written = first;
   }
+  return Status::Ok();
 }
 
 int VolumeSet::NativeFd(uint32_t volume) const {

@@ -77,7 +77,15 @@ class VolumeSet {
   // from the front, are fully written; on an error it is where the failed
   // run starts (the run's records may be partly on the image: the caller
   // treats them as not applied). Ranges are checked like Write()'s.
-  Status WriteRecords(const WriteRecord* records, size_t count, size_t* written);
+  // `start_writeback`: a hint for bulk transfers (a resync) that changes
+  // nothing a reader or a power cut can see: after each pwritev, begin
+  // writing its range back to the disk (sync_file_range), so that the disk
+  // works while the next ones are copied in and the next SyncAll, which
+  // alone makes them durable and reports any error, finds less to wait
+  // for. (Reading ahead the same way, posix_fadvise WILLNEED, made a
+  // resync's reads slower here: the hint blocks while it queues the I/O.)
+  Status WriteRecords(const WriteRecord* records, size_t count, size_t* written,
+                      bool start_writeback = false);
   static constexpr size_t kMaxRunRecords = 1024;  // IOV_MAX on Linux
   // Short reads do not happen on a correctly sized image; they are errors.
   Status Read(uint32_t volume, uint64_t offset, void* buf, size_t length) const;
@@ -89,14 +97,6 @@ class VolumeSet {
   // when it has data or cannot tell (another filesystem; no native file: a
   // test env). Lets a resync or a range check skip reading sparse images.
   bool IsHole(uint32_t volume, uint64_t offset, uint64_t length) const;
-  // A hint for bulk transfers (a resync) that changes nothing a reader or
-  // a power cut can see: begin writing records[0..count)'s ranges back to
-  // the disk now (sync_file_range), so that the next SyncAll, which alone
-  // makes them durable and reports any error, finds less to wait for.
-  // (Reading ahead the same way, posix_fadvise WILLNEED, made a resync's
-  // reads slower here: the hint blocks while it queues the I/O.) A no-op
-  // without a native file.
-  void StartWriteback(const WriteRecord* records, size_t count);
   // fdatasync of every image written since its last good sync (see the
   // header comment). After a failure, what was written since the last good
   // sync must be taken as lost (see file_env.h).

@@ -2,14 +2,15 @@
 // (doc/resync.md). Between RESYNC begin and RESYNC end it walks the
 // RLINK's DCM and sends each dirty region's current contents as REGION
 // messages (pieces of at most kMaxWriteBytes: a large region in several,
-// adjacent dirty regions in one), numbered from 1 in the
-// session, within a window of bytes in flight. The secondary's ACK says up
-// to which number the regions are on its synced images; those regions are
-// cleared from the bitmap (in memory at once; saved to the store at most
-// once a second and when the walk ends, as a lost clear only sends a
-// region again: a state.db commit per ACK cost a tenth of a full sync). The walk is done when every region was sent and
-// acknowledged and the bitmap is empty; a region dirtied again meanwhile
-// (only possible before the resync began) is found by a further walk.
+// adjacent dirty regions in one), numbered from 1 in the session, within a
+// window of bytes in flight. The secondary's ACK says up to which number
+// the regions are on its synced images; those regions are cleared from
+// the bitmap (in memory at once; saved to the store at most once a second
+// and when the walk ends, as a lost clear only sends a region again: a
+// state.db commit per ACK cost a tenth of a full sync). The walk is done
+// when every region was sent and acknowledged and the bitmap is empty; a
+// region dirtied again meanwhile (only possible before the resync began)
+// is found by a further walk.
 //
 // Comparing instead of sending (doc/resync.md, "Checksum resync"). A piece
 // whose bytes are all zero, and in a checksum resync every piece, goes out
@@ -18,9 +19,9 @@
 // ACK that counts them; any other piece the ACK counts (found different,
 // or its answer lost) leaves its region dirty, to be sent as data by
 // the next walk (only the first walk of a resync compares: what it leaves
-// dirty is what differs, as nothing dirties a region during a resync). A region found the
-// same is cleared like a region sent. So a sparse image costs no data, and
-// a checksum resync sends only the regions that differ.
+// dirty is what differs, as nothing dirties a region during a resync). A
+// region found the same is cleared like a region sent. So a sparse image
+// costs no data, and a checksum resync sends only the regions that differ.
 //
 // The regions are read with PrimaryRvg::ReadForResync, so they carry only
 // data that is durable in the primary's SRL, and they hold everything

@@ -4,11 +4,25 @@
 
 #include <algorithm>
 
+#include "core/secondary_applier.h"
 #include "net/zmq_util.h"
 
 namespace rvg {
 
 namespace {
+
+// Regions in flight: three of the secondary's 16 MiB apply batches, so
+// that two arrive while it writes and syncs one (32 MiB synced 2 GiB 25 %
+// slower). The secondary holds what the window lets through before
+// writing it, charging each region 256 bytes more, and ends a session
+// that sends past kDefaultMaxRegionBytes: so the window, plus the one
+// piece it may overshoot by, must fit there at the smallest region size
+// (4 KiB, rvgadm's floor): 52 MiB of 64.
+constexpr uint64_t kResyncWindowBytes = 48ull << 20;
+constexpr uint64_t kSmallestRegion = 4096;
+static_assert((kResyncWindowBytes + kMaxWriteBytes) / kSmallestRegion *
+                  (kSmallestRegion + ReorderBuffer::kRecordOverhead) <=
+              kDefaultMaxRegionBytes);
 
 using Clock = std::chrono::steady_clock;
 
@@ -32,14 +46,8 @@ RlinkSender::RlinkSender(RlinkSenderConfig config, PrimaryRvg* engine,
   // The engine keeps this listener for its lifetime; holding the Wakeup by
   // shared_ptr keeps the eventfd valid even after this sender is gone.
   if (dcm != nullptr) {
-    // Regions in flight: three of the secondary's 16 MiB apply batches, so
-    // that two arrive while it writes and syncs one. That is three
-    // quarters of what it holds before writing them
-    // (SecondaryApplierOptions::max_region_bytes, 64 MiB), which it charges
-    // 256 bytes a region more: 48 MiB of 4 KiB regions (the smallest) is
-    // 51 MiB there. (32 MiB in flight synced 2 GiB 25 % slower.)
     streamer_ = std::make_unique<RegionStreamer>(engine_, dcm, index_, config_.rlink_name,
-                                                 48ull << 20);
+                                                 kResyncWindowBytes);
   }
   verifier_ = std::make_unique<RangeVerifier>(engine_, dcm, index_, config_.rlink_name,
                                               config_.volumes,

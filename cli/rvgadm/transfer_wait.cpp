@@ -37,16 +37,23 @@ const nlohmann::json* FindRlink(const nlohmann::json& status, const std::string&
   return nullptr;
 }
 
-// The wait before the next poll: the doubling interval, or less when the
+// The wait before the next poll: the doubling `interval`, or less when the
 // transfer's ETA says it ends sooner, so that --wait returns close to the
-// end instead of up to kPollInterval after it (never below the first
-// interval: an ETA near 0 that is late does not make rvgadm spin).
+// end instead of up to kPollInterval after it. The ETA is 0 from the last
+// ACK until the end is through (and stays 0 if the RLINK is paused then),
+// so a wait the ETA shortened is at least `*near_end`, which doubles each
+// time: 25, 50, 100 ms... rather than polling at 25 ms for as long as that
+// takes.
 std::chrono::milliseconds NextPollDelay(std::chrono::milliseconds interval,
-                                        const std::optional<ProgressFigures>& figures) {
+                                        const std::optional<ProgressFigures>& figures,
+                                        std::chrono::milliseconds* near_end) {
   if (!figures || !figures->eta_s || !(*figures->eta_s >= 0)) return interval;
   const auto eta = std::chrono::milliseconds(
       static_cast<int64_t>(std::min(*figures->eta_s, 3600.0) * 1000.0));
-  return std::clamp(eta, kFirstPollInterval, interval);
+  if (eta >= interval) return interval;
+  const std::chrono::milliseconds delay = std::clamp(eta, *near_end, interval);
+  *near_end = std::min(*near_end * 2, kPollInterval);
+  return delay;
 }
 
 }  // namespace
@@ -84,6 +91,7 @@ Status WaitForTransfer(const Home& home, const std::string& rvg, const std::stri
   ProgressBar bar = ProgressBar::ForRvgadm(label);
   int missed = 0;
   std::chrono::milliseconds interval = kFirstPollInterval;
+  std::chrono::milliseconds near_end = kFirstPollInterval;
   for (;;) {
     std::optional<ProgressFigures> figures;
     Result<nlohmann::json> reply = AskDaemon(home, rvg, {{"cmd", "status"}}, kStatusTimeoutMs);
@@ -116,7 +124,7 @@ Status WaitForTransfer(const Home& home, const std::string& rvg, const std::stri
       bar.Show(v.figures, v.state, Clock::now());
       figures = v.figures;
     }
-    std::this_thread::sleep_for(NextPollDelay(interval, figures));
+    std::this_thread::sleep_for(NextPollDelay(interval, figures, &near_end));
     interval = std::min(interval * 2, kPollInterval);
   }
 }

@@ -64,6 +64,9 @@ Status StartSecondary(DurabilityRig& rig, Secondary* sec) {
   if (!st.ok()) return st;
   SecondaryApplierOptions options;
   options.checkpoint_interval = std::chrono::milliseconds(5);
+  // A round's regions in several batches (each written, synced and
+  // acknowledged before the next): cuts land between batches too.
+  options.resync_batch_bytes = 2 * kRegionSize;
   sec->applier = std::make_unique<SecondaryApplier>(sec->volumes.get(), sec->srl.get(),
                                                     sec->store.get(), nullptr, options,
                                                     sec->undo.get());
