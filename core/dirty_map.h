@@ -38,6 +38,11 @@
 
 namespace rvg {
 
+// The smallest region size an RVG may have; every region size is a power
+// of two of at least this. rvgadm create and the state check enforce it,
+// and the resync window is sized for it (net/rlink_sender.cpp).
+inline constexpr uint64_t kMinRegionSize = 4096;
+
 // A region of a volume: bytes [index*region_size, min((index+1)*region_size,
 // volume size)).
 struct RegionRef {

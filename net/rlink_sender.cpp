@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/dirty_map.h"
 #include "core/secondary_applier.h"
 #include "net/zmq_util.h"
 
@@ -17,11 +18,10 @@ namespace {
 // writing it, charging each region 256 bytes more, and ends a session
 // that sends past kDefaultMaxRegionBytes: so the window, plus the one
 // piece it may overshoot by, must fit there at the smallest region size
-// (4 KiB, rvgadm's floor): 52 MiB of 64.
+// (4 KiB): 52 MiB of 64.
 constexpr uint64_t kResyncWindowBytes = 48ull << 20;
-constexpr uint64_t kSmallestRegion = 4096;
-static_assert((kResyncWindowBytes + kMaxWriteBytes) / kSmallestRegion *
-                  (kSmallestRegion + ReorderBuffer::kRecordOverhead) <=
+static_assert((kResyncWindowBytes + kMaxWriteBytes) / kMinRegionSize *
+                  (kMinRegionSize + ReorderBuffer::kRecordOverhead) <=
               kDefaultMaxRegionBytes);
 
 using Clock = std::chrono::steady_clock;

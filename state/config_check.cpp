@@ -7,6 +7,7 @@
 #include <initializer_list>
 #include <set>
 
+#include "core/dirty_map.h"
 #include "core/text.h"
 
 namespace rvg {
@@ -115,8 +116,12 @@ Status CheckRvg(const RvgConfig& config, bool require_srl) {
   if (status.ok() && !config.srl_path.empty() && config.srl_uuid.empty()) {
     status = Status::Error("the SRL of RVG " + config.name + " has no identity", EINVAL);
   }
-  if (status.ok() && config.region_size == 0) {
-    status = Status::Error("region size of RVG " + config.name + " must not be 0", EINVAL);
+  const uint64_t region = config.region_size;
+  if (status.ok() && (region < kMinRegionSize || (region & (region - 1)) != 0)) {
+    status = Status::Error("region size of RVG " + config.name + " is " + std::to_string(region) +
+                               " bytes: it must be a power of two of at least " +
+                               std::to_string(kMinRegionSize),
+                           EINVAL);
   }
   if (status.ok()) status = CheckVolumes(config);
   return status;

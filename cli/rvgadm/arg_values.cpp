@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "core/dirty_map.h"
 #include "core/size_parse.h"
 
 namespace rvg {
@@ -105,10 +106,9 @@ Result<std::pair<std::string, std::string>> SplitKeyValue(const std::string& tex
 Status CheckRegionSize(const std::string& text) {
   Result<uint64_t> size = ParseSize(text);
   if (!size.ok()) return Usage(size.status().message());
-  constexpr uint64_t kMinRegion = 4096;
   // The rule create has always applied to the unit of dirty bitmaps and
   // region hashes.
-  if (*size < kMinRegion || (*size & (*size - 1)) != 0) {
+  if (*size < kMinRegionSize || (*size & (*size - 1)) != 0) {
     return Usage("'" + text + "' is not a power of two of at least 4K");
   }
   return Status::Ok();

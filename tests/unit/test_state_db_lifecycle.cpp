@@ -400,7 +400,11 @@ TEST_CASE("rows rvg would never write are refused when read and quoted printably
   const std::pair<std::string, std::string> cases[] = {
       {"UPDATE rvgs SET role = 'bogus'", "invalid value \"bogus\" for role"},
       {"UPDATE rvgs SET durability = 7", "invalid value \"7\" for durability"},
-      {"UPDATE rvgs SET region_size = 0", "region size of RVG web must not be 0"},
+      {"UPDATE rvgs SET region_size = 0", "region size of RVG web is 0 bytes: it must be"},
+      // Below what the resync window is sized for (net/rlink_sender.cpp).
+      {"UPDATE rvgs SET region_size = 512", "region size of RVG web is 512 bytes: it must be a "
+                                            "power of two of at least 4096"},
+      {"UPDATE rvgs SET region_size = 65537", "is 65537 bytes"},
       // Only a format-1 secondary had no SRL; a primary never did (found
       // by fuzz_state_rows).
       {"UPDATE rvgs SET srl_path = ''", "RVG web needs an SRL"},
